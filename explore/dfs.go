@@ -1,0 +1,258 @@
+package explore
+
+import "fmt"
+
+// dfsMode selects how a depth-first search expands a scheduling node.
+type dfsMode uint8
+
+const (
+	modeDPOR    dfsMode = iota // source sets from races, plus sleep sets
+	modePlain                  // every enabled thread: plain enumeration
+	modeBounded                // every enabled thread within a preemption bound
+)
+
+// dfs is the stateless depth-first driver: it re-runs the program for each
+// execution, replaying the decision path up to the node being backtracked
+// and extending it with fresh decisions.
+type dfs struct {
+	mode  dfsMode
+	bound int32 // modeBounded: preemptions allowed
+
+	fixed     int // nodes [0, fixed) belong to the task prefix and never change
+	firstNew  int // first node whose decision changed since the last execution
+	nextSleep uint64
+	curPre    int32 // preemptions so far in this execution
+
+	// boundCut records that the preemption bound excluded some thread.
+	boundCut bool
+
+	// Frontier generation (split for parallel workers): when cut > 0, an
+	// execution that reaches node cut is stopped and its path recorded.
+	cut      int
+	frontier [][]node
+}
+
+func (d *dfs) beginExecution(ex *execution) {
+	d.nextSleep = 0
+	d.curPre = 0
+}
+
+func (d *dfs) pickThread(ex *execution, enabled uint64) int {
+	i := ex.cursor
+	ex.cursor++
+	if d.cut > 0 && i >= d.cut {
+		d.recordFrontier(ex, i)
+		return -1
+	}
+	var n *node
+	if i < len(ex.nodes) {
+		n = &ex.nodes[i]
+		if n.kind != nodeSched || n.enabled != enabled {
+			panic(fmt.Sprintf("explore: the program is not deterministic: node %d was a %s with enabled set %#x, now a scheduling node with %#x",
+				i, kindName(n.kind), n.enabled, enabled))
+		}
+	} else {
+		ex.nodes = append(ex.nodes, node{
+			kind:        nodeSched,
+			enabled:     enabled,
+			prev:        ex.prev,
+			preemptions: d.curPre,
+		})
+		n = &ex.nodes[i]
+		if d.mode == modeDPOR {
+			n.sleep = d.nextSleep
+		}
+		cands := enabled &^ n.sleep
+		if d.mode == modeBounded && n.preemptions >= d.bound && n.prev >= 0 && enabled&(1<<uint(n.prev)) != 0 {
+			if cands != 1<<uint(n.prev) {
+				d.boundCut = true
+			}
+			cands = 1 << uint(n.prev)
+		}
+		if cands == 0 {
+			// Every enabled thread sleeps: this execution only repeats
+			// interleavings already explored.
+			ex.nodes = ex.nodes[:i]
+			return -1
+		}
+		pick := lowestBit(cands)
+		if n.prev >= 0 && cands&(1<<uint(n.prev)) != 0 {
+			pick = int(n.prev) // no needless preemption
+		}
+		n.chosen = int32(pick)
+		if d.mode == modeDPOR && d.cut == 0 {
+			n.backtrack = 1 << uint(pick)
+		} else {
+			n.backtrack = cands
+		}
+		n.label = ex.sys.threads[pick].label
+	}
+	chosen := int(n.chosen)
+	if preemptionAt(n.prev, n.enabled, chosen) {
+		d.curPre = n.preemptions + 1
+	} else {
+		d.curPre = n.preemptions
+	}
+	if d.mode == modeDPOR {
+		d.nextSleep = childSleep(ex, n, chosen)
+	}
+	return chosen
+}
+
+// childSleep is the sleep set after running chosen from n: the threads
+// asleep at n or explored from n before, whose pending operation is
+// independent of chosen's.
+func childSleep(ex *execution, n *node, chosen int) uint64 {
+	s := (n.sleep | n.done) &^ (1 << uint(chosen))
+	if s == 0 {
+		return 0
+	}
+	fp := ex.sys.threads[chosen].fp
+	var out uint64
+	for m := s; m != 0; m &= m - 1 {
+		q := lowestBit(m)
+		if !ex.sys.threads[q].fp.Conflicts(fp) {
+			out |= 1 << uint(q)
+		}
+	}
+	return out
+}
+
+func (d *dfs) pickValue(ex *execution, t *Thread, n int) int {
+	i := ex.cursor
+	ex.cursor++
+	if i < len(ex.nodes) {
+		nd := &ex.nodes[i]
+		if nd.kind != nodeChoice || int(nd.n) != n {
+			panic(fmt.Sprintf("explore: the program is not deterministic: node %d was a %s, now a choice of %d", i, kindName(nd.kind), n))
+		}
+		return int(nd.chosen)
+	}
+	ex.nodes = append(ex.nodes, node{kind: nodeChoice, n: int32(n), thread: int32(t.id), label: t.label})
+	return 0
+}
+
+func (d *dfs) recordFrontier(ex *execution, i int) {
+	p := make([]node, i)
+	copy(p, ex.nodes[:i])
+	d.frontier = append(d.frontier, p)
+}
+
+// advance moves to the next execution: the deepest node that still has an
+// unexplored alternative. It returns false when the tree is exhausted.
+func (d *dfs) advance(ex *execution) bool {
+	for i := len(ex.nodes) - 1; i >= d.fixed; i-- {
+		n := &ex.nodes[i]
+		switch n.kind {
+		case nodeSched:
+			n.done |= 1 << uint(n.chosen)
+			rem := n.backtrack &^ n.done &^ n.sleep
+			if rem != 0 {
+				n.chosen = int32(lowestBit(rem))
+				ex.nodes = ex.nodes[:i+1]
+				d.firstNew = i
+				return true
+			}
+		case nodeChoice:
+			if n.chosen+1 < n.n {
+				n.chosen++
+				ex.nodes = ex.nodes[:i+1]
+				d.firstNew = i
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// addBacktracks is source-DPOR's race reversal: for every race (i, j) of
+// the last execution, some initial of notdep(i).j must be explored from
+// the state before i.
+func (d *dfs) addBacktracks(ex *execution) {
+	var firstLocal [MaxThreads]uint32
+	for _, r := range ex.races {
+		last, jThread := r.j, int32(0)
+		var jClock []uint32
+		if r.j >= 0 {
+			jThread = ex.events[r.j].thread
+		} else {
+			// A blocked operation: it comes after the first r.at events
+			// and knows what its thread knew.
+			last, jThread = r.at, -r.j-1
+			if r.pred >= 0 {
+				jClock = ex.clockOf(r.pred)
+			}
+		}
+		at := r.j
+		if r.j < 0 {
+			at = r.at - 1
+		}
+		if int(ex.events[at].node) < d.firstNew {
+			continue // found and handled by an earlier execution
+		}
+		ei := &ex.events[r.i]
+		ni := int(ei.node)
+		if ni < d.fixed {
+			continue // fully expanded by the split
+		}
+		n := &ex.nodes[ni]
+		var seen, initials uint64
+		for k := r.i + 1; k <= last; k++ {
+			var p uint
+			var ck []uint32
+			if k == last && r.j < 0 {
+				p, ck = uint(jThread), jClock
+			} else {
+				if k < last && ex.happensBefore(r.i, k) {
+					continue
+				}
+				ek := &ex.events[k]
+				p, ck = uint(ek.thread), ex.clockOf(k)
+			}
+			if seen&(1<<p) != 0 {
+				continue
+			}
+			pred := false
+			for m := seen; m != 0 && ck != nil; m &= m - 1 {
+				q := lowestBit(m)
+				if ck[q] >= firstLocal[q]+1 {
+					pred = true
+					break
+				}
+			}
+			seen |= 1 << p
+			if k < last || r.j >= 0 {
+				firstLocal[p] = uint32(ex.events[k].local)
+			}
+			if !pred {
+				initials |= 1 << p
+			}
+		}
+		ej := struct{ thread int32 }{jThread}
+		// A thread disabled before i (i enabled it) cannot be reordered
+		// before i: that race is not reversible.
+		if initials&^n.enabled&(1<<uint(ej.thread)) != 0 {
+			continue
+		}
+		initials &= n.enabled
+		if initials == 0 || initials&(n.backtrack|n.done) != 0 {
+			continue
+		}
+		pick := uint(ej.thread)
+		if initials&(1<<pick) == 0 || n.sleep&(1<<pick) != 0 {
+			if awake := initials &^ n.sleep; awake != 0 {
+				pick = uint(lowestBit(awake))
+			} else {
+				pick = uint(lowestBit(initials))
+			}
+		}
+		n.backtrack |= 1 << pick
+	}
+}
+
+func kindName(k nodeKind) string {
+	if k == nodeChoice {
+		return "choice node"
+	}
+	return "scheduling node"
+}

@@ -1,0 +1,438 @@
+package explore
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+)
+
+// MaxThreads bounds the threads of one execution: enabled, sleep and
+// backtrack sets are 64-bit masks.
+const MaxThreads = 64
+
+// event is one executed operation.
+type event struct {
+	thread int32
+	local  int32 // index of the event within its thread
+	node   int32 // index of the scheduling node that chose it
+	fp     Footprint
+	label  string
+}
+
+type nodeKind uint8
+
+const (
+	nodeSched  nodeKind = iota // which thread runs next
+	nodeChoice                 // which value a Choose returns
+)
+
+// node is one decision of an execution: the unit of backtracking.
+type node struct {
+	kind   nodeKind
+	chosen int32
+	n      int32 // arity of a choice node
+	thread int32 // for a choice node, the thread that asked
+
+	enabled   uint64 // sched: threads enabled at this state
+	sleep     uint64 // sched: sleep set on arrival
+	done      uint64 // sched: threads already explored from here
+	backtrack uint64 // sched: threads to explore from here
+
+	prev        int32 // thread that ran the previous event, -1 at the start
+	preemptions int32 // preemptions before this node
+	label       string
+}
+
+// driver decides at each node. pickThread returns -1 to end the execution
+// as redundant (every enabled thread asleep) or pruned.
+type driver interface {
+	pickThread(ex *execution, enabled uint64) int
+	pickValue(ex *execution, t *Thread, n int) int
+	// beginExecution is called before the program is built.
+	beginExecution(ex *execution)
+}
+
+// outcome is how one execution ended.
+type outcome uint8
+
+const (
+	endComplete  outcome = iota // every non-daemon thread finished
+	endFailure                  // a property failed
+	endTruncated                // the step bound was hit
+	endPruned                   // the driver stopped it (sleep set, bound, split depth)
+)
+
+// execution holds the reusable state of running one execution after
+// another. Nothing here is shared between workers.
+type execution struct {
+	prog     Program
+	drv      driver
+	maxSteps int
+	tracing  bool
+	clocks   bool // maintain vector clocks and race candidates (DPOR)
+
+	sys    *System
+	events []event
+	// nodes are the decisions of the current execution, in order; drivers
+	// own them (a DFS keeps the path between executions) and advance
+	// cursor as they pass each one.
+	nodes   []node
+	cursor  int
+	spawned []*Thread
+
+	// Vector clocks, MaxThreads wide, one per event.
+	vc []uint32
+	// Per-object access history of this execution (event indices).
+	hist    [][]int32
+	touched []Obj
+	// Races found in this execution: (earlier, later) event pairs.
+	races []racePair
+
+	failure *Failure
+	end     outcome
+	prev    int32 // thread that ran the latest event, -1 before the first
+}
+
+// racePair is a race between event i and either event j, or (j < 0) the
+// pending operation of thread -j-1, blocked after `at` events with its
+// knowledge given by event pred (-1: none).
+type racePair struct{ i, j, at, pred int32 }
+
+func newExecution(prog Program, drv driver, maxSteps int, clocks bool) *execution {
+	return &execution{prog: prog, drv: drv, maxSteps: maxSteps, clocks: clocks}
+}
+
+// run performs one execution from scratch.
+func (ex *execution) run() outcome {
+	ex.events = ex.events[:0]
+	ex.cursor = 0
+	ex.spawned = ex.spawned[:0]
+	ex.races = ex.races[:0]
+	ex.vc = ex.vc[:0]
+	for _, o := range ex.touched {
+		ex.hist[o] = ex.hist[o][:0]
+	}
+	ex.touched = ex.touched[:0]
+	ex.failure = nil
+	ex.drv.beginExecution(ex)
+
+	sys := &System{ex: ex}
+	ex.sys = sys
+	defer ex.teardown()
+	if !ex.build(sys) {
+		ex.end = endFailure
+		return ex.end
+	}
+	ex.end = ex.loop(sys)
+	return ex.end
+}
+
+// build runs the program's setup, converting a panic into a failure.
+func (ex *execution) build(sys *System) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			sys.fail(&Failure{Property: "panic", Message: fmt.Sprintf("program setup panicked: %v", r), Thread: -1})
+			ok = false
+		}
+	}()
+	ex.prog(sys)
+	if sys.failure != nil {
+		ex.failure = sys.failure
+		return false
+	}
+	return true
+}
+
+func (ex *execution) loop(sys *System) outcome {
+	ex.prev = -1
+	for {
+		if sys.failure != nil {
+			ex.failure = sys.failure
+			return endFailure
+		}
+		var enabled uint64
+		liveNonDaemon := false
+		for _, t := range sys.threads {
+			if t.status != statusPending {
+				continue
+			}
+			if !t.daemon {
+				liveNonDaemon = true
+			}
+			if t.enabled == nil || t.enabled() {
+				enabled |= 1 << uint(t.id)
+			} else if ex.clocks {
+				ex.blockedRaces(t)
+			}
+		}
+		if !liveNonDaemon {
+			return ex.finish(sys)
+		}
+		if enabled == 0 {
+			return ex.quiescent(sys)
+		}
+		if len(ex.events) >= ex.maxSteps {
+			return endTruncated
+		}
+		tid := ex.drv.pickThread(ex, enabled)
+		if tid < 0 {
+			return endPruned
+		}
+		if enabled&(1<<uint(tid)) == 0 {
+			panic(fmt.Sprintf("explore: driver picked thread %d, which is not enabled", tid))
+		}
+		t := sys.threads[tid]
+		ex.recordEvent(t)
+		ex.prev = int32(tid)
+		t.status = statusRunning
+		sys.current = t
+		t.next()
+		sys.current = nil
+		for len(ex.spawned) > 0 {
+			c := ex.spawned[0]
+			ex.spawned = ex.spawned[1:]
+			c.start()
+		}
+		if sys.failure == nil {
+			ex.runChecks(sys.invariants)
+		}
+	}
+}
+
+// recordEvent appends the event the chosen thread is about to execute.
+func (ex *execution) recordEvent(t *Thread) {
+	idx := int32(len(ex.events))
+	ex.events = append(ex.events, event{
+		thread: int32(t.id),
+		local:  t.events,
+		node:   int32(ex.cursor - 1),
+		fp:     t.fp,
+		label:  t.label,
+	})
+	t.events++
+	if ex.clocks {
+		ex.clockEvent(t, idx)
+	}
+	t.lastEventAt = idx
+}
+
+// clockEvent computes the event's vector clock and its race candidates:
+// the latest conflicting accesses of other threads not already ordered
+// before it by the thread's own history.
+func (ex *execution) clockEvent(t *Thread, idx int32) {
+	base := len(ex.vc)
+	ex.vc = append(ex.vc, make([]uint32, MaxThreads)...)
+	c := ex.vc[base : base+MaxThreads]
+	n := len(ex.sys.threads)
+	switch {
+	case t.lastEventAt >= 0:
+		copy(c[:n], ex.clockOf(t.lastEventAt)[:n])
+	case t.spawnEvent >= 0:
+		copy(c[:n], ex.clockOf(t.spawnEvent)[:n])
+	}
+	// pred is what the thread knew before this event: a candidate already
+	// ordered before it is not a race.
+	e := &ex.events[idx]
+	fp := e.fp
+	for o := fp.Lo; o < fp.Hi; o++ {
+		if int(o) >= len(ex.hist) {
+			ex.hist = append(ex.hist, make([][]int32, int(o)+1-len(ex.hist))...)
+		}
+		h := ex.hist[o]
+		for k := len(h) - 1; k >= 0; k-- {
+			i := h[k]
+			ei := &ex.events[i]
+			if ei.fp.Access == Write || fp.Access == Write {
+				if ei.thread != e.thread {
+					// Ordered before the thread's previous knowledge?
+					pc := ex.predClock(t)
+					if pc == nil || pc[ei.thread] < uint32(ei.local)+1 {
+						ex.races = append(ex.races, racePair{i: i, j: idx})
+					}
+				}
+				joinClock(c[:n], ex.clockOf(i)[:n])
+			}
+			if ei.fp.Access == Write {
+				break
+			}
+		}
+		if len(h) == 0 {
+			ex.touched = append(ex.touched, o)
+		}
+		ex.hist[o] = append(h, idx)
+	}
+	c[t.id] = uint32(e.local) + 1
+}
+
+// blockedRaces records the races of a blocked thread's pending operation:
+// with every conflicting access when it first blocks there, then with each
+// new conflicting event. A blocked operation never becomes an event of
+// this execution, yet reordering it before a conflicting event (taking a
+// lock first, say) may lead somewhere new, a deadlock in particular.
+func (ex *execution) blockedRaces(t *Thread) {
+	n := int32(len(ex.events))
+	if n == 0 {
+		return
+	}
+	pred := t.lastEventAt
+	if pred < 0 {
+		pred = t.spawnEvent
+	}
+	var pc []uint32
+	if pred >= 0 {
+		pc = ex.clockOf(pred)
+	}
+	known := func(i int32) bool {
+		ei := &ex.events[i]
+		return ei.thread == int32(t.id) || (pc != nil && pc[ei.thread] >= uint32(ei.local)+1)
+	}
+	add := func(i int32) {
+		ex.races = append(ex.races, racePair{i: i, j: -int32(t.id) - 1, at: n, pred: pred})
+	}
+	if t.blockScanned && t.blockOp == t.events {
+		last := n - 1
+		if ex.events[last].fp.Conflicts(t.fp) && !known(last) {
+			add(last)
+		}
+		return
+	}
+	t.blockScanned, t.blockOp = true, t.events
+	fp := t.fp
+	for o := fp.Lo; o < fp.Hi && int(o) < len(ex.hist); o++ {
+		h := ex.hist[o]
+		for k := len(h) - 1; k >= 0; k-- {
+			i := h[k]
+			ei := &ex.events[i]
+			if (ei.fp.Access == Write || fp.Access == Write) && !known(i) {
+				add(i)
+			}
+			if ei.fp.Access == Write {
+				break
+			}
+		}
+	}
+}
+
+// predClock is the clock of what a thread knew before its next event.
+func (ex *execution) predClock(t *Thread) []uint32 {
+	switch {
+	case t.lastEventAt >= 0:
+		return ex.clockOf(t.lastEventAt)
+	case t.spawnEvent >= 0:
+		return ex.clockOf(t.spawnEvent)
+	}
+	return nil
+}
+
+func (ex *execution) clockOf(i int32) []uint32 {
+	b := int(i) * MaxThreads
+	return ex.vc[b : b+MaxThreads]
+}
+
+func joinClock(dst, src []uint32) {
+	for k, v := range src {
+		if v > dst[k] {
+			dst[k] = v
+		}
+	}
+}
+
+// happensBefore reports whether event i happens before event j.
+func (ex *execution) happensBefore(i, j int32) bool {
+	ei := &ex.events[i]
+	return ex.clockOf(j)[ei.thread] >= uint32(ei.local)+1
+}
+
+func (ex *execution) choose(t *Thread, n int) int {
+	v := ex.drv.pickValue(ex, t, n)
+	if v < 0 || v >= n {
+		panic(fmt.Sprintf("explore: driver chose %d of %d", v, n))
+	}
+	return v
+}
+
+func (ex *execution) runChecks(checks []NamedCheck) {
+	sys := ex.sys
+	for _, c := range checks {
+		if err := c.Fn(); err != nil {
+			f, ok := err.(*Failure)
+			if !ok {
+				f = &Failure{Property: c.Name, Message: err.Error()}
+			}
+			if f.Property == "" {
+				f.Property = c.Name
+			}
+			if f.Step == 0 {
+				f.Step = sys.Step()
+			}
+			if f.Thread == 0 && !ok {
+				f.Thread = -1
+			}
+			sys.fail(f)
+			return
+		}
+	}
+}
+
+func (ex *execution) finish(sys *System) outcome {
+	ex.runChecks(sys.endChecks)
+	if sys.failure != nil {
+		ex.failure = sys.failure
+		return endFailure
+	}
+	return endComplete
+}
+
+func (ex *execution) quiescent(sys *System) outcome {
+	var blocked []*Thread
+	for _, t := range sys.threads {
+		if t.status == statusPending {
+			blocked = append(blocked, t)
+		}
+	}
+	var f *Failure
+	if sys.quiescent != nil {
+		f = sys.quiescent(blocked)
+	} else {
+		f = deadlockFailure(blocked)
+	}
+	if f == nil {
+		return ex.finish(sys)
+	}
+	if f.Step == 0 {
+		f.Step = sys.Step()
+	}
+	sys.fail(f)
+	ex.failure = sys.failure
+	return endFailure
+}
+
+// deadlockFailure names every blocked operation.
+func deadlockFailure(blocked []*Thread) *Failure {
+	var b strings.Builder
+	b.WriteString("no thread can proceed; blocked:")
+	for _, t := range blocked {
+		fmt.Fprintf(&b, " %s at %q;", t.name, t.label)
+	}
+	return &Failure{Property: "deadlock", Message: strings.TrimSuffix(b.String(), ";"), Thread: -1}
+}
+
+// teardown stops every coroutine still suspended.
+func (ex *execution) teardown() {
+	if ex.sys == nil {
+		return
+	}
+	for _, t := range ex.sys.threads {
+		if t.status != statusDone && t.stop != nil {
+			t.stop()
+		}
+	}
+}
+
+// preemptionsOf counts context switches away from a thread that could
+// have continued.
+func preemptionAt(prev int32, enabled uint64, chosen int) bool {
+	return prev >= 0 && int(prev) != chosen && enabled&(1<<uint(prev)) != 0
+}
+
+func lowestBit(m uint64) int { return bits.TrailingZeros64(m) }

@@ -1,0 +1,605 @@
+package explore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Strategy names an exploration strategy.
+type Strategy string
+
+const (
+	// DPOR is exhaustive DFS with source-set dynamic partial-order
+	// reduction and sleep sets: every Mazurkiewicz trace within the bounds
+	// is explored, equivalent interleavings are not.
+	DPOR Strategy = "dpor"
+	// Exhaustive is plain DFS over every interleaving (no reduction): the
+	// oracle DPOR is tested against.
+	Exhaustive Strategy = "exhaustive"
+	// Bounded is iterative preemption bounding (CHESS): all interleavings
+	// with 0 preemptions, then 1, 2, … up to MaxPreemptions; the first
+	// violation found has the fewest preemptions that reach it.
+	Bounded Strategy = "bounded"
+	// Random samples MaxExecutions random walks.
+	Random Strategy = "random"
+	// PCT samples MaxExecutions runs of probabilistic concurrency testing
+	// with bug depth PCTDepth.
+	PCT Strategy = "pct"
+)
+
+// Strategies lists every strategy with its meaning.
+var Strategies = []struct {
+	Name    Strategy
+	Meaning string
+}{
+	{DPOR, "exhaustive DFS with source-set DPOR and sleep sets"},
+	{Exhaustive, "exhaustive DFS over every interleaving, no reduction"},
+	{Bounded, "iterative preemption bounding: fewest-preemption counterexamples"},
+	{Random, "seeded random walks"},
+	{PCT, "seeded probabilistic concurrency testing (PCT)"},
+}
+
+// ParseStrategy checks a strategy name.
+func ParseStrategy(s string) (Strategy, error) {
+	for _, k := range Strategies {
+		if string(k.Name) == s {
+			return k.Name, nil
+		}
+	}
+	names := make([]string, len(Strategies))
+	for i, k := range Strategies {
+		names[i] = string(k.Name)
+	}
+	return "", fmt.Errorf("unknown strategy %q (want one of %s)", s, strings.Join(names, ", "))
+}
+
+// Options bound and steer an exploration. The zero value is DPOR with the
+// default bounds.
+type Options struct {
+	Strategy Strategy
+	// MaxSteps bounds the scheduling steps of one execution (default
+	// 10000); an execution that reaches it is cut and the verdict is at
+	// best incomplete.
+	MaxSteps int
+	// MaxExecutions bounds the executions (default: unlimited for the
+	// exhaustive strategies, 10000 for random and PCT).
+	MaxExecutions int64
+	// MaxPreemptions is the highest bound Bounded tries (default 3).
+	MaxPreemptions int
+	// Seed seeds Random and PCT.
+	Seed uint64
+	// PCTDepth is PCT's bug depth d (default 3).
+	PCTDepth int
+	// Workers run tasks in parallel (default 1). Results never depend on
+	// Workers.
+	Workers int
+	// SplitDepth splits an exhaustive search into independent tasks at
+	// this depth (full expansion above it), which Workers then share.
+	// Counts depend on SplitDepth, never on Workers. 0: one task.
+	SplitDepth int
+	// TimeLimit stops the search (verdict incomplete) when it runs out.
+	// Wall-clock time is the only nondeterministic bound.
+	TimeLimit time.Duration
+	// Progress, if set, is called about every ProgressEvery with the
+	// running totals (from the calling goroutine's side; never from a
+	// thread).
+	Progress      func(Stats)
+	ProgressEvery time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Strategy == "" {
+		o.Strategy = DPOR
+	}
+	if o.MaxSteps <= 0 {
+		o.MaxSteps = 10000
+	}
+	if o.MaxExecutions <= 0 && (o.Strategy == Random || o.Strategy == PCT) {
+		o.MaxExecutions = 10000
+	}
+	if o.MaxPreemptions <= 0 {
+		o.MaxPreemptions = 3
+	}
+	if o.PCTDepth <= 0 {
+		o.PCTDepth = 3
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 500 * time.Millisecond
+	}
+	return o
+}
+
+// Verdict is the outcome of an exploration.
+type Verdict string
+
+const (
+	Safe       Verdict = "safe"       // every interleaving within the bounds explored, none fails
+	Violation  Verdict = "violation"  // a safety property failed
+	Stuck      Verdict = "stuck"      // a liveness property failed
+	Incomplete Verdict = "incomplete" // a budget ran out first
+)
+
+// Stats are the counts of an exploration.
+type Stats struct {
+	Executions int64 `json:"executions"` // executions run (including pruned ones)
+	Pruned     int64 `json:"pruned"`     // ended early as redundant (sleep-set blocked) or by the preemption bound
+	Truncated  int64 `json:"truncated"`  // cut by the step bound
+	Steps      int64 `json:"steps"`      // scheduling steps over all executions
+	MaxDepth   int   `json:"max_depth"`  // most steps in one execution
+	// Elapsed is wall-clock time; it is the only figure that varies
+	// between identical runs.
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// PerSecond is executions per second of wall-clock time.
+func (s Stats) PerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Executions) / s.Elapsed.Seconds()
+}
+
+func (s *Stats) add(o Stats) {
+	s.Executions += o.Executions
+	s.Pruned += o.Pruned
+	s.Truncated += o.Truncated
+	s.Steps += o.Steps
+	s.MaxDepth = max(s.MaxDepth, o.MaxDepth)
+}
+
+// Schedule is the list of decisions of one execution: a thread id at each
+// scheduling node, a value at each choice node. It replays exactly.
+type Schedule []int
+
+// String is the compact dotted form, e.g. "0.0.1.2".
+func (s Schedule) String() string {
+	var b strings.Builder
+	for i, v := range s {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.Itoa(v))
+	}
+	return b.String()
+}
+
+// ParseSchedule reads the dotted form.
+func ParseSchedule(s string) (Schedule, error) {
+	if s == "" {
+		return Schedule{}, nil
+	}
+	parts := strings.Split(s, ".")
+	out := make(Schedule, len(parts))
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("schedule: decision %d is %q, not a small non-negative integer", i, p)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Result is what an exploration found.
+type Result struct {
+	Verdict  Verdict  `json:"verdict"`
+	Strategy Strategy `json:"strategy"`
+	// Bounds states what "safe" covers, e.g. "all interleavings, ≤10000
+	// steps each".
+	Bounds string `json:"bounds"`
+	// Reason says what ran out, for an incomplete verdict.
+	Reason string `json:"reason,omitempty"`
+	// Failure, Schedule, Preemptions and Length describe the
+	// counterexample of a violation or stuck verdict.
+	Failure     *Failure `json:"failure,omitempty"`
+	Schedule    Schedule `json:"schedule,omitempty"`
+	Preemptions int      `json:"preemptions"`
+	Length      int      `json:"length"` // scheduling steps of the counterexample
+	Stats       Stats    `json:"stats"`
+}
+
+// Explore runs the program under the options' strategy.
+func Explore(prog Program, opts Options) *Result {
+	opts = opts.withDefaults()
+	start := time.Now()
+	var deadline time.Time
+	if opts.TimeLimit > 0 {
+		deadline = start.Add(opts.TimeLimit)
+	}
+	run := &runner{prog: prog, opts: opts, deadline: deadline}
+	var res *Result
+	switch opts.Strategy {
+	case DPOR:
+		res = run.exhaustive(modeDPOR, 0)
+		res.Bounds = fmt.Sprintf("all interleavings up to equivalence (DPOR), ≤%d steps each", opts.MaxSteps)
+	case Exhaustive:
+		res = run.exhaustive(modePlain, 0)
+		res.Bounds = fmt.Sprintf("all interleavings, ≤%d steps each", opts.MaxSteps)
+	case Bounded:
+		res = run.bounded()
+	case Random, PCT:
+		res = run.sampled()
+	default:
+		res = &Result{Verdict: Incomplete, Reason: fmt.Sprintf("unknown strategy %q", opts.Strategy)}
+	}
+	res.Strategy = opts.Strategy
+	res.Stats.Elapsed = time.Since(start)
+	if res.Verdict == Safe && opts.MaxExecutions > 0 && res.Stats.Executions >= opts.MaxExecutions {
+		res.Verdict = Incomplete
+	}
+	if res.Verdict == Safe && res.Stats.Truncated > 0 {
+		res.Verdict = Incomplete
+		res.Reason = fmt.Sprintf("%d executions hit the %d-step bound", res.Stats.Truncated, opts.MaxSteps)
+	}
+	return res
+}
+
+type runner struct {
+	prog     Program
+	opts     Options
+	deadline time.Time
+
+	live     atomic.Int64 // executions, for progress
+	liveStep atomic.Int64
+	timedOut atomic.Bool
+}
+
+func (r *runner) expired() bool {
+	if r.deadline.IsZero() {
+		return false
+	}
+	if r.timedOut.Load() {
+		return true
+	}
+	if time.Now().After(r.deadline) {
+		r.timedOut.Store(true)
+		return true
+	}
+	return false
+}
+
+// taskResult is one task's share of an exhaustive search.
+type taskResult struct {
+	stats    Stats
+	failure  *Failure
+	sched    Schedule
+	preempt  int
+	length   int
+	failExec int64 // executions before the failing one, within the task
+	stopped  string
+	boundCut bool
+}
+
+// exhaustive runs a DFS strategy, split into tasks at SplitDepth.
+func (r *runner) exhaustive(mode dfsMode, bound int32) *Result {
+	prefixes := [][]node{nil}
+	if r.opts.SplitDepth > 0 {
+		prefixes = r.frontier(mode, bound)
+	}
+	results := make([]taskResult, len(prefixes))
+	var firstFail atomic.Int64
+	firstFail.Store(int64(len(prefixes)))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	stopProgress := r.startProgress()
+	for w := 0; w < min(r.opts.Workers, len(prefixes)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := next.Add(1) - 1
+				if k >= int64(len(prefixes)) || k > firstFail.Load() {
+					return
+				}
+				results[k] = r.runTask(mode, bound, prefixes[k])
+				if results[k].failure != nil {
+					for {
+						cur := firstFail.Load()
+						if k >= cur || firstFail.CompareAndSwap(cur, k) {
+							break
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stopProgress()
+	return r.merge(results)
+}
+
+// merge combines task results in task order: the first failing task wins
+// and later tasks are not counted, so the result does not depend on which
+// worker finished first.
+func (r *runner) merge(results []taskResult) *Result {
+	res := &Result{Verdict: Safe}
+	var execs int64
+	for _, tr := range results {
+		if r.opts.MaxExecutions > 0 && tr.failure != nil && execs+tr.failExec >= r.opts.MaxExecutions {
+			tr.failure = nil
+		}
+		res.Stats.add(tr.stats)
+		execs += tr.stats.Executions
+		if tr.failure != nil {
+			res.Failure, res.Schedule, res.Preemptions, res.Length = tr.failure, tr.sched, tr.preempt, tr.length
+			res.Verdict = Violation
+			if tr.failure.Stuck {
+				res.Verdict = Stuck
+			}
+			return res
+		}
+		if tr.stopped != "" && res.Reason == "" {
+			res.Verdict = Incomplete
+			res.Reason = tr.stopped
+		}
+		if r.opts.MaxExecutions > 0 && execs >= r.opts.MaxExecutions {
+			res.Verdict = Incomplete
+			res.Reason = fmt.Sprintf("execution budget of %d reached", r.opts.MaxExecutions)
+			return res
+		}
+	}
+	return res
+}
+
+// frontier enumerates the decision prefixes of length SplitDepth with full
+// expansion (and, for DPOR, sleep sets between siblings).
+func (r *runner) frontier(mode dfsMode, bound int32) [][]node {
+	d := &dfs{mode: mode, bound: bound, cut: r.opts.SplitDepth}
+	ex := newExecution(r.prog, d, r.opts.MaxSteps, false)
+	for {
+		end := ex.run()
+		if end != endPruned || ex.cursor <= d.cut {
+			// Finished above the split depth: the whole path is a task.
+			if end != endPruned {
+				p := make([]node, len(ex.nodes))
+				copy(p, ex.nodes)
+				d.frontier = append(d.frontier, p)
+			}
+		}
+		if !d.advance(ex) {
+			break
+		}
+	}
+	// Mark each prefix node so a task keeps its decisions and its sleep
+	// sets (done = siblings explored before it).
+	return d.frontier
+}
+
+// runTask explores the subtree below one prefix.
+func (r *runner) runTask(mode dfsMode, bound int32, prefix []node) taskResult {
+	d := &dfs{mode: mode, bound: bound, fixed: len(prefix)}
+	ex := newExecution(r.prog, d, r.opts.MaxSteps, mode == modeDPOR)
+	ex.nodes = append(ex.nodes, prefix...)
+	var tr taskResult
+	for {
+		if r.expired() {
+			tr.stopped = fmt.Sprintf("time limit of %s reached", r.opts.TimeLimit)
+			break
+		}
+		if r.opts.MaxExecutions > 0 && tr.stats.Executions >= r.opts.MaxExecutions {
+			tr.stopped = fmt.Sprintf("execution budget of %d reached", r.opts.MaxExecutions)
+			break
+		}
+		end := ex.run()
+		steps := len(ex.events)
+		tr.stats.Executions++
+		tr.stats.Steps += int64(steps)
+		tr.stats.MaxDepth = max(tr.stats.MaxDepth, steps)
+		r.live.Add(1)
+		r.liveStep.Add(int64(steps))
+		switch end {
+		case endPruned:
+			tr.stats.Pruned++
+		case endTruncated:
+			tr.stats.Truncated++
+		case endFailure:
+			tr.failure = ex.failure
+			tr.sched = ex.schedule()
+			tr.preempt = ex.preemptions()
+			tr.length = steps
+			tr.failExec = tr.stats.Executions - 1
+			tr.boundCut = d.boundCut
+			return tr
+		}
+		if mode == modeDPOR {
+			d.addBacktracks(ex)
+		}
+		if !d.advance(ex) {
+			break
+		}
+	}
+	tr.boundCut = d.boundCut
+	return tr
+}
+
+// bounded is iterative preemption bounding.
+func (r *runner) bounded() *Result {
+	var total Stats
+	cut := false
+	for b := 0; b <= r.opts.MaxPreemptions; b++ {
+		res := r.exhaustiveBounded(int32(b), &cut)
+		total.add(res.Stats)
+		if res.Verdict != Safe {
+			res.Stats = total
+			res.Bounds = fmt.Sprintf("all interleavings with ≤%d preemptions, ≤%d steps each", b, r.opts.MaxSteps)
+			return res
+		}
+		if !cut {
+			// The bound excluded nothing: this was exhaustive.
+			res.Stats = total
+			res.Bounds = fmt.Sprintf("all interleavings (no more than %d preemptions exist), ≤%d steps each", b, r.opts.MaxSteps)
+			return res
+		}
+	}
+	return &Result{Verdict: Safe, Stats: total,
+		Bounds: fmt.Sprintf("all interleavings with ≤%d preemptions, ≤%d steps each", r.opts.MaxPreemptions, r.opts.MaxSteps)}
+}
+
+func (r *runner) exhaustiveBounded(b int32, cut *bool) *Result {
+	*cut = false
+	prefixes := [][]node{nil}
+	results := make([]taskResult, len(prefixes))
+	stopProgress := r.startProgress()
+	for k := range prefixes {
+		results[k] = r.runTask(modeBounded, b, prefixes[k])
+		if results[k].boundCut {
+			*cut = true
+		}
+		if results[k].failure != nil {
+			break
+		}
+	}
+	stopProgress()
+	return r.merge(results)
+}
+
+// sampled runs Random or PCT executions, indexed so that each execution's
+// seed, and therefore the reported one, is independent of the workers.
+func (r *runner) sampled() *Result {
+	n := r.opts.MaxExecutions
+	steps := make([]int32, n)
+	ends := make([]outcome, n)
+	var best atomic.Int64
+	best.Store(n)
+	var bestFail *Failure
+	var bestSched Schedule
+	var bestPre int
+	var mu sync.Mutex
+	var next atomic.Int64
+	horizon := r.probeHorizon()
+	var wg sync.WaitGroup
+	stopProgress := r.startProgress()
+	for w := 0; w < r.opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var drv interface {
+				driver
+				reseed(uint64, int64)
+			}
+			if r.opts.Strategy == PCT {
+				drv = newPCT(r.opts.PCTDepth, horizon)
+			} else {
+				drv = newWalk()
+			}
+			ex := newExecution(r.prog, drv, r.opts.MaxSteps, false)
+			for {
+				i := next.Add(1) - 1
+				if i >= n || i > best.Load() || r.expired() {
+					return
+				}
+				drv.reseed(r.opts.Seed, i)
+				end := ex.run()
+				steps[i] = int32(len(ex.events))
+				ends[i] = end
+				r.live.Add(1)
+				r.liveStep.Add(int64(len(ex.events)))
+				if end == endFailure {
+					mu.Lock()
+					if i < best.Load() {
+						best.Store(i)
+						bestFail, bestSched, bestPre = ex.failure, ex.schedule(), ex.preemptions()
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stopProgress()
+	res := &Result{Verdict: Incomplete}
+	last := n
+	if bestFail != nil {
+		last = best.Load() + 1
+	}
+	for i := int64(0); i < last; i++ {
+		if ends[i] == endTruncated {
+			res.Stats.Truncated++
+		}
+		res.Stats.Steps += int64(steps[i])
+		res.Stats.MaxDepth = max(res.Stats.MaxDepth, int(steps[i]))
+	}
+	res.Stats.Executions = last
+	what := "random walks"
+	if r.opts.Strategy == PCT {
+		what = fmt.Sprintf("PCT runs of depth %d", r.opts.PCTDepth)
+	}
+	res.Bounds = fmt.Sprintf("%d %s (seed %d), ≤%d steps each: sampled, not exhaustive", n, what, r.opts.Seed, r.opts.MaxSteps)
+	if bestFail != nil {
+		res.Verdict = Violation
+		if bestFail.Stuck {
+			res.Verdict = Stuck
+		}
+		res.Failure, res.Schedule, res.Preemptions = bestFail, bestSched, bestPre
+		res.Length = int(steps[best.Load()])
+		return res
+	}
+	if r.timedOut.Load() {
+		res.Reason = fmt.Sprintf("time limit of %s reached", r.opts.TimeLimit)
+	} else {
+		res.Reason = fmt.Sprintf("sampled %d executions without a violation; sampling cannot prove safety", n)
+	}
+	return res
+}
+
+// probeHorizon runs one default execution to estimate the steps PCT
+// spreads its change points over.
+func (r *runner) probeHorizon() int {
+	rp := &replayer{extend: true}
+	ex := newExecution(r.prog, rp, r.opts.MaxSteps, false)
+	ex.run()
+	return max(1, len(ex.events))
+}
+
+func (r *runner) startProgress() func() {
+	if r.opts.Progress == nil {
+		return func() {}
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(r.opts.ProgressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				r.opts.Progress(Stats{Executions: r.live.Load(), Steps: r.liveStep.Load(), Elapsed: time.Since(start)})
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// schedule extracts the decisions of the last execution.
+func (ex *execution) schedule() Schedule {
+	s := make(Schedule, ex.cursor)
+	for i := range s {
+		s[i] = int(ex.nodes[i].chosen)
+	}
+	return s
+}
+
+// preemptions counts the preemptive context switches of the last
+// execution.
+func (ex *execution) preemptions() int {
+	n := 0
+	for i := 0; i < ex.cursor; i++ {
+		nd := &ex.nodes[i]
+		if nd.kind == nodeSched && preemptionAt(nd.prev, nd.enabled, int(nd.chosen)) {
+			n++
+		}
+	}
+	return n
+}
