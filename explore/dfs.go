@@ -111,7 +111,7 @@ func childSleep(ex *execution, n *node, chosen int) uint64 {
 	var out uint64
 	for m := s; m != 0; m &= m - 1 {
 		q := lowestBit(m)
-		if !ex.sys.threads[q].fp.Conflicts(fp) {
+		if !ex.sys.dependent(ex.sys.threads[q].fp, fp) {
 			out |= 1 << uint(q)
 		}
 	}

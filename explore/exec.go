@@ -17,6 +17,9 @@ type event struct {
 	node   int32 // index of the scheduling node that chose it
 	fp     Footprint
 	label  string
+	// visible: the event writes what an invariant reads, so it depends
+	// on every other visible event.
+	visible bool
 }
 
 type nodeKind uint8
@@ -84,6 +87,7 @@ type execution struct {
 	vc []uint32
 	// Per-object access history of this execution (event indices).
 	hist    [][]int32
+	visHist []int32 // history of the synthetic object every visible event writes
 	touched []Obj
 	// Races found in this execution: (earlier, later) event pairs.
 	races []racePair
@@ -91,6 +95,9 @@ type execution struct {
 	failure *Failure
 	end     outcome
 	prev    int32 // thread that ran the latest event, -1 before the first
+	// failedInStep: the failure was raised by the last step (a thread's
+	// assertion or an invariant after it), not at the end.
+	failedInStep bool
 }
 
 // racePair is a race between event i and either event j, or (j < 0) the
@@ -113,7 +120,9 @@ func (ex *execution) run() outcome {
 		ex.hist[o] = ex.hist[o][:0]
 	}
 	ex.touched = ex.touched[:0]
+	ex.visHist = ex.visHist[:0]
 	ex.failure = nil
+	ex.failedInStep = false
 	ex.drv.beginExecution(ex)
 
 	sys := &System{ex: ex}
@@ -136,6 +145,10 @@ func (ex *execution) build(sys *System) (ok bool) {
 		}
 	}()
 	ex.prog(sys)
+	if sys.failure == nil {
+		// Invariants hold in every state, the initial one included.
+		ex.runChecks(sys.invariants)
+	}
 	if sys.failure != nil {
 		ex.failure = sys.failure
 		return false
@@ -144,6 +157,57 @@ func (ex *execution) build(sys *System) (ok bool) {
 }
 
 func (ex *execution) loop(sys *System) outcome {
+	end := ex.steps(sys)
+	if ex.clocks && end != endTruncated {
+		ex.pendingRaces()
+	}
+	return end
+}
+
+// pendingRaces records, at the end of an execution, the races of every
+// operation still pending (a failure or the end of the non-daemon threads
+// cut it off) with the events that conflict with it.
+func (ex *execution) pendingRaces() {
+	n := int32(len(ex.events))
+	failed := int32(-1)
+	if ex.failedInStep && n > 0 {
+		failed = n - 1
+	}
+	for _, t := range ex.sys.threads {
+		if t.status != statusPending {
+			continue
+		}
+		t.blockScanned = false
+		ex.blockedRaces(t)
+		// A failing step ends the world: it depends on every pending
+		// operation, which could have run (and failed, or moved the
+		// state an invariant reads) first.
+		if failed >= 0 && !t.knows(ex, failed) {
+			ex.races = append(ex.races, racePair{i: failed, j: -int32(t.id) - 1, at: n, pred: t.pred()})
+		}
+	}
+}
+
+// pred is the event whose clock is the thread's knowledge.
+func (t *Thread) pred() int32 {
+	if t.lastEventAt >= 0 {
+		return t.lastEventAt
+	}
+	return t.spawnEvent
+}
+
+// knows reports whether event i happens before the thread's next
+// operation.
+func (t *Thread) knows(ex *execution, i int32) bool {
+	ei := &ex.events[i]
+	if ei.thread == int32(t.id) {
+		return true
+	}
+	p := t.pred()
+	return p >= 0 && ex.clockOf(p)[ei.thread] >= uint32(ei.local)+1
+}
+
+func (ex *execution) steps(sys *System) outcome {
 	ex.prev = -1
 	for {
 		if sys.failure != nil {
@@ -196,6 +260,9 @@ func (ex *execution) loop(sys *System) outcome {
 		if sys.failure == nil {
 			ex.runChecks(sys.invariants)
 		}
+		if sys.failure != nil {
+			ex.failedInStep = true
+		}
 	}
 }
 
@@ -206,8 +273,9 @@ func (ex *execution) recordEvent(t *Thread) {
 		thread: int32(t.id),
 		local:  t.events,
 		node:   int32(ex.cursor - 1),
-		fp:     t.fp,
-		label:  t.label,
+		fp:      t.fp,
+		label:   t.label,
+		visible: ex.sys.visible(t.fp),
 	})
 	t.events++
 	if ex.clocks {
@@ -261,7 +329,32 @@ func (ex *execution) clockEvent(t *Thread, idx int32) {
 		}
 		ex.hist[o] = append(h, idx)
 	}
+	if e.visible {
+		ex.visHist = ex.scanHistory(ex.visHist, idx, e, t, c[:n], true)
+	}
 	c[t.id] = uint32(e.local) + 1
+}
+
+// scanHistory is clockEvent's work for one object's history h: join the
+// clocks of the conflicting accesses since the last write, record races,
+// and append the event. asWrite treats every access in h as a write (the
+// synthetic "visible" object).
+func (ex *execution) scanHistory(h []int32, idx int32, e *event, t *Thread, c []uint32, asWrite bool) []int32 {
+	for k := len(h) - 1; k >= 0; k-- {
+		i := h[k]
+		ei := &ex.events[i]
+		if ei.thread != e.thread {
+			pc := ex.predClock(t)
+			if pc == nil || pc[ei.thread] < uint32(ei.local)+1 {
+				ex.races = append(ex.races, racePair{i: i, j: idx})
+			}
+		}
+		joinClock(c, ex.clockOf(i)[:len(c)])
+		if asWrite {
+			break
+		}
+	}
+	return append(h, idx)
 }
 
 // blockedRaces records the races of a blocked thread's pending operation:
@@ -291,13 +384,18 @@ func (ex *execution) blockedRaces(t *Thread) {
 	}
 	if t.blockScanned && t.blockOp == t.events {
 		last := n - 1
-		if ex.events[last].fp.Conflicts(t.fp) && !known(last) {
+		if ex.sys.dependent(ex.events[last].fp, t.fp) && !known(last) {
 			add(last)
 		}
 		return
 	}
 	t.blockScanned, t.blockOp = true, t.events
 	fp := t.fp
+	if ex.sys.visible(fp) && len(ex.visHist) > 0 {
+		if i := ex.visHist[len(ex.visHist)-1]; !known(i) {
+			add(i)
+		}
+	}
 	for o := fp.Lo; o < fp.Hi && int(o) < len(ex.hist); o++ {
 		h := ex.hist[o]
 		for k := len(h) - 1; k >= 0; k-- {

@@ -133,6 +133,8 @@ type System struct {
 	objNames []string
 
 	invariants []NamedCheck
+	visibleAll bool        // an invariant reads everything
+	visibleFps []Footprint // what the other invariants read
 	endChecks  []NamedCheck
 	quiescent  func(blocked []*Thread) *Failure
 
@@ -141,7 +143,18 @@ type System struct {
 	current *Thread
 	// Notes recorded while tracing, in order.
 	notes []Note
+	// model is the program's own handle on its world (SetModel).
+	model any
 }
+
+// SetModel attaches the program's world to the system, so checks and
+// summaries that receive the System can find it. Programs run
+// concurrently in different workers, so a world must never live in a
+// variable shared between executions.
+func (s *System) SetModel(m any) { s.model = m }
+
+// Model returns what SetModel attached.
+func (s *System) Model() any { return s.model }
 
 // Note is a line of narrative a model records while tracing (Thread.Tracing):
 // rendered counterexamples show it in the thread's column at its step.
@@ -181,9 +194,44 @@ func (s *System) ObjectName(o Obj) string {
 	return s.objNames[o]
 }
 
-// Invariant registers a check run after every step.
+// Invariant registers a check run after every step. It may read any
+// shared state, so to keep DPOR sound for it every write becomes
+// dependent on every other write (less reduction); InvariantOver keeps
+// the reduction by naming what the check reads.
 func (s *System) Invariant(name string, fn func() error) {
 	s.invariants = append(s.invariants, NamedCheck{name, fn})
+	s.visibleAll = true
+}
+
+// InvariantOver registers a check run after every step that reads only
+// the objects in reads. Writes to those objects become mutually
+// dependent, so DPOR explores every order in which the check could see
+// them (a state invariant is not preserved by plain trace equivalence).
+func (s *System) InvariantOver(name string, reads Footprint, fn func() error) {
+	s.invariants = append(s.invariants, NamedCheck{name, fn})
+	s.visibleFps = append(s.visibleFps, reads)
+}
+
+// visible reports whether an operation writes what an invariant reads.
+func (s *System) visible(fp Footprint) bool {
+	if fp.Access != Write || fp.empty() {
+		return false
+	}
+	if s.visibleAll {
+		return true
+	}
+	for _, v := range s.visibleFps {
+		if fp.Lo < v.Hi && v.Lo < fp.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// dependent is the engine's dependency relation: footprints conflict, or
+// both operations write what invariants read.
+func (s *System) dependent(a, b Footprint) bool {
+	return a.Conflicts(b) || (s.visible(a) && s.visible(b))
 }
 
 // AtEnd registers a check run when every non-daemon thread has finished.

@@ -1,0 +1,238 @@
+package explore
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// A random small program: threads of operations over up to three shared
+// variables, one lock, blocking waits and assertions.
+type genOp struct {
+	kind int // opRead .. opAssert
+	v    int // variable
+	k    int // constant
+}
+
+const (
+	opRead   = iota // r = v
+	opWrite         // v = k
+	opIncr          // v = r + 1
+	opLock          // lock L
+	opUnlock        // unlock L
+	opWait          // await v == k
+	opAssert        // assert r != k
+	opChoose        // r = choose(2) + k
+	numOps
+)
+
+type genProg struct {
+	vars    int
+	threads [][]genOp
+	// invariant: if sum >= 0, "x0+...+xn != sum" is checked after every
+	// step, over the variables' footprint (overVars) or everything.
+	sum      int
+	overVars bool
+}
+
+func (g genProg) String() string {
+	var b strings.Builder
+	names := []string{"read", "write", "incr", "lock", "unlock", "wait", "assert", "choose"}
+	fmt.Fprintf(&b, "invariant sum != %d (over vars: %v)\n", g.sum, g.overVars)
+	for i, th := range g.threads {
+		fmt.Fprintf(&b, "T%d:", i)
+		for _, o := range th {
+			fmt.Fprintf(&b, " %s(x%d,%d)", names[o.kind], o.v, o.k)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// interleavings is the multinomial bound on plain enumeration's size.
+func (g genProg) interleavings() float64 {
+	total, r := 0, 1.0
+	for _, th := range g.threads {
+		for i := 1; i <= len(th); i++ {
+			total++
+			r = r * float64(total) / float64(i)
+		}
+	}
+	return r
+}
+
+func drawProgram(t *rapid.T) genProg {
+	g := genProg{vars: rapid.IntRange(1, 3).Draw(t, "vars")}
+	g.sum = rapid.IntRange(-3, 4).Draw(t, "invariant sum")
+	g.overVars = rapid.Bool().Draw(t, "invariant over vars")
+	n := rapid.IntRange(2, 4).Draw(t, "threads")
+	for i := 0; i < n; i++ {
+		m := rapid.IntRange(1, 6).Draw(t, fmt.Sprintf("ops%d", i))
+		var ops []genOp
+		held := false
+		for j := 0; j < m; j++ {
+			o := genOp{
+				kind: rapid.IntRange(0, numOps-1).Draw(t, "kind"),
+				v:    rapid.IntRange(0, g.vars-1).Draw(t, "var"),
+				k:    rapid.IntRange(0, 2).Draw(t, "k"),
+			}
+			// Keep lock use well formed per thread; a thread may still
+			// end holding it (then others deadlock, which is an outcome).
+			if o.kind == opLock && held || o.kind == opUnlock && !held {
+				o.kind = opRead
+			}
+			if o.kind == opLock {
+				held = true
+			}
+			if o.kind == opUnlock {
+				held = false
+			}
+			ops = append(ops, o)
+		}
+		g.threads = append(g.threads, ops)
+	}
+	// Keep plain enumeration affordable: trim the longest thread.
+	for g.interleavings() > 3000 {
+		longest := 0
+		for i, th := range g.threads {
+			if len(th) > len(g.threads[longest]) {
+				longest = i
+			}
+		}
+		th := g.threads[longest]
+		if th[len(th)-1].kind == opLock {
+			th = th[:len(th)-1]
+		} else {
+			th = th[:len(th)-1]
+		}
+		g.threads[longest] = th
+	}
+	return g
+}
+
+func (g genProg) program() (Program, func(*System) string) {
+	type world struct {
+		vars []*Var[int]
+		regs []int
+	}
+	prog := func(s *System) {
+		w := &world{regs: make([]int, len(g.threads))}
+		s.SetModel(w)
+		for i := 0; i < g.vars; i++ {
+			w.vars = append(w.vars, NewVar(s, fmt.Sprintf("x%d", i), 0))
+		}
+		lock := NewMutex(s, "L")
+		if g.sum >= 0 {
+			check := func() error {
+				total := 0
+				for _, v := range w.vars {
+					total += v.Peek()
+				}
+				if total == g.sum {
+					return fmt.Errorf("the variables sum to %d", total)
+				}
+				return nil
+			}
+			if g.overVars {
+				s.InvariantOver("sum", RRange(w.vars[0].Obj(), g.vars), check)
+			} else {
+				s.Invariant("sum", check)
+			}
+		}
+		for i, ops := range g.threads {
+			s.Go(fmt.Sprintf("T%d", i), func(t *Thread) {
+				for _, o := range ops {
+					v := w.vars[o.v]
+					switch o.kind {
+					case opRead:
+						w.regs[i] = v.Load(t)
+					case opWrite:
+						v.Store(t, o.k)
+					case opIncr:
+						v.Store(t, w.regs[i]+1)
+					case opLock:
+						lock.Lock(t)
+					case opUnlock:
+						lock.Unlock(t)
+					case opWait:
+						v.Await(t, fmt.Sprintf("wait x%d==%d", o.v, o.k), func(x int) bool { return x == o.k })
+					case opAssert:
+						t.Op("assert", Local)
+						t.Assert(w.regs[i] != o.k, "assert", fmt.Sprintf("T%d: r == %d", i, o.k))
+					case opChoose:
+						t.Op("choose", Local)
+						w.regs[i] = t.Choose("c", 2) + o.k
+					}
+				}
+			})
+		}
+	}
+	summary := func(s *System) string {
+		w := s.Model().(*world)
+		var b strings.Builder
+		for _, v := range w.vars {
+			fmt.Fprintf(&b, "%d ", v.Peek())
+		}
+		fmt.Fprintf(&b, "regs %v", w.regs)
+		return b.String()
+	}
+	return prog, summary
+}
+
+func setRapidChecks(t *testing.T, n int) {
+	f := flag.Lookup("rapid.checks")
+	if f == nil || f.Value.String() != f.DefValue {
+		return // the user chose
+	}
+	if testing.Short() {
+		n /= 10
+	}
+	old := f.Value.String()
+	f.Value.Set(fmt.Sprint(n))
+	t.Cleanup(func() { f.Value.Set(old) })
+}
+
+// TestDifferentialDPOR is the judge of the reduction: for random small
+// programs, DPOR and plain enumeration reach the same set of final states
+// and the same failures (assertions, deadlocks).
+func TestDifferentialDPOR(t *testing.T) {
+	setRapidChecks(t, 2000)
+	var programs, dporExecs, plainExecs int
+	rapid.Check(t, func(rt *rapid.T) {
+		g := drawProgram(rt)
+		prog, summary := g.program()
+		want, plain, _ := outcomes(prog, modePlain, summary)
+		got, complete, _ := outcomes(prog, modeDPOR, summary)
+		programs++
+		plainExecs += plain
+		dporExecs += complete
+		if d := diffSets(got, want); d != "" {
+			rt.Fatalf("DPOR and plain enumeration disagree on\n%s\n%s", g, d)
+		}
+	})
+	t.Logf("%d programs: %d plain executions, %d DPOR executions (%.1fx fewer)",
+		programs, plainExecs, dporExecs, float64(plainExecs)/float64(max(1, dporExecs)))
+}
+
+// TestDifferentialSplit checks that splitting the search for workers keeps
+// it sound and that results do not depend on the worker count.
+func TestDifferentialSplit(t *testing.T) {
+	setRapidChecks(t, 300)
+	rapid.Check(t, func(rt *rapid.T) {
+		g := drawProgram(rt)
+		prog, _ := g.program()
+		split := rapid.IntRange(1, 4).Draw(rt, "split")
+		base := Explore(prog, Options{Strategy: Exhaustive})
+		r1 := Explore(prog, Options{SplitDepth: split, Workers: 1})
+		r2 := Explore(prog, Options{SplitDepth: split, Workers: 2})
+		if (base.Verdict == Safe) != (r1.Verdict == Safe) {
+			rt.Fatalf("split DPOR says %s, plain enumeration %s\n%s", r1.Verdict, base.Verdict, g)
+		}
+		if r1.Verdict != r2.Verdict || r1.Schedule.String() != r2.Schedule.String() || r1.Stats.Executions != r2.Stats.Executions || r1.Stats.Steps != r2.Stats.Steps {
+			rt.Fatalf("1 and 2 workers differ: %s %v %d vs %s %v %d\n%s", r1.Verdict, r1.Schedule, r1.Stats.Executions, r2.Verdict, r2.Schedule, r2.Stats.Executions, g)
+		}
+	})
+}
