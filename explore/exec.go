@@ -270,9 +270,9 @@ func (ex *execution) steps(sys *System) outcome {
 func (ex *execution) recordEvent(t *Thread) {
 	idx := int32(len(ex.events))
 	ex.events = append(ex.events, event{
-		thread: int32(t.id),
-		local:  t.events,
-		node:   int32(ex.cursor - 1),
+		thread:  int32(t.id),
+		local:   t.events,
+		node:    int32(ex.cursor - 1),
 		fp:      t.fp,
 		label:   t.label,
 		visible: ex.sys.visible(t.fp),
