@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// klp runs the command in-process and returns its exit code and output.
+func klp(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func expect(t *testing.T, args []string, wantCode int, wantOut, wantErr []string) (string, string) {
+	t.Helper()
+	code, out, errs := klp(t, args...)
+	if code != wantCode {
+		t.Fatalf("klpcheck %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, wantCode, out, errs)
+	}
+	for _, w := range wantOut {
+		if !strings.Contains(out, w) {
+			t.Fatalf("klpcheck %s: stdout lacks %q:\n%s", strings.Join(args, " "), w, out)
+		}
+	}
+	for _, w := range wantErr {
+		if !strings.Contains(errs, w) {
+			t.Fatalf("klpcheck %s: stderr lacks %q:\n%s", strings.Join(args, " "), w, errs)
+		}
+	}
+	return out, errs
+}
+
+func TestCheckBuiltin(t *testing.T) {
+	out, errs := expect(t, []string{"check"}, 1, []string{
+		"== engine: 9 scenarios",
+		"lost-update      violation lost-update 4/1",
+		"peterson         safe",
+		"counterexamples (steps/preemptions):",
+	}, nil)
+	if errs != "" {
+		t.Fatalf("stderr is not a terminal, yet: %q", errs)
+	}
+	if strings.Contains(out, "(!)") {
+		t.Fatalf("a verdict differs from the catalog's expectation:\n%s", out)
+	}
+}
+
+func TestCheckFilters(t *testing.T) {
+	expect(t, []string{"check", "--run", "*/peterson"}, 0, []string{"peterson  safe", "1 scenarios: 1 safe"}, nil)
+	expect(t, []string{"check", "--run", "peterson"}, 1, []string{"2 scenarios: 1 safe, 1 violation"}, nil)
+	expect(t, []string{"check", "--property", "deadlock", "--kind", "engine"}, 1, []string{"lock-inversion"}, nil)
+	out, _ := expect(t, []string{"check", "--property", "deadlock"}, 1, nil, nil)
+	if strings.Contains(out, "lost-update  ") {
+		t.Fatalf("--property deadlock kept a lost-update scenario:\n%s", out)
+	}
+	expect(t, []string{"check", "--variant", "writers-*", "--fetch", "dpor", "--table", "engine"}, 0, []string{"writers-4"}, nil)
+	expect(t, []string{"check", "--run", "nothing-matches"}, 2, nil, []string{"no scenario matches"})
+	expect(t, []string{"check", "--run", "engine/lost-update", "--strategy", "bounded", "--max-preemptions", "1"}, 1, []string{"violation lost-update 4/1"}, nil)
+	expect(t, []string{"check", "--run", "engine/lost-update", "--strategy", "random", "--seed", "3", "--max-executions", "50"}, 1, []string{"violation lost-update"}, nil)
+	expect(t, []string{"check", "--run", "*/peterson", "--strategy", "random", "--max-executions", "5"}, 0, []string{"incomplete", "sampling cannot prove safety"}, nil)
+}
+
+// Results do not depend on the number of workers.
+func TestCheckWorkersDeterministic(t *testing.T) {
+	strip := func(out string) string {
+		var v struct{ Results []map[string]any }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range v.Results {
+			delete(r, "stats")
+		}
+		b, _ := json.Marshal(v.Results)
+		return string(b)
+	}
+	_, one, _ := klp(t, "check", "--json", "--workers", "1")
+	_, four, _ := klp(t, "check", "--json", "--workers", "4")
+	if strip(one) != strip(four) {
+		t.Fatalf("--workers 1 and 4 differ:\n%s\n%s", strip(one), strip(four))
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	out, _ := expect(t, []string{"check", "--json", "--run", "engine/lost-update"}, 1, nil, nil)
+	var v struct {
+		Results []checkResult
+		Summary summary
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	r := v.Results[0]
+	if r.Verdict != "violation" || r.Property != "lost-update" || r.Length != 4 || r.Schedule == "" || v.Summary.Verdicts["violation"] != 1 {
+		t.Fatalf("got %+v", v)
+	}
+}
+
+// The whole counterexample workflow: check writes traces, replay
+// reproduces them, minimize shrinks them, show renders them.
+func TestTraceWorkflow(t *testing.T) {
+	dir := t.TempDir()
+	expect(t, []string{"check", "--traces", dir}, 1, []string{"trace: " + filepath.Join(dir, "engine_lost-update.trace.json")}, nil)
+	for _, name := range []string{"engine_lost-update", "engine_peterson-broken", "engine_lock-inversion"} {
+		path := filepath.Join(dir, name+".trace.json")
+		expect(t, []string{"replay", path}, 1, []string{"reproduced: violation"}, nil)
+		out, _ := expect(t, []string{"replay", "--json", "-v", path}, 1, nil, nil)
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil || v["result"] != "reproduced" || v["timeline"] == nil {
+			t.Fatalf("replay --json: %v %s", err, out)
+		}
+		min := filepath.Join(dir, name+".min.json")
+		expect(t, []string{"minimize", "-o", min, path}, 0, []string{"minimised", "wrote " + min}, nil)
+		expect(t, []string{"replay", min}, 1, []string{"reproduced"}, nil)
+		expect(t, []string{"show", min}, 0, []string{"step  │", "VIOLATION", "minimised from"}, nil)
+		html := filepath.Join(dir, name+".html")
+		expect(t, []string{"show", "--html", html, path}, 0, []string{"wrote " + html}, nil)
+		page, err := os.ReadFile(html)
+		if err != nil || !bytes.Contains(page, []byte(`id="timeline"`)) {
+			t.Fatalf("html: %v", err)
+		}
+		expect(t, []string{"show", "--json", path}, 0, []string{`"timeline"`, `"rows"`}, nil)
+	}
+	// The default output name of minimize.
+	path := filepath.Join(dir, "engine_lost-update.trace.json")
+	expect(t, []string{"minimize", "--json", path}, 0, []string{`"trace": "` + strings.TrimSuffix(path, ".json") + `.min.json"`}, nil)
+}
+
+func TestReplayFixed(t *testing.T) {
+	dir := t.TempDir()
+	expect(t, []string{"check", "--run", "engine/lost-update", "--traces", dir}, 1, nil, nil)
+	path := filepath.Join(dir, "engine_lost-update.trace.json")
+	data, _ := os.ReadFile(path)
+	// A schedule that runs both increments one after the other: holds.
+	var v map[string]any
+	json.Unmarshal(data, &v)
+	v["schedule"] = "0.0.1.1"
+	fixed, _ := json.Marshal(v)
+	os.WriteFile(path, fixed, 0o644)
+	expect(t, []string{"replay", path}, 0, []string{"no longer fails"}, nil)
+	v["schedule"] = "1.1.1.1.1"
+	bad, _ := json.Marshal(v)
+	os.WriteFile(path, bad, 0o644)
+	expect(t, []string{"replay", path}, 2, nil, []string{"replay diverged at decision 2", "finished"})
+}
+
+// Malformed, truncated and wrong-version inputs give exit 2 and a message
+// naming the problem, never a panic.
+func TestBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	expect(t, []string{"check", "--run", "engine/lost-update", "--traces", dir}, 1, nil, nil)
+	good, _ := os.ReadFile(filepath.Join(dir, "engine_lost-update.trace.json"))
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(s), 0o644)
+		return p
+	}
+	traceCases := []struct{ name, content, want string }{
+		{"truncated.json", string(good[:len(good)/3]), "unexpected end of file (truncated trace?)"},
+		{"garbage.json", "not json", "invalid JSON"},
+		{"version.json", strings.Replace(string(good), `"version": 1`, `"version": 7`, 1), "trace format version 7"},
+		{"model.json", strings.Replace(string(good), `"model_version": 1`, `"model_version": 0`, 1), "recorded against model version 0"},
+		{"unknown.json", strings.Replace(string(good), `"format"`, `"extra": true, "format"`, 1), `unknown field "extra"`},
+	}
+	for _, tc := range traceCases {
+		p := write(tc.name, tc.content)
+		for _, cmd := range []string{"replay", "show", "minimize"} {
+			expect(t, []string{cmd, p}, 2, nil, []string{tc.name, tc.want})
+		}
+	}
+	expect(t, []string{"replay", filepath.Join(dir, "missing.json")}, 2, nil, []string{"missing.json"})
+
+	scenCases := []struct{ content, want string }{
+		{"{\n \"name\": \"a\",\n \"kind\": \"engine\",\n \"params\": {\"program\": \"writers\", \"n\": 40}\n}", "s.json:4:35: params.n: 40 is out of range 1..16"},
+		{"{\n \"name\": \"a\", \"kind\": \"engine\", \"paramz\": {}}", `s.json:2:33: paramz: unknown field "paramz"`},
+		{"[{\"name\": \"a\"", "s.json:1:14: unexpected end of file (truncated JSON?)"},
+		{`{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "explore": {"strategy": "dfs"}}`, `s.json:1:80: explore.strategy: unknown strategy "dfs"`},
+	}
+	for _, tc := range scenCases {
+		p := write("s.json", tc.content)
+		expect(t, []string{"check", p}, 2, nil, []string{filepath.Join(dir, tc.want)})
+	}
+
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"check", "--no-such-flag"},
+		{"check", "--strategy", "fast"},
+		{"check", "--workers", "0"},
+		{"check", "--seed", "-3"},
+		{"check", "--property", "nope"},
+		{"check", "--kind", "vax"},
+		{"replay"},
+		{"replay", "a", "b"},
+		{"show", "--width", "2", "x"},
+		{"list", "everything"},
+	} {
+		if code, _, errs := klp(t, args...); code != 2 || errs == "" {
+			t.Errorf("klpcheck %v: exit %d, stderr %q; want 2 and a message", args, code, errs)
+		}
+	}
+}
+
+func TestScenarioFiles(t *testing.T) {
+	matches, _ := filepath.Glob("../../examples/*.json")
+	if len(matches) == 0 {
+		t.Fatal("no examples")
+	}
+	for _, m := range matches {
+		code, out, errs := klp(t, append([]string{"check", "--max-executions", "20000"}, m)...)
+		if code == 2 {
+			t.Fatalf("%s: exit 2: %s%s", m, out, errs)
+		}
+		if strings.Contains(out, "(!)") {
+			t.Fatalf("%s: a verdict differs from the file's expectation:\n%s", m, out)
+		}
+	}
+}
+
+func TestList(t *testing.T) {
+	expect(t, []string{"list"}, 0, []string{"KIND", "engine/lost-update", "PROPERTY", "mutual-exclusion", "STRATEGY", "dpor", "FETCH MODELS"}, nil)
+	expect(t, []string{"list", "format"}, 0, []string{"unknown fields are rejected"}, nil)
+	out, _ := expect(t, []string{"list", "--json", "properties", "scenarios"}, 0, nil, nil)
+	var v struct {
+		Properties []listedProperty
+		Scenarios  []listedScenario
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.Properties) == 0 || len(v.Scenarios) == 0 {
+		t.Fatalf("list --json: %v\n%s", err, out)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	expect(t, []string{"--help"}, 0, []string{"Commands:", "Examples:"}, nil)
+	for _, cmd := range []string{"check", "replay", "minimize", "show", "list"} {
+		expect(t, []string{cmd, "--help"}, 0, []string{"Usage: klpcheck " + cmd, "Examples:", "-json"}, nil)
+		expect(t, []string{"help", cmd}, 0, []string{"Usage: klpcheck " + cmd}, nil)
+	}
+}

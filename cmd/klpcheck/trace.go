@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/klpcheck/klpcheck/traces"
+)
+
+const replayHelp = `
+Re-runs the trace's schedule on its scenario and checks that the same
+property fails at the same step. Prints what happened; with -v also the
+timeline. Exit status: 1 when the violation reproduces, 0 when the schedule
+now runs to the end with every property holding (the bug is fixed), 2 when
+the trace cannot be read, is of another model version, or diverges from the
+program (the message says at which decision and why).
+
+Examples:
+  klpcheck replay out/engine_lost-update.trace.json
+  klpcheck replay -v --json out/engine_lost-update.trace.json
+`
+
+func cmdReplay(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("replay", "replay [flags] TRACE", replayHelp, stderr)
+	verbose := c.fs.Bool("v", false, "also print the timeline")
+	pos, code, done := c.parse(args, stdout, stderr)
+	if done {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(stderr, "replay", "want exactly one trace file, got %d arguments", len(pos))
+	}
+	tr, err := traces.Read(pos[0])
+	if err != nil {
+		return inputError(stderr, err)
+	}
+	got, err := traces.Replay(tr)
+	var mm *traces.Mismatch
+	out := map[string]any{"trace": pos[0], "scenario": tr.Scenario.Name, "property": tr.Property, "step": tr.Step}
+	switch {
+	case errors.As(err, &mm) && mm.Diverged == nil && mm.Got == nil:
+		// The schedule ran to the end and nothing failed.
+		out["result"] = "holds"
+		out["message"] = err.Error()
+		code = exitOK
+	case err != nil:
+		if c.json {
+			out["result"] = "error"
+			out["message"] = err.Error()
+			writeJSON(stdout, out)
+		}
+		fmt.Fprintf(stderr, "klpcheck: %s: %v\n", pos[0], err)
+		return exitUsage
+	default:
+		out["result"] = "reproduced"
+		out["message"] = got.Record.Failure.Message
+		out["message_changed"] = got.MessageChanged
+		code = exitFail
+	}
+	if c.json {
+		if *verbose && got != nil {
+			out["timeline"] = traces.NewTimeline(got.Record)
+		}
+		writeJSON(stdout, out)
+		return code
+	}
+	if code == exitOK {
+		fmt.Fprintf(stdout, "%s: no longer fails: %v\n", pos[0], err)
+	} else {
+		fmt.Fprintf(stdout, "reproduced: %s %s at step %d (%d steps, %d preemptions) in %s\n  %s\n",
+			tr.Verdict, tr.Property, tr.Step, tr.Length, tr.Preemptions, tr.Scenario.Name, firstLine(got.Record.Failure.Message))
+		if got.MessageChanged {
+			fmt.Fprintf(stdout, "  (the recorded message was: %s)\n", firstLine(tr.Message))
+		}
+	}
+	if *verbose && got != nil {
+		fmt.Fprintln(stdout)
+		traces.WriteText(stdout, tr, traces.NewTimeline(got.Record), traces.TextOptions{})
+	}
+	return code
+}
+
+const minimizeHelp = `
+Shrinks a trace while the same property still fails: first the scenario's
+parameters (fewer CPUs, NMIs, tasks — for kinds that support it), then the
+schedule: fewer preemptions, fewer steps, smaller choices (no NMI, no stale
+line), fewer decisions. The result never has more steps than the input and
+replays exactly. It is written to -o (default: the input name with .min
+before .json). Exit status 0 on success, 2 when the trace cannot be read or
+does not replay.
+
+Examples:
+  klpcheck minimize out/engine_lost-update.trace.json
+  klpcheck minimize -o small.json --max-replays 10000 big.trace.json
+`
+
+func cmdMinimize(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("minimize", "minimize [flags] TRACE", minimizeHelp, stderr)
+	outPath := c.fs.String("o", "", "write the minimised trace to `file`")
+	maxReplays := c.fs.Int("max-replays", 4000, "bound the replays of candidate schedules")
+	timeLimit := c.fs.Duration("time-limit", 60*time.Second, "bound the whole minimisation")
+	noScen := c.fs.Bool("no-scenario-shrink", false, "keep the scenario's parameters")
+	pos, code, done := c.parse(args, stdout, stderr)
+	if done {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(stderr, "minimize", "want exactly one trace file, got %d arguments", len(pos))
+	}
+	if *maxReplays < 1 || *timeLimit <= 0 {
+		return usageError(stderr, "minimize", "--max-replays and --time-limit must be positive")
+	}
+	tr, err := traces.Read(pos[0])
+	if err != nil {
+		return inputError(stderr, err)
+	}
+	m, err := traces.Minimize(tr, traces.MinimizeOptions{MaxReplays: *maxReplays, TimeLimit: *timeLimit, NoScenarioShrink: *noScen})
+	if err != nil {
+		fmt.Fprintf(stderr, "klpcheck: %s: %v\n", pos[0], err)
+		return exitUsage
+	}
+	dst := *outPath
+	if dst == "" {
+		dst = strings.TrimSuffix(pos[0], ".json") + ".min.json"
+	}
+	if err := traces.Write(dst, m); err != nil {
+		fmt.Fprintf(stderr, "klpcheck: %v\n", err)
+		return exitUsage
+	}
+	before, _ := tr.Decisions()
+	after, _ := m.Decisions()
+	if c.json {
+		writeJSON(stdout, map[string]any{
+			"trace": dst, "scenario": m.Scenario.Name, "property": m.Property,
+			"from":    map[string]int{"length": tr.Length, "preemptions": tr.Preemptions, "decisions": len(before)},
+			"to":      map[string]int{"length": m.Length, "preemptions": m.Preemptions, "decisions": len(after)},
+			"replays": m.Minimized.Replays - replaysBefore(tr),
+		})
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "minimised %s (%s): %d → %d steps, %d → %d preemptions, %d → %d decisions (%d replays)\n",
+		m.Scenario.Name, m.Property, tr.Length, m.Length, tr.Preemptions, m.Preemptions, len(before), len(after), m.Minimized.Replays-replaysBefore(tr))
+	if m.Minimized.FromScenario != "" && m.Scenario.Name != tr.Scenario.Name {
+		fmt.Fprintf(stdout, "  scenario shrunk from %s\n", tr.Scenario.Name)
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", dst)
+	return exitOK
+}
+
+func replaysBefore(t *traces.Trace) int {
+	if t.Minimized == nil {
+		return 0
+	}
+	return t.Minimized.Replays
+}
+
+const showHelp = `
+Replays a trace and renders it: a text timeline with one column per thread
+(CPU, task, writer), each step's operation in its thread's column with the
+model's notes (bytes and GNU-syntax decodes, task states, the event log)
+below it; "»" marks a preemption, "?" a choice (an NMI, a stale line), "✗"
+the step after which the property failed. With --html, writes one
+self-contained HTML page (the timeline, plus porcupine's visualisation when
+the property is a history property) that opens offline.
+
+Examples:
+  klpcheck show out/engine_lost-update.trace.json
+  klpcheck show --html trace.html out/engine_lost-update.trace.json
+`
+
+func cmdShow(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("show", "show [flags] TRACE", showHelp, stderr)
+	htmlPath := c.fs.String("html", "", "write an HTML page to `file` instead of text")
+	width := c.fs.Int("width", 34, "maximum width of a thread column (text)")
+	objects := c.fs.Bool("objects", false, "show each step's footprint (text)")
+	pos, code, done := c.parse(args, stdout, stderr)
+	if done {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(stderr, "show", "want exactly one trace file, got %d arguments", len(pos))
+	}
+	if *width < 8 {
+		return usageError(stderr, "show", "--width: %d, want at least 8", *width)
+	}
+	tr, err := traces.Read(pos[0])
+	if err != nil {
+		return inputError(stderr, err)
+	}
+	got, err := traces.Replay(tr)
+	if got == nil {
+		fmt.Fprintf(stderr, "klpcheck: %s: %v\n", pos[0], err)
+		return exitUsage
+	}
+	code = exitOK
+	if err != nil {
+		// Show what the replay did, but say it is not the recorded run.
+		fmt.Fprintf(stderr, "klpcheck: warning: %s: %v\n", pos[0], err)
+		code = exitUsage
+	}
+	tl := traces.NewTimeline(got.Record)
+	if *htmlPath != "" {
+		hist, herr := traces.HistoryOf(tr)
+		if herr != nil {
+			fmt.Fprintf(stderr, "klpcheck: warning: no porcupine history: %v\n", herr)
+		}
+		var b bytes.Buffer
+		if err := traces.WriteHTML(&b, tr, tl, hist); err != nil {
+			fmt.Fprintf(stderr, "klpcheck: %v\n", err)
+			return exitUsage
+		}
+		if err := traces.WriteFileAtomic(*htmlPath, b.Bytes()); err != nil {
+			fmt.Fprintf(stderr, "klpcheck: %v\n", err)
+			return exitUsage
+		}
+		if c.json {
+			writeJSON(stdout, map[string]any{"html": *htmlPath, "bytes": b.Len(), "porcupine": hist != nil})
+		} else {
+			fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", *htmlPath, b.Len())
+		}
+		return code
+	}
+	if c.json {
+		writeJSON(stdout, map[string]any{"trace": tr, "timeline": tl})
+		return code
+	}
+	if err := traces.WriteText(stdout, tr, tl, traces.TextOptions{Width: *width, Objects: *objects}); err != nil {
+		fmt.Fprintf(stderr, "klpcheck: %v\n", err)
+		return exitUsage
+	}
+	return code
+}

@@ -1,0 +1,299 @@
+package traces
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/klpcheck/klpcheck/catalog"
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// Shrinker is implemented by a catalog.Kind whose scenarios have
+// parameters that can be made smaller while the bug may survive: fewer
+// CPUs, fewer NMIs, fewer executions of a site, fewer tasks.
+//
+// Shrink returns candidate scenarios, each a one-step simplification of s
+// (one CPU fewer, one NMI fewer…), most aggressive first; nil when there is
+// nothing to shrink. Minimize explores each candidate under the trace's
+// strategy and bounds (with a budget), adopts the first whose
+// counterexample fails the same property in no more steps, and asks again.
+// Candidates must be valid scenarios of the same kind; their names should
+// say what changed (e.g. "x86/batch-nmi (cpus=2)").
+type Shrinker interface {
+	Shrink(s catalog.Scenario) []catalog.Scenario
+}
+
+// MinimizeOptions bound minimisation.
+type MinimizeOptions struct {
+	// MaxReplays bounds the replays of candidate schedules (default
+	// 4000).
+	MaxReplays int
+	// TimeLimit bounds the whole minimisation (default 60s).
+	TimeLimit time.Duration
+	// MaxExecutions bounds each re-exploration of a shrunk scenario
+	// (default 200000).
+	MaxExecutions int64
+	// Shrinker overrides the kind's Shrinker (for tests and tools); nil
+	// uses the kind's if it implements one.
+	Shrinker Shrinker
+	// NoScenarioShrink keeps the scenario's parameters as they are.
+	NoScenarioShrink bool
+}
+
+// cost orders counterexamples: fewer preemptions first, then fewer steps,
+// then smaller choice values (a choice 0 is usually "nothing happens":
+// no NMI, no stale line), then fewer decisions.
+type cost struct{ preemptions, steps, choices, decisions int }
+
+func (a cost) less(b cost) bool {
+	switch {
+	case a.preemptions != b.preemptions:
+		return a.preemptions < b.preemptions
+	case a.steps != b.steps:
+		return a.steps < b.steps
+	case a.choices != b.choices:
+		return a.choices < b.choices
+	}
+	return a.decisions < b.decisions
+}
+
+func costOf(rec *explore.Record) cost {
+	c := cost{preemptions: rec.Preemptions, steps: len(rec.Steps), decisions: len(rec.Decisions)}
+	for _, d := range rec.Decisions {
+		if d.Choice {
+			c.choices += d.Value
+		}
+	}
+	return c
+}
+
+// minimizer shrinks one scenario's schedule.
+type minimizer struct {
+	prog     explore.Program
+	property string
+	maxSteps int
+	replays  int
+	budget   int
+	deadline time.Time
+}
+
+func (m *minimizer) exhausted() bool {
+	return m.replays >= m.budget || time.Now().After(m.deadline)
+}
+
+// try replays a candidate schedule, extending it with default decisions
+// when it ends early and dropping decisions that no longer fit (a thread
+// that is blocked or finished at that point), and returns the record if
+// the same property fails.
+func (m *minimizer) try(sched explore.Schedule) *explore.Record {
+	sched = append(explore.Schedule(nil), sched...)
+	for repairs := 0; repairs < 8 && !m.exhausted(); repairs++ {
+		m.replays++
+		rec, err := explore.Replay(m.prog, sched, explore.ReplayOptions{MaxSteps: m.maxSteps, Extend: true})
+		var div *explore.DivergenceError
+		if errors.As(err, &div) && div.Node < len(sched) {
+			sched = append(sched[:div.Node], sched[div.Node+1:]...)
+			continue
+		}
+		if err != nil || rec.Failure == nil || rec.Failure.Property != m.property {
+			return nil
+		}
+		return rec
+	}
+	return nil
+}
+
+// shrink improves rec's schedule until no candidate helps or the budget
+// runs out. Every accepted candidate has no more steps than the current
+// one and a smaller cost.
+func (m *minimizer) shrink(rec *explore.Record) *explore.Record {
+	cur, curCost := rec, costOf(rec)
+	accept := func(r *explore.Record) bool {
+		if r == nil || len(r.Steps) > len(cur.Steps) {
+			return false
+		}
+		c := costOf(r)
+		if !c.less(curCost) {
+			return false
+		}
+		cur, curCost = r, c
+		return true
+	}
+	for improved := true; improved && !m.exhausted(); {
+		improved = false
+		sched := cur.Schedule()
+		// 1. Truncate: the shortest prefix that, run on with default
+		// decisions, still fails.
+		for k := 0; k < len(sched) && !m.exhausted(); k++ {
+			if accept(m.try(sched[:k])) {
+				improved = true
+				break
+			}
+		}
+		if improved {
+			continue
+		}
+		// 2. Remove preemptions: let the preempted thread go on instead.
+		for i, d := range cur.Decisions {
+			if d.Choice || d.Step == 0 || m.exhausted() {
+				continue
+			}
+			prev := cur.Steps[d.Step-1].Thread
+			if !cur.Steps[d.Step].Preempted || prev == d.Value {
+				continue
+			}
+			cand := append(append(explore.Schedule(nil), sched[:i]...), prev)
+			cand = append(cand, sched[i+1:]...)
+			if accept(m.try(cand)) {
+				improved = true
+				break
+			}
+		}
+		if improved {
+			continue
+		}
+		// 3. Smaller choices: 0 first (no NMI, no stale line), then one
+		// less.
+		for i, d := range cur.Decisions {
+			if !d.Choice || d.Value == 0 || m.exhausted() {
+				continue
+			}
+			for _, v := range []int{0, d.Value - 1} {
+				cand := append(explore.Schedule(nil), sched...)
+				cand[i] = v
+				if accept(m.try(cand)) {
+					improved = true
+					break
+				}
+			}
+			if improved {
+				break
+			}
+		}
+		if improved {
+			continue
+		}
+		// 4. Delete decisions, in chunks halving down to one.
+		for size := len(sched) / 2; size >= 1 && !improved; size /= 2 {
+			for lo := 0; lo+size <= len(sched) && !m.exhausted(); lo += size {
+				cand := append(append(explore.Schedule(nil), sched[:lo]...), sched[lo+size:]...)
+				if accept(m.try(cand)) {
+					improved = true
+					break
+				}
+			}
+		}
+	}
+	return cur
+}
+
+// Minimize shrinks a trace: first the scenario's parameters (when its kind
+// implements Shrinker), then the schedule — fewer preemptions, fewer
+// steps, smaller choices, fewer decisions — while the same property still
+// fails. The result never has more steps than the input, and it replays
+// exactly (its schedule is complete). The input must replay (see Replay).
+func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
+	if opts.MaxReplays <= 0 {
+		opts.MaxReplays = 4000
+	}
+	if opts.TimeLimit <= 0 {
+		opts.TimeLimit = 60 * time.Second
+	}
+	if opts.MaxExecutions <= 0 {
+		opts.MaxExecutions = 200000
+	}
+	got, err := Replay(t)
+	if err != nil {
+		return nil, fmt.Errorf("the trace does not replay, so it cannot be minimised: %w", err)
+	}
+	deadline := time.Now().Add(opts.TimeLimit)
+	scen, rec := t.Scenario, got.Record
+	replays := 0
+
+	if !opts.NoScenarioShrink {
+		sh := opts.Shrinker
+		if sh == nil {
+			if k, err := catalog.KindOf(scen.Kind); err == nil {
+				sh, _ = k.(Shrinker)
+			}
+		}
+		for sh != nil && time.Now().Before(deadline) {
+			next, nrec := shrinkScenario(sh, scen, t, len(rec.Steps), opts, deadline)
+			if nrec == nil {
+				break
+			}
+			scen, rec = next, nrec
+		}
+	}
+
+	prog, err := catalog.Build(scen)
+	if err != nil {
+		return nil, err
+	}
+	m := &minimizer{prog: prog, property: t.Property, maxSteps: t.Bounds.MaxSteps, budget: opts.MaxReplays, deadline: deadline}
+	best := m.shrink(rec)
+	replays += m.replays
+
+	// The final schedule is complete: check that it replays exactly.
+	sched := best.Schedule()
+	final, err := explore.Replay(prog, sched, explore.ReplayOptions{MaxSteps: t.Bounds.MaxSteps})
+	if err != nil || final.Failure == nil || final.Failure.Property != t.Property {
+		return nil, fmt.Errorf("minimisation produced a schedule that does not replay (%v): a nondeterministic model?", err)
+	}
+	out := *t
+	out.Scenario = scen
+	out.Schedule = sched.String()
+	out.Length = len(final.Steps)
+	out.Preemptions = final.Preemptions
+	out.Step = final.Failure.Step
+	out.Message = final.Failure.Message
+	out.Thread = ""
+	if th := final.Failure.Thread; th >= 0 && th < len(final.Threads) {
+		out.Thread = final.Threads[th]
+	}
+	from := &Minimized{FromLength: t.Length, FromPreemptions: t.Preemptions, Replays: replays}
+	if d, err := t.Decisions(); err == nil {
+		from.FromDecisions = len(d)
+	}
+	if t.Minimized != nil {
+		from.FromLength, from.FromPreemptions, from.FromDecisions = t.Minimized.FromLength, t.Minimized.FromPreemptions, t.Minimized.FromDecisions
+		from.Replays += t.Minimized.Replays
+	}
+	if scen.Name != t.Scenario.Name {
+		from.FromScenario = t.Scenario.Name
+	}
+	out.Minimized = from
+	return &out, nil
+}
+
+// shrinkScenario tries the shrinker's candidates and returns the first
+// that still fails the property in no more than maxLen steps, with its
+// counterexample's record.
+func shrinkScenario(sh Shrinker, s catalog.Scenario, t *Trace, maxLen int, opts MinimizeOptions, deadline time.Time) (catalog.Scenario, *explore.Record) {
+	for _, c := range sh.Shrink(s) {
+		if time.Now().After(deadline) {
+			break
+		}
+		prog, err := catalog.Build(c)
+		if err != nil {
+			continue
+		}
+		eo := explore.Options{Strategy: explore.Strategy(t.Strategy), MaxSteps: t.Bounds.MaxSteps,
+			MaxExecutions: opts.MaxExecutions, MaxPreemptions: t.Bounds.MaxPreemptions, Seed: t.Bounds.Seed,
+			TimeLimit: time.Until(deadline)}
+		if eo.Strategy == explore.Random || eo.Strategy == explore.PCT {
+			eo.MaxExecutions = min(opts.MaxExecutions, max(t.Bounds.MaxExecutions, 10000))
+		}
+		res := explore.Explore(prog, eo)
+		if res.Failure == nil || res.Failure.Property != t.Property || res.Length > maxLen {
+			continue
+		}
+		rec, err := explore.Replay(prog, res.Schedule, explore.ReplayOptions{MaxSteps: t.Bounds.MaxSteps})
+		if err != nil || rec.Failure == nil {
+			continue
+		}
+		return c, rec
+	}
+	return s, nil
+}

@@ -1,0 +1,500 @@
+package traces
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/klpcheck/klpcheck/catalog"
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// counterexample explores a scenario with its own bounds, capped so the
+// test stays fast, and returns its trace (nil when it holds).
+func counterexample(t testing.TB, s catalog.Scenario) *Trace {
+	t.Helper()
+	prog, err := catalog.Build(s)
+	if err != nil {
+		t.Fatalf("%s: %v", s.Name, err)
+	}
+	opts, err := s.Explore.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.MaxExecutions <= 0 || opts.MaxExecutions > 50000 {
+		opts.MaxExecutions = 50000
+	}
+	opts.TimeLimit = 20 * time.Second
+	res := explore.Explore(prog, opts)
+	if res.Failure == nil {
+		return nil
+	}
+	tr, err := New(s, opts, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func builtinTraces(t testing.TB) []*Trace {
+	var out []*Trace
+	for _, s := range catalog.Builtin() {
+		if tr := counterexample(t, s); tr != nil {
+			out = append(out, tr)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("the built-in catalog has no counterexample at all")
+	}
+	return out
+}
+
+// Every counterexample of the built-in catalog survives encoding and
+// decoding and replays to the same violation at the same step.
+func TestBuiltinCounterexamplesReplay(t *testing.T) {
+	for _, tr := range builtinTraces(t) {
+		t.Run(tr.Scenario.Name, func(t *testing.T) {
+			data, err := tr.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := Decode("x.json", data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Replay(back)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := got.Record.Failure
+			if f.Property != tr.Property || f.Step != tr.Step || f.Message != tr.Message || got.MessageChanged {
+				t.Fatalf("replayed %s at step %d (%s), recorded %s at %d", f.Property, f.Step, f.Message, tr.Property, tr.Step)
+			}
+			if len(got.Record.Steps) != tr.Length || got.Record.Preemptions != tr.Preemptions {
+				t.Fatalf("replay has %d steps, %d preemptions; recorded %d, %d", len(got.Record.Steps), got.Record.Preemptions, tr.Length, tr.Preemptions)
+			}
+		})
+	}
+}
+
+// Minimisation never lengthens a trace, keeps the property failing and
+// gives a trace that replays exactly.
+func TestMinimizeBuiltin(t *testing.T) {
+	var ratios []float64
+	for _, tr := range builtinTraces(t) {
+		min, err := Minimize(tr, MinimizeOptions{MaxReplays: 2000, TimeLimit: 10 * time.Second})
+		if err != nil {
+			t.Fatalf("%s: %v", tr.Scenario.Name, err)
+		}
+		if min.Length > tr.Length {
+			t.Errorf("%s: minimisation lengthened the trace from %d to %d steps", tr.Scenario.Name, tr.Length, min.Length)
+		}
+		if min.Property != tr.Property {
+			t.Errorf("%s: minimisation changed the property from %s to %s", tr.Scenario.Name, tr.Property, min.Property)
+		}
+		if _, err := Replay(min); err != nil {
+			t.Errorf("%s: the minimised trace does not replay: %v", tr.Scenario.Name, err)
+		}
+		// Minimising again changes nothing for the worse.
+		again, err := Minimize(min, MinimizeOptions{MaxReplays: 500})
+		if err != nil || again.Length > min.Length {
+			t.Errorf("%s: second minimisation: %v, %d > %d steps", tr.Scenario.Name, err, again.Length, min.Length)
+		}
+		r := float64(min.Length) / float64(max(tr.Length, 1))
+		ratios = append(ratios, r)
+		t.Logf("%-40s %3d → %3d steps, %d → %d preemptions (%d replays)", tr.Scenario.Name, tr.Length, min.Length, tr.Preemptions, min.Preemptions, min.Minimized.Replays)
+	}
+	slices.Sort(ratios)
+	t.Logf("median shrink ratio (minimised/original steps) over %d counterexamples: %.2f", len(ratios), ratios[len(ratios)/2])
+}
+
+// A lengthy counterexample (found by random walks) shrinks.
+func TestMinimizeShrinksRandomWalk(t *testing.T) {
+	s, _ := catalog.Find("engine/peterson-broken")
+	prog, _ := catalog.Build(s)
+	// Pad the program with idle threads so random walks wander.
+	padded := func(sys *explore.System) {
+		prog(sys)
+		for i := range 3 {
+			v := explore.NewVar(sys, fmt.Sprintf("pad%d", i), 0)
+			sys.Go(fmt.Sprintf("pad%d", i), func(t *explore.Thread) {
+				for k := range 4 {
+					v.Store(t, k)
+				}
+			})
+		}
+	}
+	res := explore.Explore(padded, explore.Options{Strategy: explore.Random, Seed: 7, MaxExecutions: 1000})
+	if res.Failure == nil {
+		t.Fatal("random walks found nothing")
+	}
+	m := &minimizer{prog: padded, property: res.Failure.Property, budget: 3000, deadline: time.Now().Add(10 * time.Second)}
+	rec, err := explore.Replay(padded, res.Schedule, explore.ReplayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := m.shrink(rec)
+	if len(best.Steps) > len(rec.Steps) || best.Preemptions > rec.Preemptions || best.Failure == nil || best.Failure.Property != "mutual-exclusion" {
+		t.Fatalf("shrink gave %d steps/%d preemptions from %d/%d", len(best.Steps), best.Preemptions, len(rec.Steps), rec.Preemptions)
+	}
+	if len(best.Steps) >= len(rec.Steps) {
+		t.Fatalf("no shrink: %d steps", len(best.Steps))
+	}
+	t.Logf("random walk: %d steps, %d preemptions → %d steps, %d preemptions", len(rec.Steps), rec.Preemptions, len(best.Steps), best.Preemptions)
+}
+
+type fakeShrinker struct{ candidates []catalog.Scenario }
+
+func (f fakeShrinker) Shrink(s catalog.Scenario) []catalog.Scenario {
+	if strings.HasSuffix(s.Name, "(shrunk)") {
+		return nil
+	}
+	return f.candidates
+}
+
+// A kind's Shrinker is consulted: a candidate that no longer fails is
+// skipped, one that fails the same property is adopted.
+func TestMinimizeShrinker(t *testing.T) {
+	s, _ := catalog.Find("engine/lost-update")
+	tr := counterexample(t, s)
+	safe, _ := catalog.Find("engine/peterson")
+	smaller := s
+	smaller.Name = s.Name + " (shrunk)"
+	min, err := Minimize(tr, MinimizeOptions{Shrinker: fakeShrinker{[]catalog.Scenario{safe, smaller}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if min.Scenario.Name != smaller.Name || min.Minimized.FromScenario != s.Name {
+		t.Fatalf("got scenario %q from %q", min.Scenario.Name, min.Minimized.FromScenario)
+	}
+	if _, err := Replay(min); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteRead(t *testing.T) {
+	s, _ := catalog.Find("engine/lost-update")
+	tr := counterexample(t, s)
+	path := filepath.Join(t.TempDir(), FileName(s.Name))
+	if err := Write(path, tr); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Schedule != tr.Schedule || back.Scenario.Name != tr.Scenario.Name {
+		t.Fatalf("read back %+v", back)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left behind: %v", entries)
+	}
+	if FileName("x86/a b") != "x86_a_b.trace.json" {
+		t.Fatal(FileName("x86/a b"))
+	}
+}
+
+func validTrace(t testing.TB) []byte {
+	s, _ := catalog.Find("engine/lost-update")
+	data, err := counterexample(t, s).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good := string(validTrace(t))
+	for _, tc := range []struct{ name, in, want string }{
+		{"empty", "", "empty file"},
+		{"truncated", good[:len(good)/2], "unexpected end of file"},
+		{"garbage", "{,}", "invalid JSON"},
+		{"not a trace", `{"name": "x"}`, `no "format" field`},
+		{"wrong format", strings.Replace(good, `"klpcheck-trace"`, `"other"`, 1), `format is "other"`},
+		{"wrong version", strings.Replace(good, `"version": 1`, `"version": 99`, 1), "trace format version 99"},
+		{"old model", strings.Replace(good, `"model_version": 1`, `"model_version": 0`, 1), "recorded against model version 0"},
+		{"unknown field", strings.Replace(good, `"format"`, `"colour": 1, "format"`, 1), `unknown field "colour"`},
+		{"bad schedule", strings.Replace(good, `"schedule": "`, `"schedule": "x.`, 1), `schedule: decision 0 is "x"`},
+		{"bad kind", strings.Replace(good, `"kind": "engine"`, `"kind": "vax"`, 1), `unknown scenario kind "vax"`},
+		{"bad verdict", strings.Replace(good, `"verdict": "violation"`, `"verdict": "safe"`, 1), `verdict: "safe"`},
+		{"type", strings.Replace(good, `"step": `, `"step": "x", "y": `, 1), "step: want int"},
+		{"trailing", good + "{}", "after top-level value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode("t.json", []byte(tc.in))
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("got %v, want a *DecodeError", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "t.json") {
+				t.Fatalf("got  %q\nwant %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A schedule that no longer fits the program is reported with where and
+// why it diverged.
+func TestReplayDivergence(t *testing.T) {
+	s, _ := catalog.Find("engine/lost-update")
+	tr := counterexample(t, s)
+	bad := *tr
+	bad.Schedule = "0.0.0.0.0.0.0.0.0.0.0"
+	_, err := Replay(&bad)
+	var mm *Mismatch
+	if !errors.As(err, &mm) || mm.Diverged == nil || !strings.Contains(err.Error(), "replay diverged at decision") {
+		t.Fatalf("got %v", err)
+	}
+	// A schedule that runs to the end without failing.
+	safe := *tr
+	safe.Schedule = "0.0.1.1"
+	if _, err := Replay(&safe); err == nil || !strings.Contains(err.Error(), "replay did not fail") {
+		t.Fatalf("got %v", err)
+	}
+	wrongStep := *tr
+	wrongStep.Step++
+	if _, err := Replay(&wrongStep); err == nil || !strings.Contains(err.Error(), "instead of step") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(validTrace(f))
+	f.Add([]byte(`{"format": "klpcheck-trace", "version": 1, "model_version": 1}`))
+	f.Add([]byte(`{"format": "klpcheck-trace", "version": 2}`))
+	f.Add([]byte(`{"format": "klpcheck-trace", "version": 1, "model_version": 1, "scenario": {"name": "a", "kind": "engine", "params": {"program": "lost-update"}}, "strategy": "dpor", "verdict": "violation", "property": "lost-update", "schedule": "0.1.0.1"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr, err := Decode("fuzz.json", data)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %v is not a *DecodeError", err)
+			}
+			return
+		}
+		// A decoded trace can be replayed without a panic (it may
+		// mismatch) and rendered.
+		if got, err := Replay(tr); err == nil || got != nil {
+			if got != nil {
+				var b bytes.Buffer
+				WriteText(&b, tr, NewTimeline(got.Record), TextOptions{})
+			}
+		}
+	})
+}
+
+// golden compares got with testdata/name, rewriting it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the rendering (run with -update to rewrite it):\n%s", path, got)
+	}
+}
+
+// Golden text renderings of counterexamples, one per kind with a
+// counterexample in the built-in catalog.
+func TestTextGolden(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range catalog.Builtin() {
+		if seen[s.Kind] && s.Name != "engine/lock-inversion" {
+			continue
+		}
+		tr := counterexample(t, s)
+		if tr == nil {
+			continue
+		}
+		seen[s.Kind] = true
+		tr.Executions = 0
+		got, err := Replay(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := WriteText(&b, tr, NewTimeline(got.Record), TextOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "text-"+strings.ReplaceAll(s.Name, "/", "_")+".txt", b.Bytes())
+	}
+	for _, k := range []string{"engine", "x86", "livepatch"} {
+		if !seen[k] {
+			t.Logf("no %s counterexample in the built-in catalog yet: no golden rendering", k)
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		w    int
+		want []string
+	}{
+		{"short", 10, []string{"short"}},
+		{"one two three four", 9, []string{"one two", "three", "four"}},
+		{"abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
+		{"  note with many words here", 14, []string{"  note with", "    many words", "    here"}},
+	} {
+		if got := wrap(tc.in, tc.w); !slices.Equal(got, tc.want) {
+			t.Errorf("wrap(%q, %d) = %q, want %q", tc.in, tc.w, got, tc.want)
+		}
+	}
+}
+
+// registerHistory is a linearizability history of an atomic register with
+// a new→old inversion: porcupine finds it illegal.
+func registerHistory() *History {
+	type in struct {
+		write bool
+		v     int
+	}
+	m := porcupine.Model{
+		Init: func() any { return 0 },
+		Step: func(state, input, output any) (bool, any) {
+			i := input.(in)
+			if i.write {
+				return true, i.v
+			}
+			return output.(int) == state.(int), state
+		},
+		DescribeOperation: func(input, output any) string {
+			i := input.(in)
+			if i.write {
+				return fmt.Sprintf("write(%d)", i.v)
+			}
+			return fmt.Sprintf("read() -> %d", output.(int))
+		},
+	}
+	return &History{Model: m, Operations: []porcupine.Operation{
+		{ClientId: 0, Input: in{true, 1}, Call: 0, Output: 0, Return: 100},
+		{ClientId: 1, Input: in{false, 0}, Call: 10, Output: 1, Return: 20},
+		{ClientId: 2, Input: in{false, 0}, Call: 30, Output: 0, Return: 40},
+	}, Annotations: []porcupine.Annotation{{Tag: "writer", Start: 50, End: 50, Description: "sync_core IPI"}}}
+}
+
+type htmlNode struct {
+	XMLName xml.Name
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Nodes   []htmlNode `xml:",any"`
+	Text    string     `xml:",chardata"`
+}
+
+func (n *htmlNode) attr(name string) string {
+	for _, a := range n.Attrs {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func (n *htmlNode) find(tag, id string) *htmlNode {
+	if n.XMLName.Local == tag && (id == "" || n.attr("id") == id) {
+		return n
+	}
+	for i := range n.Nodes {
+		if f := n.Nodes[i].find(tag, id); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func (n *htmlNode) count(tag string) int {
+	c := 0
+	if n.XMLName.Local == tag {
+		c++
+	}
+	for i := range n.Nodes {
+		c += n.Nodes[i].count(tag)
+	}
+	return c
+}
+
+func parseHTML(t *testing.T, page []byte) *htmlNode {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(bytes.TrimPrefix(page, []byte("<!DOCTYPE html>\n"))))
+	dec.Strict = false
+	dec.AutoClose = xml.HTMLAutoClose
+	dec.Entity = xml.HTMLEntity
+	var root htmlNode
+	if err := dec.Decode(&root); err != nil {
+		t.Fatalf("the page does not parse: %v", err)
+	}
+	return &root
+}
+
+// The HTML page holds the timeline and, for a history property,
+// porcupine's data; it loads nothing from the network.
+func TestHTML(t *testing.T) {
+	s, _ := catalog.Find("engine/lost-update")
+	tr := counterexample(t, s)
+	got, err := Replay(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := NewTimeline(got.Record)
+	for _, hist := range []*History{nil, registerHistory()} {
+		var b bytes.Buffer
+		if err := WriteHTML(&b, tr, tl, hist); err != nil {
+			t.Fatal(err)
+		}
+		root := parseHTML(t, b.Bytes())
+		table := root.find("table", "timeline")
+		if table == nil {
+			t.Fatal("no timeline table")
+		}
+		if rows := table.count("tr"); rows != tr.Length+1 {
+			t.Fatalf("timeline has %d rows, want %d steps + header", rows, tr.Length)
+		}
+		if th := table.count("th"); th != len(tl.Threads)+1 {
+			t.Fatalf("timeline has %d header cells for %d threads", th, len(tl.Threads))
+		}
+		frame := root.find("iframe", "porcupine")
+		if hist == nil {
+			if frame != nil {
+				t.Fatal("a porcupine frame without a history")
+			}
+		} else {
+			if frame == nil {
+				t.Fatal("no porcupine frame")
+			}
+			doc := frame.attr("srcdoc")
+			if !strings.Contains(doc, "const data = {") || !strings.Contains(doc, `"Description":"read() -\u003e 0"`) && !strings.Contains(doc, `read() -\u003e 0`) && !strings.Contains(doc, "read() -> 0") {
+				t.Fatalf("the porcupine frame holds no history data: %.300s", doc)
+			}
+			if !strings.Contains(b.String(), "porcupine: Illegal") {
+				t.Fatal("the page does not say the history is illegal")
+			}
+		}
+		for _, u := range []string{"https://", "http://"} {
+			for _, m := range strings.SplitAfter(b.String(), u)[1:] {
+				if !strings.HasPrefix(m, "www.w3.org/") {
+					t.Fatalf("external URL in the page: %s%.40s", u, m)
+				}
+			}
+		}
+	}
+}
