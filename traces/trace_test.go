@@ -48,7 +48,14 @@ func counterexample(t testing.TB, s catalog.Scenario) *Trace {
 	return tr
 }
 
+// builtinCache holds the counterexamples of the built-in catalog, found
+// once per test binary.
+var builtinCache []*Trace
+
 func builtinTraces(t testing.TB) []*Trace {
+	if builtinCache != nil {
+		return builtinCache
+	}
 	var out []*Trace
 	for _, s := range catalog.Builtin() {
 		if tr := counterexample(t, s); tr != nil {
@@ -58,6 +65,7 @@ func builtinTraces(t testing.TB) []*Trace {
 	if len(out) == 0 {
 		t.Fatal("the built-in catalog has no counterexample at all")
 	}
+	builtinCache = out
 	return out
 }
 

@@ -350,7 +350,11 @@ func (p *progress) finish(name string) {
 func (p *progress) draw(name string) {
 	line := fmt.Sprintf("[%d/%d]", p.done, p.total)
 	if st, ok := p.current[name]; ok {
-		line += fmt.Sprintf(" %s: %d executions, %.0f/s, %d steps, %s", name, st.Executions, st.PerSecond(), st.Steps, st.Elapsed.Round(100*time.Millisecond))
+		depth := int64(0)
+		if st.Executions > 0 {
+			depth = st.Steps / st.Executions
+		}
+		line += fmt.Sprintf(" %s: %d executions, %.0f/s, depth ~%d, %s", name, st.Executions, st.PerSecond(), depth, st.Elapsed.Round(100*time.Millisecond))
 	}
 	if len(line) > 120 {
 		line = line[:120]

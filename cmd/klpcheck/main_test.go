@@ -37,7 +37,7 @@ func expect(t *testing.T, args []string, wantCode int, wantOut, wantErr []string
 }
 
 func TestCheckBuiltin(t *testing.T) {
-	out, errs := expect(t, []string{"check"}, 1, []string{
+	out, errs := expect(t, []string{"check", "--time-limit", "30s"}, 1, []string{
 		"== engine: 9 scenarios",
 		"lost-update      violation lost-update 4/1",
 		"peterson         safe",
@@ -79,8 +79,8 @@ func TestCheckWorkersDeterministic(t *testing.T) {
 		b, _ := json.Marshal(v.Results)
 		return string(b)
 	}
-	_, one, _ := klp(t, "check", "--json", "--workers", "1")
-	_, four, _ := klp(t, "check", "--json", "--workers", "4")
+	_, one, _ := klp(t, "check", "--json", "--kind", "engine", "--workers", "1")
+	_, four, _ := klp(t, "check", "--json", "--kind", "engine", "--workers", "4")
 	if strip(one) != strip(four) {
 		t.Fatalf("--workers 1 and 4 differ:\n%s\n%s", strip(one), strip(four))
 	}
@@ -105,7 +105,7 @@ func TestCheckJSON(t *testing.T) {
 // reproduces them, minimize shrinks them, show renders them.
 func TestTraceWorkflow(t *testing.T) {
 	dir := t.TempDir()
-	expect(t, []string{"check", "--traces", dir}, 1, []string{"trace: " + filepath.Join(dir, "engine_lost-update.trace.json")}, nil)
+	expect(t, []string{"check", "--kind", "engine", "--traces", dir}, 1, []string{"trace: " + filepath.Join(dir, "engine_lost-update.trace.json")}, nil)
 	for _, name := range []string{"engine_lost-update", "engine_peterson-broken", "engine_lock-inversion"} {
 		path := filepath.Join(dir, name+".trace.json")
 		expect(t, []string{"replay", path}, 1, []string{"reproduced: violation"}, nil)
