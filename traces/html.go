@@ -97,7 +97,7 @@ iframe.porcupine { width: 100%; height: 36em; border: 1px solid #ccc; }
 <table class="summary" id="summary">
 <tr><td>scenario</td><td>{{.T.Scenario.Name}} ({{.T.Scenario.Kind}}){{if .T.Scenario.Description}}: {{.T.Scenario.Description}}{{end}}</td></tr>
 <tr><td>property</td><td>{{.T.Property}}{{if .Meaning}} — {{.Meaning}}{{end}}</td></tr>
-<tr><td>schedule</td><td>{{.T.Length}} steps, {{.T.Preemptions}} preemptions, found by {{.T.Strategy}}{{if .T.Executions}} after {{.T.Executions}} executions{{end}}; failed at step {{.T.Step}}{{if .T.Thread}} in {{.T.Thread}}{{end}}</td></tr>
+<tr><td>schedule</td><td>{{.T.Length}} steps, {{.T.Preemptions}} preemptions, found by {{.T.Strategy}}{{if .T.Executions}} after {{.T.Executions}} executions{{end}}; failed {{.FailStep}}{{if .T.Thread}} in {{.T.Thread}}{{end}}</td></tr>
 {{if .T.Minimized}}<tr><td>minimised</td><td>from {{.T.Minimized.FromLength}} steps, {{.T.Minimized.FromPreemptions}} preemptions{{if .T.Minimized.FromScenario}} of {{.T.Minimized.FromScenario}}{{end}}</td></tr>{{end}}
 <tr><td>decisions</td><td><code>{{.T.Schedule}}</code></td></tr>
 </table>
@@ -110,7 +110,7 @@ iframe.porcupine { width: 100%; height: 36em; border: 1px solid #ccc; }
 {{range $i, $r := .TL.Rows}}<tr class="{{if eq $i $.TL.FailRow}}fail{{end}}{{if $r.Preempted}} preempted{{end}}" data-step="{{$r.Step}}"><td class="step">{{$r.Step}}</td>{{range $j, $name := $.TL.Threads}}{{if eq $j $r.Thread}}<td class="op"><div class="label">{{$r.Label}}</div>{{if $r.Objects}}<div class="objects">{{$r.Objects}}</div>{{end}}{{range $r.Lines}}<div class="line">{{.}}</div>{{end}}</td>{{else}}<td></td>{{end}}{{end}}</tr>
 {{end}}</tbody>
 </table>
-<p id="failure"><strong>{{if .TL.Failure}}{{if .TL.Failure.Stuck}}STUCK{{else}}VIOLATION{{end}} {{.TL.Failure.Property}}</strong> after step {{.FailStep}}{{else}}no failure{{end}}</p>
+<p id="failure">{{if .TL.Failure}}<strong>{{if .TL.Failure.Stuck}}STUCK{{else}}VIOLATION{{end}} {{.TL.Failure.Property}}</strong> {{.FailStep}}{{else}}the execution ended {{.TL.Outcome}} with no failure{{end}}</p>
 {{if .Porcupine}}<h2>History (porcupine: {{.PorcupineResult}})</h2>
 <p>The history of observable operations, checked for linearizability against the specification. Red linearization points are where it breaks.</p>
 <iframe class="porcupine" id="porcupine" title="porcupine visualisation" srcdoc="{{.Porcupine}}"></iframe>
@@ -129,12 +129,13 @@ func WriteHTML(w io.Writer, t *Trace, tl *Timeline, hist *History) error {
 		T               *Trace
 		TL              *Timeline
 		Meaning         string
-		FailStep        int
+		FailStep        string
 		Porcupine       string
 		PorcupineResult porcupine.CheckResult
 	}{T: t, TL: tl, Meaning: meaning(t.Scenario.Kind, t.Property)}
+	data.FailStep = StepName(t.Step)
 	if tl.Failure != nil {
-		data.FailStep = tl.Failure.Step - 1
+		data.FailStep = StepName(tl.Failure.Step)
 	}
 	if hist != nil {
 		res, page, err := hist.Visualize()

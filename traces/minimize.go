@@ -91,6 +91,11 @@ func (m *minimizer) try(sched explore.Schedule) *explore.Record {
 	for repairs := 0; repairs < 8 && !m.exhausted(); repairs++ {
 		m.replays++
 		rec, err := explore.Replay(m.prog, sched, explore.ReplayOptions{MaxSteps: m.maxSteps, Extend: true})
+		if rec != nil && rec.Failure != nil && rec.Failure.Property == m.property {
+			// Failing before the schedule is used up is a success: the
+			// record's own schedule is the shorter one.
+			return rec
+		}
 		var div *explore.DivergenceError
 		if errors.As(err, &div) && div.Node < len(sched) {
 			sched = append(sched[:div.Node], sched[div.Node+1:]...)
@@ -143,6 +148,19 @@ func (m *minimizer) shrink(rec *explore.Record) *explore.Record {
 			if !cur.Steps[d.Step].Preempted || prev == d.Value {
 				continue
 			}
+			// Pull the preempted thread's next step forward to here…
+			for j := i + 1; j < len(cur.Decisions); j++ {
+				if dj := cur.Decisions[j]; !dj.Choice && dj.Value == prev {
+					cand := append(append(explore.Schedule(nil), sched[:i]...), prev)
+					cand = append(append(cand, sched[i:j]...), sched[j+1:]...)
+					improved = accept(m.try(cand))
+					break
+				}
+			}
+			if improved {
+				break
+			}
+			// …or let it take this decision instead.
 			cand := append(append(explore.Schedule(nil), sched[:i]...), prev)
 			cand = append(cand, sched[i+1:]...)
 			if accept(m.try(cand)) {
@@ -153,7 +171,21 @@ func (m *minimizer) shrink(rec *explore.Record) *explore.Record {
 		if improved {
 			continue
 		}
-		// 3. Smaller choices: 0 first (no NMI, no stale line), then one
+		// 3. Swap adjacent decisions of different threads: run a step
+		// earlier.
+		for i := 0; i+1 < len(cur.Decisions) && !improved && !m.exhausted(); i++ {
+			a, b := cur.Decisions[i], cur.Decisions[i+1]
+			if a.Choice || b.Choice || a.Value == b.Value {
+				continue
+			}
+			cand := append(explore.Schedule(nil), sched...)
+			cand[i], cand[i+1] = cand[i+1], cand[i]
+			improved = accept(m.try(cand))
+		}
+		if improved {
+			continue
+		}
+		// 4. Smaller choices: 0 first (no NMI, no stale line), then one
 		// less.
 		for i, d := range cur.Decisions {
 			if !d.Choice || d.Value == 0 || m.exhausted() {
@@ -174,7 +206,35 @@ func (m *minimizer) shrink(rec *explore.Record) *explore.Record {
 		if improved {
 			continue
 		}
-		// 4. Delete decisions, in chunks halving down to one.
+		// 5. Delete a thread's run of consecutive steps (with its
+		// choices), or every decision of one thread.
+		for lo := 0; lo < len(cur.Decisions) && !improved && !m.exhausted(); {
+			d := cur.Decisions[lo]
+			hi := lo + 1
+			for hi < len(cur.Decisions) && (cur.Decisions[hi].Thread == d.Thread) {
+				hi++
+			}
+			if !d.Choice {
+				cand := append(append(explore.Schedule(nil), sched[:lo]...), sched[hi:]...)
+				improved = accept(m.try(cand))
+			}
+			lo = hi
+		}
+		for th := 0; th < len(cur.Threads) && !improved && !m.exhausted(); th++ {
+			var cand explore.Schedule
+			for i, d := range cur.Decisions {
+				if d.Thread != th {
+					cand = append(cand, sched[i])
+				}
+			}
+			if len(cand) < len(sched) {
+				improved = accept(m.try(cand))
+			}
+		}
+		if improved {
+			continue
+		}
+		// 6. Delete decisions, in chunks halving down to one.
 		for size := len(sched) / 2; size >= 1 && !improved; size /= 2 {
 			for lo := 0; lo+size <= len(sched) && !m.exhausted(); lo += size {
 				cand := append(append(explore.Schedule(nil), sched[:lo]...), sched[lo+size:]...)

@@ -100,7 +100,7 @@ func WriteText(w io.Writer, t *Trace, tl *Timeline, opts TextOptions) error {
 	}
 	fmt.Fprintf(&b, "verdict   %s: %s\n", t.Verdict, t.Property)
 	fmt.Fprintf(&b, "message   %s\n", firstLine(t.Message))
-	fmt.Fprintf(&b, "schedule  %d steps, %d preemptions, %s strategy; failed at step %d", t.Length, t.Preemptions, t.Strategy, t.Step)
+	fmt.Fprintf(&b, "schedule  %d steps, %d preemptions, %s strategy; failed %s", t.Length, t.Preemptions, t.Strategy, StepName(t.Step))
 	if t.Thread != "" {
 		fmt.Fprintf(&b, " in %s", t.Thread)
 	}
@@ -206,13 +206,22 @@ func writeColumns(b *strings.Builder, tl *Timeline, opts TextOptions) {
 		if f.Stuck {
 			kind = "STUCK"
 		}
-		fmt.Fprintf(b, "%s %s after step %d, found by %s:\n", kind, f.Property, f.Step-1, who)
+		fmt.Fprintf(b, "%s %s %s, found by %s:\n", kind, f.Property, StepName(f.Step), who)
 		for _, l := range strings.Split(f.Message, "\n") {
 			fmt.Fprintf(b, "  %s\n", l)
 		}
 	} else {
 		fmt.Fprintf(b, "the execution ended %s with no failure\n", tl.Outcome)
 	}
+}
+
+// StepName says where a failure detected after n steps happened, in the
+// numbering of the timeline's rows: "at step n-1", or "during setup".
+func StepName(n int) string {
+	if n <= 0 {
+		return "during setup"
+	}
+	return fmt.Sprintf("at step %d", n-1)
 }
 
 func runeLen(s string) int { return utf8.RuneCountInString(s) }

@@ -23,7 +23,7 @@ type Mismatch struct {
 }
 
 func (m *Mismatch) Error() string {
-	want := fmt.Sprintf("%s %s at step %d", m.Want.Verdict, m.Want.Property, m.Want.Step)
+	want := fmt.Sprintf("%s %s %s", m.Want.Verdict, m.Want.Property, StepName(m.Want.Step))
 	switch {
 	case m.Diverged != nil:
 		return fmt.Sprintf("replay diverged at decision %d (after %d steps): %s; the trace expected %s",
@@ -31,9 +31,9 @@ func (m *Mismatch) Error() string {
 	case m.Got == nil:
 		return fmt.Sprintf("replay did not fail: the execution ended %s after the whole schedule; the trace expected %s", m.Outcome, want)
 	case m.Got.Property != m.Want.Property:
-		return fmt.Sprintf("replay failed differently: %s at step %d (%s); the trace expected %s", m.Got.Property, m.Got.Step, m.Got.Message, want)
+		return fmt.Sprintf("replay failed differently: %s %s (%s); the trace expected %s", m.Got.Property, StepName(m.Got.Step), m.Got.Message, want)
 	}
-	return fmt.Sprintf("replay failed %s at step %d instead of step %d", m.Got.Property, m.Got.Step, m.Want.Step)
+	return fmt.Sprintf("replay failed %s %s instead of %s", m.Got.Property, StepName(m.Got.Step), StepName(m.Want.Step))
 }
 
 // Replayed is a successful replay.

@@ -71,8 +71,8 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	if code == exitOK {
 		fmt.Fprintf(stdout, "%s: no longer fails: %v\n", pos[0], err)
 	} else {
-		fmt.Fprintf(stdout, "reproduced: %s %s at step %d (%d steps, %d preemptions) in %s\n  %s\n",
-			tr.Verdict, tr.Property, tr.Step, tr.Length, tr.Preemptions, tr.Scenario.Name, firstLine(got.Record.Failure.Message))
+		fmt.Fprintf(stdout, "reproduced: %s %s %s (%d steps, %d preemptions) in %s\n  %s\n",
+			tr.Verdict, tr.Property, traces.StepName(tr.Step), tr.Length, tr.Preemptions, tr.Scenario.Name, firstLine(got.Record.Failure.Message))
 		if got.MessageChanged {
 			fmt.Fprintf(stdout, "  (the recorded message was: %s)\n", firstLine(tr.Message))
 		}
