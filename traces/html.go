@@ -26,11 +26,14 @@ type History struct {
 
 // Historian is implemented by a catalog.Kind whose properties include
 // history properties (linearizability checked with porcupine). History
-// replays the schedule of scenario s and returns the history for the
-// failed property, or nil when property is not a history property. The
-// HTML page then shows porcupine's visualisation of it.
+// replays the schedule of scenario s and returns the specification and the
+// history of observable operations for the failed property; an empty
+// history when property is not a history property. The HTML page then
+// shows porcupine's visualisation of it. (The signature uses only
+// catalog, explore and porcupine types, so catalog can implement it
+// without importing traces.)
 type Historian interface {
-	History(s catalog.Scenario, sched explore.Schedule, property string) (*History, error)
+	History(s catalog.Scenario, sched explore.Schedule, property string) (porcupine.Model, []porcupine.Operation, error)
 }
 
 // HistoryOf asks the trace's kind for the history of its failed property;
@@ -48,7 +51,11 @@ func HistoryOf(t *Trace) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.History(t.Scenario, sched, t.Property)
+	m, ops, err := h.History(t.Scenario, sched, t.Property)
+	if err != nil || len(ops) == 0 {
+		return nil, err
+	}
+	return &History{Model: m, Operations: ops}, nil
 }
 
 // Visualize checks the history with porcupine and returns its result and
