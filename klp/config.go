@@ -1,0 +1,359 @@
+package klp
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Config describes a livepatch world and what happens in it: the kernel's
+// functions, target modules, livepatch modules, tasks, CPUs, the admin
+// script and the algorithm variant. It is the "params" of a livepatch
+// scenario (catalog decodes it strictly); Validate names offending fields
+// as params.<field>.
+type Config struct {
+	// Functions are vmlinux's functions (kallsyms). The same name may
+	// appear more than once: old_sympos then selects among them (1-based,
+	// in this order).
+	Functions []string `json:"functions,omitempty"`
+	// Modules are target (non-livepatch) modules that scripts load and
+	// unload.
+	Modules []ModuleConfig `json:"modules,omitempty"`
+	// Patches are the livepatch modules.
+	Patches []PatchConfig `json:"patches,omitempty"`
+	// Tasks are the scenario's tasks (threads of the model).
+	Tasks []TaskConfig `json:"tasks,omitempty"`
+	// CPUs says what each CPU's idle task does: "busy" (the CPU runs other
+	// work, its idle task sleeps in schedule_idle() and can be switched by
+	// a stack check), "idle" (the idle task is running: it can only switch
+	// itself at the end of a do_idle() iteration) or "offline". Default:
+	// one busy CPU.
+	CPUs []string `json:"cpus,omitempty"`
+	// Script is the admin script, one command per line (see script.go).
+	Script []string `json:"script"`
+	// UnreliableStacks models an arch without HAVE_RELIABLE_STACKTRACE:
+	// klp_try_switch_task never switches another task by stack check.
+	UnreliableStacks bool `json:"unreliable_stacks,omitempty"`
+	// Disable lists named steps of the current algorithm to leave out, to
+	// model older kernels or mutants (see Steps).
+	Disable []string `json:"disable,omitempty"`
+	// Reorder lists named store pairs to swap, modelling the omission of
+	// the barrier between them (see Reorders).
+	Reorder []string `json:"reorder,omitempty"`
+	// MaxPatchedCalls bounds nothing semantically; it is reserved.
+}
+
+// ModuleConfig is a target module.
+type ModuleConfig struct {
+	Name string `json:"name"`
+	// Functions are the module's functions (found by kallsyms only while
+	// the module is loaded).
+	Functions []string `json:"functions,omitempty"`
+	// Init and Exit are the lines the module prints from module_init and
+	// module_exit (without the "<name>: " prefix, which is added).
+	Init []string `json:"init,omitempty"`
+	Exit []string `json:"exit,omitempty"`
+}
+
+// PatchConfig is a livepatch module: struct klp_patch and its module.
+type PatchConfig struct {
+	// Name is the livepatch module's name (patch->mod->name).
+	Name    string         `json:"name"`
+	Objects []ObjectConfig `json:"objects"`
+	// Replace is klp_patch.replace (cumulative, atomic replace); the
+	// module parameter replace=0|1 at insmod overrides it.
+	Replace bool `json:"replace,omitempty"`
+	// Immediate is the removed (≤v4.15) klp_patch.immediate: patch
+	// without the per-task consistency model.
+	Immediate bool `json:"immediate,omitempty"`
+	// States are klp_state entries (id, version) for the system-state API.
+	States []StateConfig `json:"states,omitempty"`
+	// PrePatchRet is the module parameter pre_patch_ret returned by every
+	// pre_patch callback of the patch (test_klp_callbacks_demo).
+	PrePatchRet int `json:"pre_patch_ret,omitempty"`
+}
+
+// ObjectConfig is struct klp_object.
+type ObjectConfig struct {
+	// Name is "vmlinux" or a module name.
+	Name  string       `json:"name"`
+	Funcs []FuncConfig `json:"funcs,omitempty"`
+	// Callbacks gives the object all four callbacks, printing as the
+	// kernel's test_klp_callbacks_demo does.
+	Callbacks bool `json:"callbacks,omitempty"`
+}
+
+// FuncConfig is struct klp_func.
+type FuncConfig struct {
+	OldName   string `json:"old_name"`
+	NewFunc   string `json:"new_func,omitempty"`
+	OldSympos int    `json:"old_sympos,omitempty"`
+	// Output is what the new function prints into the kernel log when the
+	// script reads it with `cat` (e.g. "this has been live patched").
+	Output string `json:"output,omitempty"`
+}
+
+// StateConfig is struct klp_state.
+type StateConfig struct {
+	ID      int `json:"id"`
+	Version int `json:"version"`
+}
+
+// TaskConfig is a task: a thread running a small program.
+type TaskConfig struct {
+	Name string `json:"name"`
+	// Kind is "user" (a user process's thread) or "kthread".
+	Kind string `json:"kind"`
+	// Program is the task's program, one instruction per entry:
+	//   call F        call function F (through the ftrace handler if patched)
+	//   ret           return from the current function
+	//   sleep         sleep interruptibly in the current function; wakes later
+	//   sleep-d       the same, TASK_UNINTERRUPTIBLE
+	//   block         sleep interruptibly until a (fake) signal wakes it
+	//   block-d       sleep uninterruptibly, never woken
+	//   user          return to user space (exit_to_user_mode: klp_update_patch_state)
+	//   cond_resched  cond_resched() (the v6.4+ livepatch hook)
+	//   loop N … end  repeat the body N times (a CPU-bound loop)
+	//   spin          keep running on the CPU forever (CPU-bound)
+	//   fork C        fork task C (declared with child: true)
+	Program []string `json:"program"`
+	// Child tasks start only when forked.
+	Child bool `json:"child,omitempty"`
+}
+
+// Steps are the named steps of the current algorithm that Config.Disable
+// may remove, with what removing them models.
+var Steps = []struct{ Name, Meaning string }{
+	{"cond-resched-hook", "no __klp_sched_try_switch in cond_resched (kernels before v6.4, e3ff7c609f39)"},
+	{"wake-up-if-idle", "klp_try_complete_transition does not kick idle CPUs (kernels before v5.16)"},
+	{"klp-copy-process-tif", "fork copies TIF_PATCH_PENDING early (dup_task_struct) and klp_copy_process does not recompute it (before v6.1, 747f7a290117)"},
+	{"sync-complete-unpatched", "klp_complete_transition skips klp_synchronize_transition after unpatching"},
+	{"sync-complete-patched", "klp_complete_transition skips klp_synchronize_transition before resetting patch_state"},
+	{"sync-reverse", "klp_reverse_transition skips klp_synchronize_transition"},
+	{"signals", "klp_try_complete_transition never calls klp_send_signals"},
+}
+
+// Reorders are the barrier mutants Config.Reorder may apply: the stores a
+// barrier orders are swapped (under sequential consistency this is what
+// omitting the barrier allows).
+var Reorders = []struct{ Name, Meaning string }{
+	{"wmb1", "__klp_enable_patch: func_stack insertion before func->transition=true (no wmb#1)"},
+	{"wmb2", "klp_init_transition: func->transition=true before the patch_state initialisation (no wmb#2)"},
+	{"wmb3", "__klp_disable_patch: TIF_PATCH_PENDING set before func->transition... (no wmb#3; transition is already true when unpatching, so only the pre_unpatch/TIF order changes)"},
+}
+
+// Validate checks the configuration, naming the offending field.
+func (c *Config) Validate() error {
+	seen := map[string]string{}
+	addName := func(field, name string) error {
+		if name == "" {
+			return fmt.Errorf("params.%s: empty name", field)
+		}
+		if prev, ok := seen[name]; ok {
+			return fmt.Errorf("params.%s: name %q already used by params.%s", field, name, prev)
+		}
+		seen[name] = field
+		return nil
+	}
+	for i, f := range c.Functions {
+		if f == "" {
+			return fmt.Errorf("params.functions[%d]: empty function name", i)
+		}
+	}
+	for i, m := range c.Modules {
+		if err := addName(fmt.Sprintf("modules[%d].name", i), m.Name); err != nil {
+			return err
+		}
+		if m.Name == "vmlinux" {
+			return fmt.Errorf("params.modules[%d].name: vmlinux is not a module", i)
+		}
+		for j, f := range m.Functions {
+			if f == "" {
+				return fmt.Errorf("params.modules[%d].functions[%d]: empty function name", i, j)
+			}
+		}
+	}
+	for i, p := range c.Patches {
+		if err := addName(fmt.Sprintf("patches[%d].name", i), p.Name); err != nil {
+			return err
+		}
+		if len(p.Objects) == 0 {
+			return fmt.Errorf("params.patches[%d].objects: a patch needs at least one object", i)
+		}
+		for j, o := range p.Objects {
+			if o.Name == "" {
+				return fmt.Errorf("params.patches[%d].objects[%d].name: empty (use \"vmlinux\")", i, j)
+			}
+			for k, f := range o.Funcs {
+				if f.OldName == "" {
+					return fmt.Errorf("params.patches[%d].objects[%d].funcs[%d].old_name: empty", i, j, k)
+				}
+				if f.OldSympos < 0 {
+					return fmt.Errorf("params.patches[%d].objects[%d].funcs[%d].old_sympos: %d is negative", i, j, k, f.OldSympos)
+				}
+			}
+		}
+	}
+	children := map[string]bool{}
+	for i, t := range c.Tasks {
+		if err := addName(fmt.Sprintf("tasks[%d].name", i), t.Name); err != nil {
+			return err
+		}
+		if t.Kind != "user" && t.Kind != "kthread" {
+			return fmt.Errorf("params.tasks[%d].kind: %q is not \"user\" or \"kthread\"", i, t.Kind)
+		}
+		if t.Child {
+			children[t.Name] = true
+		}
+	}
+	for i, t := range c.Tasks {
+		if _, err := parseProgram(t.Program, children); err != nil {
+			return fmt.Errorf("params.tasks[%d].program%s", i, err.Error())
+		}
+	}
+	if len(c.Tasks)+len(c.CPUs) > 40 {
+		return fmt.Errorf("params.tasks: %d tasks and %d CPUs are more than the model's 40", len(c.Tasks), len(c.CPUs))
+	}
+	for i, s := range c.CPUs {
+		if s != "busy" && s != "idle" && s != "offline" {
+			return fmt.Errorf("params.cpus[%d]: %q is not \"busy\", \"idle\" or \"offline\"", i, s)
+		}
+	}
+	if _, err := parseScript(c); err != nil {
+		return err
+	}
+	for i, d := range c.Disable {
+		ok := false
+		for _, s := range Steps {
+			ok = ok || s.Name == d
+		}
+		if !ok {
+			return fmt.Errorf("params.disable[%d]: unknown step %q", i, d)
+		}
+	}
+	for i, d := range c.Reorder {
+		ok := false
+		for _, s := range Reorders {
+			ok = ok || s.Name == d
+		}
+		if !ok {
+			return fmt.Errorf("params.reorder[%d]: unknown barrier %q", i, d)
+		}
+	}
+	return nil
+}
+
+func (c *Config) disabled(step string) bool {
+	for _, d := range c.Disable {
+		if d == step {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) reordered(b string) bool {
+	for _, d := range c.Reorder {
+		if d == b {
+			return true
+		}
+	}
+	return false
+}
+
+// instruction kinds of task programs.
+type opcode uint8
+
+const (
+	opCall opcode = iota
+	opRet
+	opSleep
+	opBlock
+	opUser
+	opCondResched
+	opLoop
+	opEnd
+	opSpin
+	opFork
+)
+
+type instr struct {
+	op            opcode
+	arg           string
+	n             int  // loop count; for opEnd the index of its loop
+	uninterruptib bool // sleep-d, block-d
+}
+
+func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
+	var out []instr
+	var loops []int
+	depth := 0 // call depth is checked dynamically; this is syntax only
+	_ = depth
+	for i, l := range lines {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			return nil, fmt.Errorf("[%d]: empty instruction", i)
+		}
+		bad := func(msg string) ([]instr, error) { return nil, fmt.Errorf("[%d]: %q: %s", i, l, msg) }
+		want := func(n int) bool { return len(f) == n }
+		switch f[0] {
+		case "call":
+			if !want(2) {
+				return bad("want `call FUNC`")
+			}
+			out = append(out, instr{op: opCall, arg: f[1]})
+		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "block", "block-d":
+			if !want(1) {
+				return bad("takes no argument")
+			}
+			switch f[0] {
+			case "ret":
+				out = append(out, instr{op: opRet})
+			case "user":
+				out = append(out, instr{op: opUser})
+			case "cond_resched":
+				out = append(out, instr{op: opCondResched})
+			case "spin":
+				out = append(out, instr{op: opSpin})
+			case "sleep":
+				out = append(out, instr{op: opSleep})
+			case "sleep-d":
+				out = append(out, instr{op: opSleep, uninterruptib: true})
+			case "block":
+				out = append(out, instr{op: opBlock})
+			case "block-d":
+				out = append(out, instr{op: opBlock, uninterruptib: true})
+			}
+		case "loop":
+			if !want(2) {
+				return bad("want `loop N`")
+			}
+			n, err := strconv.Atoi(f[1])
+			if err != nil || n < 1 || n > 16 {
+				return bad("the loop count must be 1..16")
+			}
+			loops = append(loops, len(out))
+			out = append(out, instr{op: opLoop, n: n})
+		case "end":
+			if !want(1) || len(loops) == 0 {
+				return bad("`end` without `loop`")
+			}
+			out = append(out, instr{op: opEnd, n: loops[len(loops)-1]})
+			loops = loops[:len(loops)-1]
+		case "fork":
+			if !want(2) {
+				return bad("want `fork TASK`")
+			}
+			if !children[f[1]] {
+				return bad(fmt.Sprintf("%q is not a task declared with child: true", f[1]))
+			}
+			out = append(out, instr{op: opFork, arg: f[1]})
+		default:
+			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork)")
+		}
+	}
+	if len(loops) > 0 {
+		return nil, fmt.Errorf(": `loop` without `end`")
+	}
+	return out, nil
+}

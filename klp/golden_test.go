@@ -1,0 +1,102 @@
+package klp
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected logs in testdata/ from the model")
+
+type goldenCase struct {
+	name     string
+	script   []string
+	expected []string
+}
+
+func readGolden(t *testing.T, path string) (header string, cases []goldenCase) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(string(data), "\n=== ")
+	header = parts[0]
+	for _, p := range parts[1:] {
+		lines := strings.Split(strings.TrimRight(p, "\n"), "\n")
+		c := goldenCase{name: lines[0]}
+		inExp := false
+		for _, l := range lines[1:] {
+			switch {
+			case l == "---":
+				inExp = true
+			case inExp:
+				c.expected = append(c.expected, l)
+			default:
+				c.script = append(c.script, l)
+			}
+		}
+		cases = append(cases, c)
+	}
+	return header, cases
+}
+
+// runScript runs a script on the selftest world in the engine's default
+// schedule (admin first, then the lowest runnable thread) and returns the
+// event log and the execution's failure, if any.
+func runSelftestScript(t *testing.T, script []string) ([]string, *explore.Failure) {
+	cfg := SelftestConfig()
+	cfg.Script = script
+	var k *Kernel
+	prog, err := Program(&cfg, nil, func(kk *Kernel) { k = kk })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := explore.Replay(prog, nil, explore.ReplayOptions{Extend: true, MaxSteps: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Log(), rec.Failure
+}
+
+// TestSelftests replays the kernel's livepatch selftests (§7 of the
+// livepatch fact sheet): for each admin script the model's event log must
+// equal the transcribed dmesg lines, in order.
+func TestSelftests(t *testing.T) {
+	files, _ := filepath.Glob("testdata/test-*.txt")
+	if len(files) == 0 {
+		t.Fatal("no golden files")
+	}
+	for _, path := range files {
+		header, cases := readGolden(t, path)
+		var out strings.Builder
+		out.WriteString(header)
+		for _, c := range cases {
+			t.Run(filepath.Base(path)+"/"+c.name, func(t *testing.T) {
+				got, fail := runSelftestScript(t, c.script)
+				if fail != nil {
+					t.Errorf("execution failed: %s: %s", fail.Property, fail.Message)
+				}
+				if *update {
+					c.expected = got
+					return
+				}
+				if strings.Join(got, "\n") != strings.Join(c.expected, "\n") {
+					t.Errorf("log differs from the selftest's expectation\n--- got\n%s\n--- want\n%s", strings.Join(got, "\n"), strings.Join(c.expected, "\n"))
+				}
+			})
+			out.WriteString("\n=== " + c.name + "\n" + strings.Join(c.script, "\n") + "\n---\n")
+			for _, l := range c.expected {
+				out.WriteString(l + "\n")
+			}
+		}
+		if *update {
+			if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,345 @@
+package klp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// Violation is a property failure reported by a Monitor.
+type Violation struct{ Property, Message string }
+
+func (v *Violation) Error() string { return v.Property + ": " + v.Message }
+
+// CallbackKind names a klp_callbacks member.
+type CallbackKind string
+
+const (
+	PrePatch    CallbackKind = "pre_patch"
+	PostPatch   CallbackKind = "post_patch"
+	PreUnpatch  CallbackKind = "pre_unpatch"
+	PostUnpatch CallbackKind = "post_unpatch"
+)
+
+// FuncState is a klp_func's (patched, transition) pair.
+type FuncState struct{ Patched, Transition bool }
+
+func (s FuncState) String() string {
+	b := func(x bool) int {
+		if x {
+			return 1
+		}
+		return 0
+	}
+	return fmt.Sprintf("(patched=%d, transition=%d)", b(s.Patched), b(s.Transition))
+}
+
+// Monitor judges what the model reports at its observation points. A nil
+// error means the property holds; a *Violation names the property. The
+// props package provides the monitor of the livepatch properties; tests
+// may pass NoMonitor.
+type Monitor interface {
+	// Entered: task entered a function (fr is the version the ftrace
+	// handler chose).
+	Entered(k *Kernel, task *Task, fr Frame) error
+	// HandlerRead: the handler read current->patch_state because
+	// func->transition was set.
+	HandlerRead(k *Kernel, task *Task, fn *Func, state PatchState) error
+	// FuncStateChanged: a klp_func's (patched, transition) changed; why
+	// names the kernel path ("patch", "unpatch", "init", "complete",
+	// "module-coming", "module-going", "replaced", "discard-nops").
+	FuncStateChanged(k *Kernel, f *Func, from, to FuncState, why string) error
+	// Callback: a callback ran (ret is pre_patch's return value).
+	Callback(k *Kernel, o *Object, cb CallbackKind, ret int) error
+	// Completing: klp_complete_transition is about to reset every
+	// patch_state to IDLE (where the kernel WARNs about pending flags).
+	Completing(k *Kernel) error
+	// ModuleRemoved: a livepatch module's text is freed by rmmod.
+	ModuleRemoved(k *Kernel, p *Patch) error
+	// Quiescent judges an execution in which no thread can move.
+	Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure
+	// End judges a finished execution.
+	End(k *Kernel) error
+}
+
+// Kernel is the livepatch world of one execution.
+type Kernel struct {
+	cfg *Config
+	sys *explore.System
+	mon Monitor
+
+	objKLP  explore.Obj // klp_target_state, klp_transition_patch, hook key, work
+	objOps  explore.Obj // one per symbol: func_stack + func->transition
+	objTask explore.Obj // one per task slot
+	mutex   *explore.Mutex
+
+	syms    []*Symbol
+	symsBy  map[string][]*Symbol // by object + "\x00" + name
+	ops     []ops
+	modules []*Module // loaded modules, in load order
+
+	// klp_patches, in order.
+	Patches     []*Patch
+	transition  *Patch
+	target      PatchState
+	signalsCnt  int
+	hookEnabled bool // klp_cond_resched_enable
+	patchSeq    int
+
+	// The delayed work.
+	workArmed     bool
+	attemptEpoch  uint64
+	idleAttempts  int
+	attemptsTotal int
+
+	Tasks []*Task // every task slot (linked or not), idle tasks first
+	log   []string
+
+	adminWaiting string
+}
+
+// Log returns the event log: kernel messages in dmesg wording and the
+// admin script's commands, as the selftests' check_result sees them.
+func (k *Kernel) Log() []string { return k.log }
+
+// TransitionPatch is klp_transition_patch (nil when idle).
+func (k *Kernel) TransitionPatch() *Patch { return k.transition }
+
+// TargetState is klp_target_state.
+func (k *Kernel) TargetState() PatchState { return k.target }
+
+// Config returns the scenario's configuration.
+func (k *Kernel) Config() *Config { return k.cfg }
+
+func (k *Kernel) logf(format string, args ...any) {
+	k.log = append(k.log, fmt.Sprintf(format, args...))
+}
+
+func (k *Kernel) klpLog(format string, args ...any) {
+	k.log = append(k.log, "livepatch: "+fmt.Sprintf(format, args...))
+}
+
+// check turns a monitor's verdict into a failure of the thread.
+func (k *Kernel) check(t *explore.Thread, err error) {
+	if err == nil {
+		return
+	}
+	if v, ok := err.(*Violation); ok {
+		t.Fail(v.Property, v.Message)
+	}
+	t.Fail("livepatch", err.Error())
+}
+
+// Footprints.
+func (k *Kernel) fpKLP(a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP, Hi: k.objKLP + 1, Access: a}
+}
+func (k *Kernel) fpOps(sym *Symbol, a explore.Access) explore.Footprint {
+	o := k.objOps + explore.Obj(sym.index)
+	return explore.Footprint{Lo: o, Hi: o + 1, Access: a}
+}
+func (k *Kernel) fpAllOps() explore.Footprint {
+	return explore.WRange(k.objOps, len(k.syms))
+}
+func (k *Kernel) fpTasks(a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objTask, Hi: k.objTask + explore.Obj(len(k.Tasks)), Access: a}
+}
+func (k *Kernel) fpTask(tk *Task, a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: tk.obj, Hi: tk.obj + 1, Access: a}
+}
+
+// fpUpTo covers klp, every ops and the tasks up to tk: what a task's own
+// stack check (__klp_sched_try_switch) reads and writes without klp_mutex.
+func (k *Kernel) fpUpTo(tk *Task) explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP, Hi: tk.obj + 1, Access: explore.Write}
+}
+func (k *Kernel) fpAll(a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP, Hi: k.objTask + explore.Obj(len(k.Tasks)), Access: a}
+}
+
+// lookup finds the symbols of an object with a name.
+func (k *Kernel) lookup(object, name string) []*Symbol { return k.symsBy[object+"\x00"+name] }
+
+func (k *Kernel) module(name string) *Module {
+	for _, m := range k.modules {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+func (k *Kernel) patchNamed(name string) *Patch {
+	for _, p := range k.Patches {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Program validates cfg and returns the program that builds the world and
+// runs the script. observe, if not nil, is called with every execution's
+// Kernel once it is built (tests read the event log through it).
+func Program(cfg *Config, mon Monitor, observe func(*Kernel)) (explore.Program, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	script, _ := parseScript(cfg)
+	children := map[string]bool{}
+	for _, tc := range cfg.Tasks {
+		if tc.Child {
+			children[tc.Name] = true
+		}
+	}
+	progs := make([][]instr, len(cfg.Tasks))
+	for i, tc := range cfg.Tasks {
+		progs[i], _ = parseProgram(tc.Program, children)
+		for _, in := range progs[i] {
+			if in.op == opCall && !containsString(cfg.Functions, in.arg) {
+				return nil, fmt.Errorf("params.tasks[%d].program: call %s: no such vmlinux function in params.functions", i, in.arg)
+			}
+		}
+	}
+	if mon == nil {
+		mon = NoMonitor{}
+	}
+	return func(s *explore.System) {
+		k := newKernel(cfg, s, mon, progs)
+		if observe != nil {
+			observe(k)
+		}
+		s.Go("admin", func(t *explore.Thread) { k.runScript(t, script) })
+		s.Daemon("klp_transition_work", k.transitionWork)
+		for _, tk := range k.Tasks {
+			if tk.Idle && tk.cpuState == "idle" {
+				s.Daemon(tk.Name, tk.idleLoop)
+			} else if !tk.Idle && !tk.cfg.Child {
+				s.Go(tk.Name, tk.run)
+			}
+		}
+		s.OnQuiescent(func(blocked []*explore.Thread) *explore.Failure { return mon.Quiescent(k, blocked) })
+		s.AtEnd("livepatch-end", func() error { return mon.End(k) })
+	}, nil
+}
+
+func containsString(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Kernel {
+	k := &Kernel{cfg: cfg, sys: s, mon: mon, target: Undef, symsBy: map[string][]*Symbol{}}
+	addSym := func(object, name string) {
+		key := object + "\x00" + name
+		sym := &Symbol{Name: name, Object: object, Pos: len(k.symsBy[key]) + 1, index: len(k.syms)}
+		k.syms = append(k.syms, sym)
+		k.symsBy[key] = append(k.symsBy[key], sym)
+	}
+	for _, f := range cfg.Functions {
+		addSym("vmlinux", f)
+	}
+	for _, m := range cfg.Modules {
+		for _, f := range m.Functions {
+			addSym(m.Name, f)
+		}
+	}
+	k.ops = make([]ops, len(k.syms))
+	k.objKLP = s.Object("klp")
+	k.objOps = s.Objects("func_stack", max(1, len(k.syms)))
+	cpus := cfg.CPUs
+	if len(cpus) == 0 {
+		cpus = []string{"busy"}
+	}
+	nTasks := len(cpus) + len(cfg.Tasks)
+	k.objTask = s.Objects("task", nTasks)
+	k.mutex = explore.NewMutex(s, "klp_mutex")
+	for i, st := range cpus {
+		tk := &Task{k: k, Name: fmt.Sprintf("swapper/%d", i), Pid: 0, Idle: true, Kthread: true, cpu: i, cpuState: st,
+			PatchState: Undef, obj: k.objTask + explore.Obj(i), linked: true}
+		if st == "idle" {
+			tk.State = Running
+		} else {
+			tk.State = SleepingInterruptible
+		}
+		k.Tasks = append(k.Tasks, tk)
+	}
+	for i := range cfg.Tasks {
+		tc := &cfg.Tasks[i]
+		tk := &Task{k: k, Name: tc.Name, Pid: 100 + i, Kthread: tc.Kind == "kthread", cfg: tc, prog: progs[i],
+			PatchState: Undef, obj: k.objTask + explore.Obj(len(cpus)+i), linked: !tc.Child, State: Running}
+		if tc.Child {
+			tk.State = NotStarted
+		}
+		k.Tasks = append(k.Tasks, tk)
+	}
+	return k
+}
+
+func (k *Kernel) taskNamed(name string) *Task {
+	for _, tk := range k.Tasks {
+		if tk.Name == name {
+			return tk
+		}
+	}
+	return nil
+}
+
+// epoch sums the tasks' change counters: the delayed work retries only
+// when some task changed since its last attempt (see transitionWork).
+func (k *Kernel) epoch() uint64 {
+	var e uint64
+	for _, tk := range k.Tasks {
+		e += tk.epoch
+	}
+	return e
+}
+
+// BlockingReasons explains, for every task that has not reached the
+// target state, why klp_try_switch_task cannot switch it now, in the
+// kernel's debug wording ("is running", "is sleeping on function f", "has
+// an unreliable stack").
+func (k *Kernel) BlockingReasons() []string {
+	var out []string
+	if k.transition == nil {
+		return nil
+	}
+	for _, tk := range k.Tasks {
+		if !tk.linked || tk.PatchState == k.target {
+			continue
+		}
+		if tk.Idle && tk.cpuState == "offline" {
+			continue
+		}
+		reason := k.switchBlocker(tk, false)
+		if reason == "" {
+			reason = "could switch now"
+		}
+		out = append(out, fmt.Sprintf("%s:%d %s", tk.Name, tk.Pid, reason))
+	}
+	return out
+}
+
+// NoMonitor judges nothing: every execution is acceptable except that an
+// execution that ends with a transition in progress is reported stuck.
+type NoMonitor struct{}
+
+func (NoMonitor) Entered(*Kernel, *Task, Frame) error                         { return nil }
+func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error         { return nil }
+func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) error { return nil }
+func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int) error          { return nil }
+func (NoMonitor) Completing(*Kernel) error                                    { return nil }
+func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                         { return nil }
+func (NoMonitor) End(*Kernel) error                                           { return nil }
+func (NoMonitor) Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure {
+	if k.transition != nil {
+		return &explore.Failure{Property: "transition-completes", Stuck: true, Thread: -1,
+			Message: fmt.Sprintf("'%s': transition never completes: %s", k.transition.Name, strings.Join(k.BlockingReasons(), "; "))}
+	}
+	return nil
+}

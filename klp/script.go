@@ -1,0 +1,458 @@
+package klp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// An admin script drives the model the way the kernel's livepatch
+// selftests drive the kernel. One command per line:
+//
+//	insmod NAME [key=value ...]                     load a target or livepatch module
+//	rmmod NAME                                      unload it
+//	echo 0|1 > /sys/kernel/livepatch/P/enabled      disable, or reverse a transition
+//	echo 1 > /sys/kernel/livepatch/P/force          force the transition
+//	echo V > /sys/module/P/parameters/pre_patch_ret set the demo's pre_patch_ret
+//	wait-transition P      wait until /sys/kernel/livepatch/P/transition reads 0 (or P is gone)
+//	wait-gone P            wait until /sys/kernel/livepatch/P disappears
+//	wait-patches N         wait until exactly N patches are in /sys/kernel/livepatch
+//	cat FUNC               run FUNC as a reader of its /proc file would; what the
+//	                       running version prints goes to the log (grep … > /dev/kmsg)
+//	log TEXT               write TEXT to the log (echo TEXT > /dev/kmsg)
+//	expect PATH VALUE      assert a sysfs/procfs value (/sys/kernel/livepatch/P/enabled,
+//	                       …/transition, …/replace, …/OBJ/patched, /proc/TASK/patch_state)
+//
+// and the helpers of tools/testing/selftests/livepatch/functions.sh:
+//
+//	load_mod M [args]       insmod (logs the command)
+//	load_lp P [args]        insmod + wait-transition
+//	load_lp_nowait P [args] insmod
+//	load_failing_mod X [args] insmod that must fail; its error line is logged
+//	unload_mod M / unload_lp P   rmmod (unload_lp first waits until P is gone)
+//	disable_lp P            echo 0 > …/enabled + wait-gone
+//	set_pre_patch_ret P V   echo V > /sys/module/P/parameters/pre_patch_ret
+//
+// The admin ends by waiting until no transition is in progress, as the
+// selftests' loop_until does.
+type command struct {
+	verb   string
+	name   string
+	args   []string
+	value  string
+	line   int
+	expect bool // load_failing_mod: the load must fail
+}
+
+func parseScript(c *Config) ([]command, error) {
+	names := map[string]string{} // name → "module" | "patch"
+	for _, m := range c.Modules {
+		names[m.Name] = "module"
+	}
+	for _, p := range c.Patches {
+		names[p.Name] = "patch"
+	}
+	tasks := map[string]bool{}
+	for _, t := range c.Tasks {
+		tasks[t.Name] = true
+	}
+	var out []command
+	for i, l := range c.Script {
+		f := strings.Fields(l)
+		bad := func(msg string, a ...any) error {
+			return fmt.Errorf("params.script[%d]: %q: %s", i, l, fmt.Sprintf(msg, a...))
+		}
+		if len(f) == 0 {
+			return nil, bad("empty command")
+		}
+		needName := func(kind string) (string, error) {
+			if len(f) < 2 {
+				return "", bad("missing module name")
+			}
+			n := f[1]
+			if names[n] == "" {
+				return "", bad("no module or livepatch named %q in params.modules or params.patches", n)
+			}
+			if kind != "" && names[n] != kind {
+				return "", bad("%q is not a %s", n, map[string]string{"patch": "livepatch module", "module": "target module"}[kind])
+			}
+			return n, nil
+		}
+		cmd := command{verb: f[0], line: i}
+		var err error
+		switch f[0] {
+		case "insmod", "load_mod", "load_lp", "load_lp_nowait", "load_failing_mod":
+			kind := ""
+			switch f[0] {
+			case "load_mod":
+				kind = "module"
+			case "load_lp", "load_lp_nowait":
+				kind = "patch"
+			}
+			if cmd.name, err = needName(kind); err != nil {
+				return nil, err
+			}
+			for _, a := range f[2:] {
+				kv := strings.SplitN(a, "=", 2)
+				if len(kv) != 2 || kv[0] == "" {
+					return nil, bad("module parameter %q is not key=value", a)
+				}
+				if names[cmd.name] == "patch" && kv[0] != "replace" && kv[0] != "pre_patch_ret" {
+					return nil, bad("unknown parameter %q (livepatch modules take replace and pre_patch_ret)", kv[0])
+				}
+			}
+			cmd.args = f[2:]
+			cmd.expect = f[0] == "load_failing_mod"
+		case "rmmod", "unload_mod", "unload_lp":
+			kind := map[string]string{"unload_mod": "module", "unload_lp": "patch"}[f[0]]
+			if cmd.name, err = needName(kind); err != nil {
+				return nil, err
+			}
+		case "disable_lp", "wait-transition", "wait-gone":
+			if cmd.name, err = needName("patch"); err != nil {
+				return nil, err
+			}
+		case "set_pre_patch_ret":
+			if cmd.name, err = needName("patch"); err != nil {
+				return nil, err
+			}
+			if len(f) != 3 {
+				return nil, bad("want set_pre_patch_ret P VALUE")
+			}
+			cmd.value = f[2]
+		case "wait-patches":
+			if len(f) != 2 {
+				return nil, bad("want wait-patches N")
+			}
+			cmd.value = f[1]
+		case "echo":
+			// echo V > PATH
+			if len(f) != 4 || f[2] != ">" {
+				return nil, bad("want echo VALUE > PATH")
+			}
+			cmd.value = f[1]
+			path := f[3]
+			switch {
+			case strings.HasPrefix(path, "/sys/kernel/livepatch/") && (strings.HasSuffix(path, "/enabled") || strings.HasSuffix(path, "/force")):
+				parts := strings.Split(strings.TrimPrefix(path, "/sys/kernel/livepatch/"), "/")
+				if len(parts) != 2 || names[parts[0]] != "patch" {
+					return nil, bad("no livepatch named in %s", path)
+				}
+				cmd.name = parts[0]
+				cmd.verb = "echo-" + parts[1]
+				if parts[1] == "enabled" && cmd.value != "0" && cmd.value != "1" {
+					return nil, bad("enabled takes 0 or 1")
+				}
+			case strings.HasPrefix(path, "/sys/module/") && strings.HasSuffix(path, "/parameters/pre_patch_ret"):
+				n := strings.TrimSuffix(strings.TrimPrefix(path, "/sys/module/"), "/parameters/pre_patch_ret")
+				if names[n] != "patch" {
+					return nil, bad("no livepatch module %q", n)
+				}
+				cmd.name = n
+				cmd.verb = "set_pre_patch_ret"
+			default:
+				return nil, bad("unsupported path %s", path)
+			}
+		case "cat":
+			if len(f) != 2 {
+				return nil, bad("want cat FUNC")
+			}
+			cmd.name = f[1]
+		case "log":
+			cmd.value = strings.TrimSpace(strings.TrimPrefix(l, "log"))
+		case "expect":
+			if len(f) != 3 {
+				return nil, bad("want expect PATH VALUE")
+			}
+			cmd.name, cmd.value = f[1], f[2]
+		default:
+			return nil, bad("unknown command %q", f[0])
+		}
+		out = append(out, cmd)
+	}
+	return out, nil
+}
+
+func (k *Kernel) patchConfig(name string) *PatchConfig {
+	for i := range k.cfg.Patches {
+		if k.cfg.Patches[i].Name == name {
+			return &k.cfg.Patches[i]
+		}
+	}
+	return nil
+}
+
+func (k *Kernel) moduleConfig(name string) *ModuleConfig {
+	for i := range k.cfg.Modules {
+		if k.cfg.Modules[i].Name == name {
+			return &k.cfg.Modules[i]
+		}
+	}
+	return nil
+}
+
+// runScript is the admin thread.
+func (k *Kernel) runScript(t *explore.Thread, script []command) {
+	for _, c := range script {
+		k.runCommand(t, c)
+	}
+	k.waitTransition(t, "")
+}
+
+func (k *Kernel) waitTransition(t *explore.Thread, name string) {
+	t.Await("wait until no transition is in progress", k.fpKLP(explore.Read), func() bool {
+		return k.transition == nil || (name != "" && k.transition.Name != name)
+	})
+}
+
+func (k *Kernel) runCommand(t *explore.Thread, c command) {
+	switch c.verb {
+	case "insmod", "load_mod", "load_lp", "load_lp_nowait", "load_failing_mod":
+		k.logf("%% insmod test_modules/%s.ko%s", c.name, argString(c.args))
+		err := k.insmod(t, c.name, c.args)
+		if err != 0 {
+			k.logf("insmod: ERROR: could not insert module test_modules/%s.ko: %s", c.name, Strerror(err))
+		}
+		if c.verb == "load_lp" && err == 0 {
+			k.waitTransition(t, c.name)
+		}
+	case "rmmod", "unload_mod", "unload_lp":
+		if c.verb == "unload_lp" {
+			k.waitGone(t, c.name)
+		}
+		k.logf("%% rmmod %s", c.name)
+		k.rmmod(t, c.name)
+	case "disable_lp", "echo-enabled":
+		v := "0"
+		if c.verb == "echo-enabled" {
+			v = c.value
+		}
+		k.logf("%% echo %s > /sys/kernel/livepatch/%s/enabled", v, c.name)
+		p := k.patchNamed(c.name)
+		if p == nil {
+			k.logf("bash: /sys/kernel/livepatch/%s/enabled: No such file or directory", c.name)
+			return
+		}
+		if err := k.enabledStore(t, p, v == "1"); err != 0 {
+			k.logf("bash: echo: write error: %s", Strerror(err))
+			return
+		}
+		if c.verb == "disable_lp" {
+			k.waitGone(t, c.name)
+		}
+	case "echo-force":
+		k.logf("%% echo %s > /sys/kernel/livepatch/%s/force", c.value, c.name)
+		p := k.patchNamed(c.name)
+		if p == nil {
+			k.logf("bash: /sys/kernel/livepatch/%s/force: No such file or directory", c.name)
+			return
+		}
+		if err := k.forceStore(t, p); err != 0 {
+			k.logf("bash: echo: write error: %s", Strerror(err))
+		}
+	case "set_pre_patch_ret":
+		k.logf("%% echo %s > /sys/module/%s/parameters/pre_patch_ret", c.value, c.name)
+		t.Op("write pre_patch_ret", explore.Local)
+		m := k.module(c.name)
+		if m == nil {
+			k.logf("bash: /sys/module/%s/parameters/pre_patch_ret: No such file or directory", c.name)
+			return
+		}
+		var v int
+		fmt.Sscan(c.value, &v)
+		m.Params["pre_patch_ret"] = c.value
+		if m.patch != nil {
+			m.patch.prePatchRet = v
+		}
+	case "wait-transition":
+		k.waitTransition(t, c.name)
+	case "wait-gone":
+		k.waitGone(t, c.name)
+	case "wait-patches":
+		var n int
+		fmt.Sscan(c.value, &n)
+		t.Await("wait until "+c.value+" patches remain", k.fpKLP(explore.Read), func() bool { return len(k.Patches) == n })
+	case "cat":
+		k.cat(t, c.name)
+	case "log":
+		k.logf("%s", c.value)
+	case "expect":
+		t.Op("read "+c.name, k.fpAll(explore.Read))
+		got, err := k.ReadFile(c.name)
+		if err != nil {
+			t.Failf("script", "script line %d: %v", c.line, err)
+		}
+		if got != c.value {
+			t.Failf("script", "script line %d: %s reads %s, expected %s", c.line, c.name, got, c.value)
+		}
+	}
+}
+
+func argString(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return " " + strings.Join(args, " ")
+}
+
+func (k *Kernel) waitGone(t *explore.Thread, name string) {
+	t.Await("wait until /sys/kernel/livepatch/"+name+" is gone", k.fpKLP(explore.Read), func() bool { return k.patchNamed(name) == nil })
+}
+
+// insmod loads a module: klp_module_coming, then its init (a livepatch
+// module's init is klp_enable_patch). It returns a positive errno.
+func (k *Kernel) insmod(t *explore.Thread, name string, args []string) int {
+	t.Op("insmod "+name+": load_module", explore.Local)
+	if k.module(name) != nil {
+		return EEXIST
+	}
+	m := &Module{Name: name, State: "COMING", Params: map[string]string{}}
+	for _, a := range args {
+		kv := strings.SplitN(a, "=", 2)
+		m.Params[kv[0]] = kv[1]
+	}
+	if pc := k.patchConfig(name); pc != nil {
+		m.Livepatch, m.pcfg = true, pc
+		k.modules = append(k.modules, m)
+		p := k.newPatch(pc, m)
+		if err := k.enablePatch(t, p); err != 0 {
+			k.dropModule(m)
+			return err
+		}
+		m.State = "LIVE"
+		return 0
+	}
+	m.cfg = k.moduleConfig(name)
+	k.modules = append(k.modules, m)
+	if err := k.moduleComing(t, m); err != 0 {
+		k.dropModule(m)
+		return err
+	}
+	t.Op(name+": module_init", explore.Local)
+	for _, l := range m.cfg.Init {
+		k.logf("%s: %s", name, l)
+	}
+	m.State = "LIVE"
+	return 0
+}
+
+func (k *Kernel) dropModule(m *Module) {
+	for i, x := range k.modules {
+		if x == m {
+			k.modules = append(k.modules[:i:i], k.modules[i+1:]...)
+			return
+		}
+	}
+}
+
+// rmmod unloads a module: a livepatch module only when nothing holds a
+// reference (its patch is freed and was not forced); a target module runs
+// its exit, then klp_module_going.
+func (k *Kernel) rmmod(t *explore.Thread, name string) {
+	t.Op("rmmod "+name, explore.Local)
+	m := k.module(name)
+	if m == nil {
+		k.logf("rmmod: ERROR: Module %s is not currently loaded", name)
+		return
+	}
+	if m.Livepatch {
+		if m.refs > 0 {
+			k.logf("rmmod: ERROR: Module %s is in use", name)
+			return
+		}
+		t.Op("free_module("+name+"): module text freed", k.fpTasks(explore.Read))
+		k.check(t, k.mon.ModuleRemoved(k, m.patch))
+		k.dropModule(m)
+		return
+	}
+	t.Op(name+": module_exit", explore.Local)
+	for _, l := range m.cfg.Exit {
+		k.logf("%s: %s", name, l)
+	}
+	m.State = "GOING"
+	k.moduleGoing(t, m)
+	k.dropModule(m)
+}
+
+// cat runs fn as the reader of its /proc file: through the ftrace handler
+// as a task that has already switched (it is the shell, which passed
+// exit_to_user_mode); the running version's output goes to the log.
+func (k *Kernel) cat(t *explore.Thread, fn string) {
+	var sym *Symbol
+	if s := k.lookup("vmlinux", fn); len(s) > 0 {
+		sym = s[0]
+	}
+	for _, m := range k.modules {
+		if s := k.lookup(m.Name, fn); len(s) > 0 && sym == nil {
+			sym = s[0]
+		}
+	}
+	if sym == nil {
+		k.logf("cat: %s: No such file or directory", fn)
+		return
+	}
+	t.Op("cat: call "+fn, k.fpOps(sym, explore.Read))
+	st := k.ops[sym.index].stack
+	if len(st) == 0 {
+		return
+	}
+	f := st[0]
+	if f.Transition && k.target == Unpatched {
+		if len(st) < 2 {
+			return
+		}
+		f = st[1]
+	}
+	if !f.Nop && f.Output != "" {
+		k.logf("%s: %s", f.obj.patch.Name, f.Output)
+	}
+}
+
+// ReadFile reads a sysfs or procfs file of the livepatch interface.
+func (k *Kernel) ReadFile(path string) (string, error) {
+	b := func(x bool) string {
+		if x {
+			return "1"
+		}
+		return "0"
+	}
+	if strings.HasPrefix(path, "/proc/") && strings.HasSuffix(path, "/patch_state") {
+		name := strings.TrimSuffix(strings.TrimPrefix(path, "/proc/"), "/patch_state")
+		tk := k.taskNamed(name)
+		if tk == nil || !tk.linked {
+			return "", fmt.Errorf("%s: No such file or directory", path)
+		}
+		return fmt.Sprint(int(tk.PatchState)), nil
+	}
+	rest, ok := strings.CutPrefix(path, "/sys/kernel/livepatch/")
+	if !ok {
+		return "", fmt.Errorf("%s: not a livepatch sysfs or procfs file", path)
+	}
+	parts := strings.Split(rest, "/")
+	p := k.patchNamed(parts[0])
+	if p == nil {
+		return "", fmt.Errorf("%s: No such file or directory", path)
+	}
+	switch {
+	case len(parts) == 2 && parts[1] == "enabled":
+		return b(p.Enabled), nil
+	case len(parts) == 2 && parts[1] == "transition":
+		return b(p == k.transition), nil
+	case len(parts) == 2 && parts[1] == "replace":
+		return b(p.Replace), nil
+	case len(parts) == 2 && parts[1] == "stack_order":
+		for i, q := range k.Patches {
+			if q == p {
+				return fmt.Sprint(i + 1), nil
+			}
+		}
+	case len(parts) == 3 && parts[2] == "patched":
+		for _, o := range p.Objs {
+			if o.Name == parts[1] {
+				return b(o.Patched), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%s: No such file or directory", path)
+}

@@ -1,0 +1,237 @@
+package klp
+
+import (
+	"fmt"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// TaskState is the scheduler's view of a task.
+type TaskState uint8
+
+const (
+	// Running: on a CPU (in the kernel or in user space); task_curr() is
+	// true and klp_check_and_switch_task refuses it with -EBUSY.
+	Running TaskState = iota
+	// SleepingInterruptible: TASK_INTERRUPTIBLE; the fake signal wakes it.
+	SleepingInterruptible
+	// SleepingUninterruptible: TASK_UNINTERRUPTIBLE.
+	SleepingUninterruptible
+	// NotStarted: a child slot not forked yet.
+	NotStarted
+	// Dead: exited and released (unhashed from the task list).
+	Dead
+)
+
+func (s TaskState) String() string {
+	return [...]string{"running", "sleeping (interruptible)", "sleeping (uninterruptible)", "not started", "dead"}[s]
+}
+
+// Task is a task_struct as livepatch sees it: scheduler state, kernel
+// stack of frames (function, version), patch_state, TIF_PATCH_PENDING.
+type Task struct {
+	k       *Kernel
+	Name    string
+	Pid     int
+	Kthread bool
+	Idle    bool // the idle task ("swapper/N") of CPU cpu
+
+	State        TaskState
+	Stack        []Frame
+	PatchState   PatchState
+	PatchPending bool // TIF_PATCH_PENDING
+	NotifySignal bool // TIF_NOTIFY_SIGNAL (the fake signal of user tasks)
+
+	linked   bool // on the task list (for_each_process_thread)
+	inKLP    int  // inside a preempt-disabled klp section
+	woken    bool // a wakeup is pending for a blocked sleep
+	kicked   bool // wake_up_if_idle hit this CPU
+	epoch    uint64
+	obj      explore.Obj
+	cfg      *TaskConfig
+	prog     []instr
+	cpu      int
+	cpuState string
+}
+
+// InKLP reports whether the task is inside a preempt-disabled klp section
+// (the ftrace handler, klp_update_patch_state, __klp_sched_try_switch).
+func (tk *Task) InKLP() bool { return tk.inKLP > 0 }
+
+// Linked reports whether the task is on the task list.
+func (tk *Task) Linked() bool { return tk.linked }
+
+func (tk *Task) top() *Symbol {
+	if len(tk.Stack) == 0 {
+		return nil
+	}
+	return tk.Stack[len(tk.Stack)-1].Sym
+}
+
+func (tk *Task) where() string {
+	if s := tk.top(); s != nil {
+		return s.Name
+	}
+	return "user space"
+}
+
+func (tk *Task) bump() { tk.epoch++ }
+
+// run is the task's thread: it interprets the program.
+func (tk *Task) run(t *explore.Thread) {
+	k := tk.k
+	prog := tk.prog
+	counts := make([]int, len(prog))
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		switch in.op {
+		case opCall:
+			tk.call(t, k.lookup("vmlinux", in.arg)[0])
+		case opRet:
+			t.Op("return from "+tk.where(), k.fpTask(tk, explore.Write))
+			if len(tk.Stack) == 0 {
+				t.Failf("program", "%s: ret with an empty kernel stack", tk.Name)
+			}
+			tk.Stack = tk.Stack[:len(tk.Stack)-1]
+		case opSleep, opBlock:
+			st := SleepingInterruptible
+			if in.uninterruptib {
+				st = SleepingUninterruptible
+			}
+			where := tk.where()
+			t.Op("sleep in "+where, k.fpTask(tk, explore.Write))
+			tk.State = st
+			tk.woken = false
+			tk.bump()
+			if in.op == opSleep {
+				t.Op("wake up in "+where, k.fpTask(tk, explore.Write))
+			} else {
+				t.Await("woken in "+where, k.fpTask(tk, explore.Write), func() bool { return tk.woken })
+			}
+			tk.State = Running
+			tk.woken = false
+			tk.bump()
+		case opUser:
+			if len(tk.Stack) != 0 {
+				t.Op("exit to user mode", k.fpTask(tk, explore.Write))
+				t.Failf("program", "%s: `user` with %s still on its kernel stack", tk.Name, tk.where())
+			}
+			tk.updatePatchState(t, "exit_to_user_mode")
+		case opCondResched:
+			tk.condResched(t)
+		case opLoop:
+			counts[pc] = 0
+		case opEnd:
+			lp := in.n
+			counts[lp]++
+			if counts[lp] < prog[lp].n {
+				pc = lp // the loop's body starts after it
+			}
+		case opSpin:
+			t.Await(fmt.Sprintf("running forever in %s (CPU-bound)", tk.where()), explore.Local, func() bool { return false })
+		case opFork:
+			tk.fork(t, k.taskNamed(in.arg))
+		}
+	}
+	// do_exit → release_task: the task leaves the task list.
+	t.Op("do_exit: release_task", k.fpTask(tk, explore.Write))
+	tk.linked = false
+	tk.State = Dead
+	tk.Stack = nil
+	tk.bump()
+}
+
+// call enters fn: through klp_ftrace_handler (patch.c) when some patch of
+// the scenario may patch it.
+func (tk *Task) call(t *explore.Thread, sym *Symbol) {
+	k := tk.k
+	if !k.patchable(sym) {
+		t.Op("call "+sym.Name, k.fpTask(tk, explore.Write))
+		tk.Stack = append(tk.Stack, Frame{Sym: sym})
+		k.check(t, k.mon.Entered(k, tk, Frame{Sym: sym}))
+		return
+	}
+	fr := k.ftraceHandler(t, tk, sym)
+	t.Op("enter "+fr.String()+" (preempt_enable_notrace)", k.fpTask(tk, explore.Write))
+	tk.inKLP--
+	tk.Stack = append(tk.Stack, fr)
+	k.check(t, k.mon.Entered(k, tk, fr))
+}
+
+// updatePatchState mirrors klp_update_patch_state(current) at a
+// self-switch point: with preemption disabled, test_and_clear
+// TIF_PATCH_PENDING (a full barrier), and if it was set copy
+// klp_target_state into patch_state.
+func (tk *Task) updatePatchState(t *explore.Thread, where string) {
+	k := tk.k
+	t.Op(where+": klp_update_patch_state: test_and_clear TIF_PATCH_PENDING", k.fpTask(tk, explore.Write))
+	tk.NotifySignal = false
+	if !tk.PatchPending {
+		return
+	}
+	tk.PatchPending = false
+	tk.inKLP++
+	t.Op("klp_update_patch_state: READ_ONCE(klp_target_state)", k.fpKLP(explore.Read))
+	target := k.target
+	t.Op("klp_update_patch_state: patch_state = "+target.String(), k.fpTask(tk, explore.Write))
+	tk.PatchState = target
+	tk.inKLP--
+	tk.bump()
+	if t.Tracing() {
+		t.Notef("%s switched itself to %s", tk.Name, target)
+	}
+}
+
+// condResched mirrors cond_resched() with the v6.4+ livepatch hook
+// (klp_sched_try_switch → __klp_sched_try_switch).
+func (tk *Task) condResched(t *explore.Thread) {
+	k := tk.k
+	if k.cfg.disabled("cond-resched-hook") {
+		t.Op("cond_resched", explore.Local)
+		return
+	}
+	t.Op("cond_resched: klp_sched_try_switch: TIF_PATCH_PENDING?", k.fpTask(tk, explore.Read))
+	if !tk.PatchPending {
+		return
+	}
+	t.Op("__klp_sched_try_switch: preempt_disable, recheck, smp_rmb, klp_try_switch_task(current)", k.fpUpTo(tk))
+	if !k.hookEnabled || !tk.PatchPending {
+		return
+	}
+	k.trySwitchTask(t, tk, true)
+}
+
+// fork mirrors copy_process for a child: dup_task_struct copies the thread
+// flags early; klp_copy_process (v6.1+) recomputes the child's
+// TIF_PATCH_PENDING from the parent's current flag and copies patch_state,
+// under tasklist_lock, right before the child is linked.
+func (tk *Task) fork(t *explore.Thread, child *Task) {
+	k := tk.k
+	lo, hi := tk.obj, child.obj
+	if hi < lo {
+		lo, hi = hi, lo
+	}
+	fp := explore.WRange(lo, int(hi-lo)+1)
+	t.Op("fork "+child.Name+": dup_task_struct (copies thread flags)", fp)
+	child.PatchPending = tk.PatchPending
+	t.Op("fork "+child.Name+": copy_process: klp_copy_process, link under tasklist_lock", fp)
+	if !k.cfg.disabled("klp-copy-process-tif") {
+		child.PatchPending = tk.PatchPending
+	}
+	child.PatchState = tk.PatchState
+	child.linked = true
+	child.State = Running
+	child.bump()
+	t.System().Go(child.Name, child.run)
+}
+
+// idleLoop is the idle task of an idle CPU: it waits for a wakeup and at
+// the end of each do_idle() iteration switches itself if
+// TIF_PATCH_PENDING is set.
+func (tk *Task) idleLoop(t *explore.Thread) {
+	for {
+		t.Await("do_idle: CPU idle until woken", tk.k.fpTask(tk, explore.Write), func() bool { return tk.kicked })
+		tk.kicked = false
+		tk.updatePatchState(t, "do_idle (end of iteration)")
+	}
+}

@@ -1,0 +1,431 @@
+package klp
+
+import (
+	"fmt"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// signalsTimeout is SIGNALS_TIMEOUT: klp_send_signals runs every 15th
+// attempt.
+const signalsTimeout = 15
+
+// synchronize mirrors klp_synchronize_transition (schedule_on_each_cpu
+// with an empty work): it waits until no task is inside a preempt-disabled
+// klp section. step names the call site for Config.Disable.
+func (k *Kernel) synchronize(t *explore.Thread, step, where string) {
+	if step != "" && k.cfg.disabled(step) {
+		return
+	}
+	t.Await("klp_synchronize_transition ("+where+")", k.fpTasks(explore.Read), func() bool {
+		for _, tk := range k.Tasks {
+			if tk.inKLP > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// initTransition mirrors klp_init_transition.
+func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
+	t.Op("klp_init_transition: klp_transition_patch, klp_target_state", k.fpKLP(explore.Write))
+	if k.target != Undef {
+		t.Failf("livepatch", "WARN: klp_init_transition with klp_target_state %s", k.target)
+	}
+	k.transition = p
+	k.target = state
+	k.klpLog("'%s': initializing %s transition", p.Name, state.word())
+	if p.Immediate {
+		// ≤v4.15: an immediate patch skips the per-task transition.
+		return
+	}
+	initial := Unpatched
+	if state == Unpatched {
+		initial = Patched
+	}
+	setStates := func() {
+		t.Op("klp_init_transition: patch_state := "+initial.String()+" (tasklist_lock)", k.fpTasks(explore.Write))
+		for _, tk := range k.Tasks {
+			if !tk.linked {
+				continue
+			}
+			if tk.PatchState != Undef {
+				t.Failf("pending-flag", "WARN_ON_ONCE in klp_init_transition: %s has patch_state %s", tk.Name, tk.PatchState)
+			}
+			tk.PatchState = initial
+			tk.bump()
+		}
+	}
+	setTransition := func() {
+		t.Op("klp_init_transition: func->transition = true", k.fpAllOps())
+		for _, o := range p.Objs {
+			for _, f := range o.Funcs {
+				k.setFuncState(t, f, f.Patched, true, "init")
+			}
+		}
+	}
+	if k.cfg.reordered("wmb2") {
+		setTransition()
+		setStates()
+		return
+	}
+	setStates()
+	t.Op("klp_init_transition: smp_wmb (wmb#2; no effect under SC)", explore.Local)
+	setTransition()
+}
+
+// startTransition mirrors klp_start_transition.
+func (k *Kernel) startTransition(t *explore.Thread) {
+	p := k.transition
+	k.klpLog("'%s': starting %s transition", p.Name, k.target.word())
+	if p.Immediate {
+		return
+	}
+	t.Op("klp_start_transition: set TIF_PATCH_PENDING (tasklist_lock)", k.fpTasks(explore.Write))
+	for _, tk := range k.Tasks {
+		if tk.linked && tk.PatchState != k.target {
+			tk.PatchPending = true
+			tk.bump()
+		}
+	}
+	t.Op("klp_start_transition: klp_cond_resched_enable, klp_signals_cnt = 0", k.fpKLP(explore.Write))
+	k.hookEnabled = true
+	k.signalsCnt = 0
+}
+
+// switchBlocker is klp_check_and_switch_task's verdict without the
+// switch: "" if the task can be switched, else the kernel's debug reason.
+func (k *Kernel) switchBlocker(tk *Task, current bool) string {
+	if k.cfg.UnreliableStacks {
+		return "has an unreliable stack"
+	}
+	if tk.State == Running && !current {
+		return "is running"
+	}
+	p := k.transition
+	for _, o := range p.Objs {
+		if !o.Patched {
+			continue
+		}
+		for _, f := range o.Funcs {
+			if f.old == nil {
+				continue
+			}
+			// The code being left: when unpatching, the func itself; when
+			// patching, the previous entry of func_stack, or the original.
+			var code *Func
+			if k.target == Unpatched {
+				code = f
+			} else {
+				st := k.ops[f.old.index].stack
+				for i, g := range st {
+					if g == f && i+1 < len(st) {
+						code = st[i+1]
+					}
+				}
+			}
+			for _, fr := range tk.Stack {
+				if fr.runs(f.old, code) {
+					return "is sleeping on function " + f.OldName
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// trySwitchTask mirrors klp_try_switch_task (and klp_check_and_switch_task
+// run under task_call_func, or directly for current): a task already in
+// the target state succeeds without touching its flag; without reliable
+// stacks it fails; a running task (other than current) fails with -EBUSY;
+// a task with the code being left on its stack fails with -EADDRINUSE;
+// otherwise TIF_PATCH_PENDING is cleared and patch_state set. current
+// says the caller is the task itself (__klp_sched_try_switch), whose step
+// is already open.
+func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
+	if !current {
+		t.Op("klp_try_switch_task("+tk.Name+")", k.fpTask(tk, explore.Write))
+	}
+	if tk.PatchState == k.target {
+		return true
+	}
+	if reason := k.switchBlocker(tk, current); reason != "" {
+		if t.Tracing() {
+			t.Notef("klp_try_switch_task: %s:%d %s", tk.Name, tk.Pid, reason)
+		}
+		return false
+	}
+	tk.PatchPending = false
+	tk.PatchState = k.target
+	tk.bump()
+	if t.Tracing() {
+		t.Notef("klp_try_switch_task: %s switched to %s", tk.Name, k.target)
+	}
+	return true
+}
+
+// tryCompleteTransition mirrors klp_try_complete_transition.
+func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
+	p := k.transition
+	complete := true
+	if !p.Immediate {
+		t.Op("klp_try_complete_transition", k.fpAll(explore.Read))
+		e := k.epoch()
+		if e == k.attemptEpoch && k.attemptsTotal > 0 {
+			// Nothing changed since the last attempt: the attempts until
+			// the next signalling one would all fail alike (they are ≈1 s
+			// apart); jump to it.
+			k.idleAttempts++
+			if k.signalsCnt%signalsTimeout != 0 || k.signalsCnt == 0 {
+				k.signalsCnt = (k.signalsCnt/signalsTimeout + 1) * signalsTimeout
+			}
+		} else {
+			k.idleAttempts = 0
+		}
+		k.attemptsTotal++
+		for _, tk := range k.Tasks {
+			if tk.Idle || !tk.linked {
+				continue
+			}
+			if !k.trySwitchTask(t, tk, false) {
+				complete = false
+			}
+		}
+		for _, tk := range k.Tasks {
+			if !tk.Idle {
+				continue
+			}
+			if tk.cpuState != "offline" {
+				if !k.trySwitchTask(t, tk, false) {
+					complete = false
+					if !k.cfg.disabled("wake-up-if-idle") && tk.cpuState == "idle" {
+						t.Op(fmt.Sprintf("wake_up_if_idle(%d)", tk.cpu), k.fpTask(tk, explore.Write))
+						tk.kicked = true
+					}
+				}
+			} else if tk.PatchState != k.target {
+				t.Op("offline CPU: switch "+tk.Name, k.fpTask(tk, explore.Write))
+				tk.PatchPending = false
+				tk.PatchState = k.target
+				tk.bump()
+			}
+		}
+	}
+	if !complete {
+		if k.signalsCnt > 0 && k.signalsCnt%signalsTimeout == 0 && !k.cfg.disabled("signals") {
+			k.sendSignals(t)
+		}
+		t.Op("klp_signals_cnt++, schedule_delayed_work(klp_transition_work)", k.fpAll(explore.Write))
+		k.attemptEpoch = k.epoch()
+		k.signalsCnt++
+		k.workArmed = true
+		return
+	}
+	t.Op("klp_cond_resched_disable", k.fpKLP(explore.Write))
+	k.hookEnabled = false
+	k.workArmed = false
+	k.completeTransition(t)
+	if !p.Enabled {
+		k.freePatch(t, p)
+	} else if p.Replace {
+		for _, old := range append([]*Patch(nil), k.Patches...) {
+			if old != p {
+				k.freePatch(t, old)
+			}
+		}
+	}
+}
+
+// sendSignals mirrors klp_send_signals: kthreads are woken only from
+// TASK_INTERRUPTIBLE sleep; user tasks get TIF_NOTIFY_SIGNAL, which wakes
+// an interruptible sleeper and sends a running one through
+// exit_to_user_mode.
+func (k *Kernel) sendSignals(t *explore.Thread) {
+	if k.signalsCnt == signalsTimeout {
+		k.klpLog("signaling remaining tasks")
+	}
+	t.Op("klp_send_signals (tasklist_lock)", k.fpTasks(explore.Write))
+	for _, tk := range k.Tasks {
+		if tk.Idle || !tk.linked || !tk.PatchPending {
+			continue
+		}
+		if !tk.Kthread {
+			tk.NotifySignal = true
+		}
+		if tk.State == SleepingInterruptible {
+			tk.woken = true
+			tk.bump()
+		}
+	}
+}
+
+// completeTransition mirrors klp_complete_transition, in its order.
+func (k *Kernel) completeTransition(t *explore.Thread) {
+	p := k.transition
+	target := k.target
+	k.klpLog("'%s': completing %s transition", p.Name, target.word())
+	if p.Replace && target == Patched {
+		// klp_unpatch_replaced_patches
+		t.Op("klp_unpatch_replaced_patches", k.fpAllOps())
+		for _, old := range k.Patches {
+			if old == p {
+				continue
+			}
+			old.Enabled = false
+			for _, o := range old.Objs {
+				if o.Patched {
+					k.unpatchObject(t, o, false, "replaced")
+				}
+			}
+		}
+		// klp_discard_nops: unpatch and free the dynamic nops; the ftrace
+		// ops unregistration synchronizes with the handlers.
+		k.unpatchObjects(t, p, true, "klp_discard_nops", "discard-nops")
+		k.synchronize(t, "", "ftrace ops unregistration in klp_discard_nops")
+		k.discardNops(p)
+	}
+	if target == Unpatched {
+		k.unpatchObjects(t, p, false, "klp_unpatch_objects", "unpatch")
+		k.synchronize(t, "sync-complete-unpatched", "after klp_unpatch_objects")
+	}
+	if !p.Immediate {
+		t.Op("klp_complete_transition: func->transition = false", k.fpAllOps())
+		for _, o := range p.Objs {
+			for _, f := range o.Funcs {
+				k.setFuncState(t, f, f.Patched, false, "complete")
+			}
+		}
+		if target == Patched {
+			k.synchronize(t, "sync-complete-patched", "before resetting patch_state")
+		}
+		t.Op("klp_complete_transition: patch_state = IDLE (tasklist_lock)", k.fpTasks(explore.Write))
+		k.check(t, k.mon.Completing(k))
+		for _, tk := range k.Tasks {
+			if tk.linked {
+				tk.PatchState = Undef
+				tk.bump()
+			}
+		}
+	}
+	for _, o := range p.Objs {
+		if !o.Loaded() {
+			continue
+		}
+		if target == Patched {
+			k.postPatch(t, o)
+		} else {
+			k.postUnpatch(t, o)
+		}
+	}
+	k.klpLog("'%s': %s complete", p.Name, target.word())
+	t.Op("klp_target_state = IDLE, klp_transition_patch = NULL", k.fpKLP(explore.Write))
+	k.target = Undef
+	k.transition = nil
+}
+
+// discardNops frees the dynamic nop funcs and objects of p
+// (klp_free_objects_dynamic).
+func (k *Kernel) discardNops(p *Patch) {
+	var objs []*Object
+	for _, o := range p.Objs {
+		if o.Dynamic {
+			continue
+		}
+		var fs []*Func
+		for _, f := range o.Funcs {
+			if !f.Nop {
+				fs = append(fs, f)
+			}
+		}
+		o.Funcs = fs
+		objs = append(objs, o)
+	}
+	p.Objs = objs
+}
+
+// cancelTransition mirrors klp_cancel_transition (enable error path, before
+// klp_start_transition).
+func (k *Kernel) cancelTransition(t *explore.Thread) {
+	if k.target != Patched {
+		return
+	}
+	k.klpLog("'%s': canceling patching transition, going to unpatch", k.transition.Name)
+	t.Op("klp_cancel_transition: klp_target_state = UNPATCHED", k.fpKLP(explore.Write))
+	k.target = Unpatched
+	k.completeTransition(t)
+}
+
+// reverseTransition mirrors klp_reverse_transition (v6.4+ order: clear
+// every TIF_PATCH_PENDING, synchronize, then flip the target, smp_wmb,
+// klp_start_transition).
+func (k *Kernel) reverseTransition(t *explore.Thread) {
+	p := k.transition
+	from := "patching to unpatching"
+	if k.target == Unpatched {
+		from = "unpatching to patching"
+	}
+	k.klpLog("'%s': reversing transition from %s", p.Name, from)
+	t.Op("klp_reverse_transition: clear TIF_PATCH_PENDING (tasklist_lock)", k.fpTasks(explore.Write))
+	for _, tk := range k.Tasks {
+		if tk.PatchPending {
+			tk.PatchPending = false
+			tk.bump()
+		}
+	}
+	k.synchronize(t, "sync-reverse", "klp_reverse_transition")
+	t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpKLP(explore.Write))
+	p.Enabled = !p.Enabled
+	if k.target == Patched {
+		k.target = Unpatched
+	} else {
+		k.target = Patched
+	}
+	t.Op("klp_reverse_transition: smp_wmb (no effect under SC)", explore.Local)
+	k.startTransition(t)
+}
+
+// forceTransition mirrors klp_force_transition.
+func (k *Kernel) forceTransition(t *explore.Thread) {
+	k.klpLog("forcing remaining tasks to the patched state")
+	t.Op("klp_force_transition: klp_update_patch_state on every task", k.fpTasks(explore.Write))
+	for _, tk := range k.Tasks {
+		if tk.linked && tk.PatchPending {
+			tk.PatchPending = false
+			tk.PatchState = k.target
+			tk.bump()
+		}
+	}
+	if k.target == Unpatched {
+		k.transition.Forced = true
+	} else if k.transition.Replace {
+		for _, p := range k.Patches {
+			if p != k.transition {
+				p.Forced = true
+			}
+		}
+	}
+}
+
+// transitionWork is klp_transition_work: the delayed work that re-runs
+// klp_try_complete_transition under klp_mutex about once a second while a
+// transition is incomplete.
+//
+// Time is abstracted: the work runs again when some task changed state
+// since its last attempt (anything else would fail alike), and once more
+// when nothing changed, which stands for the ≈15 identical attempts up to
+// the next klp_send_signals. So a transition that cannot progress ends in
+// a state where no thread can move, which the transition-completes
+// property judges.
+func (k *Kernel) transitionWork(t *explore.Thread) {
+	for {
+		t.Await("klp_transition_work: delayed work due", k.fpAll(explore.Read), func() bool {
+			return k.workArmed && k.transition != nil && (k.epoch() != k.attemptEpoch || k.idleAttempts < 1)
+		})
+		k.mutex.Lock(t)
+		if k.transition != nil && k.workArmed {
+			k.tryCompleteTransition(t)
+		}
+		k.mutex.Unlock(t)
+	}
+}
