@@ -329,13 +329,13 @@ func (k *Kernel) BlockingReasons() []string {
 // execution that ends with a transition in progress is reported stuck.
 type NoMonitor struct{}
 
-func (NoMonitor) Entered(*Kernel, *Task, Frame) error                         { return nil }
-func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error         { return nil }
+func (NoMonitor) Entered(*Kernel, *Task, Frame) error                                 { return nil }
+func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error                 { return nil }
 func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) error { return nil }
-func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int) error          { return nil }
-func (NoMonitor) Completing(*Kernel) error                                    { return nil }
-func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                         { return nil }
-func (NoMonitor) End(*Kernel) error                                           { return nil }
+func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int) error                  { return nil }
+func (NoMonitor) Completing(*Kernel) error                                            { return nil }
+func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                                 { return nil }
+func (NoMonitor) End(*Kernel) error                                                   { return nil }
 func (NoMonitor) Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure {
 	if k.transition != nil {
 		return &explore.Failure{Property: "transition-completes", Stuck: true, Thread: -1,
