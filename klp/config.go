@@ -40,7 +40,6 @@ type Config struct {
 	// Reorder lists named store pairs to swap, modelling the omission of
 	// the barrier between them (see Reorders).
 	Reorder []string `json:"reorder,omitempty"`
-	// MaxPatchedCalls bounds nothing semantically; it is reserved.
 }
 
 // ModuleConfig is a target module.
@@ -81,6 +80,9 @@ type ObjectConfig struct {
 	// Callbacks gives the object all four callbacks, printing as the
 	// kernel's test_klp_callbacks_demo does.
 	Callbacks bool `json:"callbacks,omitempty"`
+	// PrePatchRet, if not zero, is what this object's pre_patch returns
+	// (instead of the module's pre_patch_ret).
+	PrePatchRet int `json:"pre_patch_ret,omitempty"`
 }
 
 // FuncConfig is struct klp_func.

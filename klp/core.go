@@ -49,7 +49,7 @@ func (k *Kernel) newPatch(pc *PatchConfig, m *Module) *Patch {
 		p.States = append(p.States, State{ID: s.ID, Version: s.Version})
 	}
 	for _, oc := range pc.Objects {
-		o := &Object{Name: oc.Name, patch: p, Callbacks: Callbacks{Present: oc.Callbacks}}
+		o := &Object{Name: oc.Name, patch: p, Callbacks: Callbacks{Present: oc.Callbacks, PrePatchRet: oc.PrePatchRet}}
 		for _, fc := range oc.Funcs {
 			o.Funcs = append(o.Funcs, &Func{OldName: fc.OldName, NewFunc: fc.NewFunc, OldSympos: fc.OldSympos, Output: fc.Output, obj: o})
 		}
@@ -374,6 +374,9 @@ func (k *Kernel) prePatch(t *explore.Thread, o *Object) int {
 	if o.Callbacks.Present {
 		k.callbackLine(o, PrePatch)
 		ret = o.patch.prePatchRet
+		if o.Callbacks.PrePatchRet != 0 {
+			ret = o.Callbacks.PrePatchRet
+		}
 		k.check(t, k.mon.Callback(k, o, PrePatch, ret))
 	}
 	o.Callbacks.PostUnpatchEnabled = ret == 0

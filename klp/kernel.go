@@ -69,10 +69,11 @@ type Kernel struct {
 	sys *explore.System
 	mon Monitor
 
-	objKLP  explore.Obj // klp_target_state, klp_transition_patch, hook key, work
-	objOps  explore.Obj // one per symbol: func_stack + func->transition
-	objTask explore.Obj // one per task slot
-	mutex   *explore.Mutex
+	objKLP   explore.Obj // klp_target_state, klp_transition_patch, hook key, work
+	objSched explore.Obj // one per task slot
+	objOps   explore.Obj // one per symbol: func_stack + func->transition
+	objEnd   explore.Obj
+	mutex    *explore.Mutex
 
 	syms    []*Symbol
 	symsBy  map[string][]*Symbol // by object + "\x00" + name
@@ -92,11 +93,13 @@ type Kernel struct {
 	attemptEpoch  uint64
 	idleAttempts  int
 	attemptsTotal int
+	attemptStart  uint64
+	attemptBumps  uint64
 
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string
 
-	adminWaiting string
+	patchableSym []bool
 }
 
 // Log returns the event log: kernel messages in dmesg wording and the
@@ -131,7 +134,18 @@ func (k *Kernel) check(t *explore.Thread, err error) {
 	t.Fail("livepatch", err.Error())
 }
 
-// Footprints.
+// Footprints. The object layout of one execution is
+//
+//	klp | sched[0..n) | func_stack[0..m) | stack[0], handler[0], stack[1], handler[1], …
+//
+// klp holds klp_target_state, klp_transition_patch, the cond_resched key
+// and the delayed work's state; sched[i] a task's scheduler state,
+// patch_state, TIF_PATCH_PENDING and change counter; func_stack[s] the
+// klp_ops of function s (its func_stack and the funcs' transition flags);
+// stack[i] a task's kernel stack and handler[i] whether it is inside the
+// ftrace handler's preempt-disabled section. A task's stack changes only
+// while it runs, and klp_try_switch_task reads it only while the task is
+// not running, so the stack check declares sched[i] alone.
 func (k *Kernel) fpKLP(a explore.Access) explore.Footprint {
 	return explore.Footprint{Lo: k.objKLP, Hi: k.objKLP + 1, Access: a}
 }
@@ -142,20 +156,41 @@ func (k *Kernel) fpOps(sym *Symbol, a explore.Access) explore.Footprint {
 func (k *Kernel) fpAllOps() explore.Footprint {
 	return explore.WRange(k.objOps, len(k.syms))
 }
+
+// fpTasks covers every task's sched object.
 func (k *Kernel) fpTasks(a explore.Access) explore.Footprint {
-	return explore.Footprint{Lo: k.objTask, Hi: k.objTask + explore.Obj(len(k.Tasks)), Access: a}
+	return explore.Footprint{Lo: k.objSched, Hi: k.objSched + explore.Obj(len(k.Tasks)), Access: a}
 }
+
+// fpTask is a task's sched object.
 func (k *Kernel) fpTask(tk *Task, a explore.Access) explore.Footprint {
 	return explore.Footprint{Lo: tk.obj, Hi: tk.obj + 1, Access: a}
 }
 
-// fpUpTo covers klp, every ops and the tasks up to tk: what a task's own
+// fpStack is a task's kernel stack.
+func (k *Kernel) fpStack(tk *Task) explore.Footprint { return explore.W(tk.objStack) }
+
+// fpHandler is a task's ftrace-handler section flag.
+func (k *Kernel) fpHandler(tk *Task) explore.Footprint { return explore.W(tk.objStack + 1) }
+
+// fpStackHandler is both.
+func (k *Kernel) fpStackHandler(tk *Task) explore.Footprint { return explore.WRange(tk.objStack, 2) }
+
+// fpUpTo covers klp, every sched and every func_stack: what a task's own
 // stack check (__klp_sched_try_switch) reads and writes without klp_mutex.
 func (k *Kernel) fpUpTo(tk *Task) explore.Footprint {
-	return explore.Footprint{Lo: k.objKLP, Hi: tk.obj + 1, Access: explore.Write}
+	return explore.Footprint{Lo: k.objKLP, Hi: k.objOps + explore.Obj(max(1, len(k.syms))), Access: explore.Write}
 }
+
+// fpKLPSched covers klp and every sched: what the delayed work's timer
+// reads.
+func (k *Kernel) fpKLPSched(a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP, Hi: k.objSched + explore.Obj(len(k.Tasks)), Access: a}
+}
+
+// fpAll covers every object.
 func (k *Kernel) fpAll(a explore.Access) explore.Footprint {
-	return explore.Footprint{Lo: k.objKLP, Hi: k.objTask + explore.Obj(len(k.Tasks)), Access: a}
+	return explore.Footprint{Lo: k.objKLP, Hi: k.objEnd, Access: a}
 }
 
 // lookup finds the symbols of an object with a name.
@@ -180,9 +215,10 @@ func (k *Kernel) patchNamed(name string) *Patch {
 }
 
 // Program validates cfg and returns the program that builds the world and
-// runs the script. observe, if not nil, is called with every execution's
-// Kernel once it is built (tests read the event log through it).
-func Program(cfg *Config, mon Monitor, observe func(*Kernel)) (explore.Program, error) {
+// runs the script. newMonitor (nil: NoMonitor) makes each execution's
+// monitor. observe, if not nil, is called with every execution's Kernel
+// once it is built (tests read the event log through it).
+func Program(cfg *Config, newMonitor func() Monitor, observe func(*Kernel)) (explore.Program, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -202,10 +238,11 @@ func Program(cfg *Config, mon Monitor, observe func(*Kernel)) (explore.Program, 
 			}
 		}
 	}
-	if mon == nil {
-		mon = NoMonitor{}
+	if newMonitor == nil {
+		newMonitor = func() Monitor { return NoMonitor{} }
 	}
 	return func(s *explore.System) {
+		mon := newMonitor()
 		k := newKernel(cfg, s, mon, progs)
 		if observe != nil {
 			observe(k)
@@ -250,18 +287,29 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 		}
 	}
 	k.ops = make([]ops, len(k.syms))
-	k.objKLP = s.Object("klp")
-	k.objOps = s.Objects("func_stack", max(1, len(k.syms)))
+	k.patchableSym = make([]bool, len(k.syms))
+	for _, sym := range k.syms {
+		k.patchableSym[sym.index] = k.namedByPatch(sym)
+	}
 	cpus := cfg.CPUs
 	if len(cpus) == 0 {
 		cpus = []string{"busy"}
 	}
 	nTasks := len(cpus) + len(cfg.Tasks)
-	k.objTask = s.Objects("task", nTasks)
+	k.objKLP = s.Object("klp")
+	k.objSched = s.Objects("sched", nTasks)
+	k.objOps = s.Objects("func_stack", max(1, len(k.syms)))
+	objStacks := s.Object("stack[0]")
+	s.Object("handler[0]")
+	for i := 1; i < nTasks; i++ {
+		s.Object(fmt.Sprintf("stack[%d]", i))
+		s.Object(fmt.Sprintf("handler[%d]", i))
+	}
+	k.objEnd = objStacks + explore.Obj(2*nTasks)
 	k.mutex = explore.NewMutex(s, "klp_mutex")
 	for i, st := range cpus {
 		tk := &Task{k: k, Name: fmt.Sprintf("swapper/%d", i), Pid: 0, Idle: true, Kthread: true, cpu: i, cpuState: st,
-			PatchState: Undef, obj: k.objTask + explore.Obj(i), linked: true}
+			PatchState: Undef, obj: k.objSched + explore.Obj(i), objStack: objStacks + explore.Obj(2*i), linked: true}
 		if st == "idle" {
 			tk.State = Running
 		} else {
@@ -272,7 +320,8 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	for i := range cfg.Tasks {
 		tc := &cfg.Tasks[i]
 		tk := &Task{k: k, Name: tc.Name, Pid: 100 + i, Kthread: tc.Kind == "kthread", cfg: tc, prog: progs[i],
-			PatchState: Undef, obj: k.objTask + explore.Obj(len(cpus)+i), linked: !tc.Child, State: Running}
+			PatchState: Undef, obj: k.objSched + explore.Obj(len(cpus)+i), objStack: objStacks + explore.Obj(2*(len(cpus)+i)),
+			linked: !tc.Child, State: Running}
 		if tc.Child {
 			tk.State = NotStarted
 		}

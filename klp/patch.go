@@ -8,7 +8,9 @@ import (
 
 // patchable reports whether some patch of the scenario names sym, so that
 // calls to it must go through the ftrace handler.
-func (k *Kernel) patchable(sym *Symbol) bool {
+func (k *Kernel) patchable(sym *Symbol) bool { return k.patchableSym[sym.index] }
+
+func (k *Kernel) namedByPatch(sym *Symbol) bool {
 	for _, p := range k.cfg.Patches {
 		for _, o := range p.Objects {
 			if o.Name != sym.Object {
@@ -35,8 +37,8 @@ func (k *Kernel) patchable(sym *Symbol) bool {
 // and leaves the task inside the preempt-disabled section (call closes
 // it).
 func (k *Kernel) ftraceHandler(t *explore.Thread, tk *Task, sym *Symbol) Frame {
-	t.Op("call "+sym.Name+": klp_ftrace_handler: preempt_disable_notrace", k.fpTask(tk, explore.Write))
-	tk.inKLP++
+	t.Op("call "+sym.Name+": klp_ftrace_handler: preempt_disable_notrace", k.fpHandler(tk))
+	tk.inHandler = true
 	t.Op("klp_ftrace_handler: func_stack head, smp_rmb, func->transition", k.fpOps(sym, explore.Read))
 	st := k.ops[sym.index].stack
 	if len(st) == 0 {

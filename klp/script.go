@@ -361,7 +361,7 @@ func (k *Kernel) rmmod(t *explore.Thread, name string) {
 			k.logf("rmmod: ERROR: Module %s is in use", name)
 			return
 		}
-		t.Op("free_module("+name+"): module text freed", k.fpTasks(explore.Read))
+		t.Op("free_module("+name+"): module text freed", k.fpAll(explore.Read))
 		k.check(t, k.mon.ModuleRemoved(k, m.patch))
 		k.dropModule(m)
 		return
@@ -392,7 +392,7 @@ func (k *Kernel) cat(t *explore.Thread, fn string) {
 		k.logf("cat: %s: No such file or directory", fn)
 		return
 	}
-	t.Op("cat: call "+fn, k.fpOps(sym, explore.Read))
+	t.Op("cat: call "+fn, explore.Footprint{Lo: k.objKLP, Hi: k.objOps + explore.Obj(sym.index) + 1, Access: explore.Read})
 	st := k.ops[sym.index].stack
 	if len(st) == 0 {
 		return

@@ -1,8 +1,6 @@
 package klp
 
 import (
-	"fmt"
-
 	"github.com/klpcheck/klpcheck/explore"
 )
 
@@ -42,21 +40,23 @@ type Task struct {
 	PatchPending bool // TIF_PATCH_PENDING
 	NotifySignal bool // TIF_NOTIFY_SIGNAL (the fake signal of user tasks)
 
-	linked   bool // on the task list (for_each_process_thread)
-	inKLP    int  // inside a preempt-disabled klp section
-	woken    bool // a wakeup is pending for a blocked sleep
-	kicked   bool // wake_up_if_idle hit this CPU
-	epoch    uint64
-	obj      explore.Obj
-	cfg      *TaskConfig
-	prog     []instr
-	cpu      int
-	cpuState string
+	linked    bool // on the task list (for_each_process_thread)
+	inHandler bool // inside klp_ftrace_handler's preempt-disabled section (handler object)
+	inUpdate  bool // inside klp_update_patch_state's section (sched object)
+	woken     bool // a wakeup is pending for a blocked sleep
+	kicked    bool // wake_up_if_idle hit this CPU
+	epoch     uint64
+	obj       explore.Obj // sched
+	objStack  explore.Obj // stack; handler is objStack+1
+	cfg       *TaskConfig
+	prog      []instr
+	cpu       int
+	cpuState  string
 }
 
 // InKLP reports whether the task is inside a preempt-disabled klp section
 // (the ftrace handler, klp_update_patch_state, __klp_sched_try_switch).
-func (tk *Task) InKLP() bool { return tk.inKLP > 0 }
+func (tk *Task) InKLP() bool { return tk.inHandler || tk.inUpdate }
 
 // Linked reports whether the task is on the task list.
 func (tk *Task) Linked() bool { return tk.linked }
@@ -77,18 +77,34 @@ func (tk *Task) where() string {
 
 func (tk *Task) bump() { tk.epoch++ }
 
-// run is the task's thread: it interprets the program.
+// run is the task's thread: it interprets the program, then exits.
 func (tk *Task) run(t *explore.Thread) {
+	k := tk.k
+	tk.exec(t, 0, len(tk.prog))
+	if len(tk.Stack) > 0 {
+		t.Op("return to do_exit", k.fpStack(tk))
+		tk.Stack = nil
+	}
+	// do_exit → release_task: the task leaves the task list.
+	t.Op("do_exit: release_task", k.fpTask(tk, explore.Write))
+	tk.linked = false
+	tk.State = Dead
+	tk.bump()
+}
+
+// exec interprets prog[lo:hi].
+func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 	k := tk.k
 	prog := tk.prog
 	counts := make([]int, len(prog))
-	for pc := 0; pc < len(prog); pc++ {
+	lastLoop, lastEnd := -1, -1
+	for pc := lo; pc < hi; pc++ {
 		in := prog[pc]
 		switch in.op {
 		case opCall:
 			tk.call(t, k.lookup("vmlinux", in.arg)[0])
 		case opRet:
-			t.Op("return from "+tk.where(), k.fpTask(tk, explore.Write))
+			t.Op("return from "+tk.where(), k.fpStack(tk))
 			if len(tk.Stack) == 0 {
 				t.Failf("program", "%s: ret with an empty kernel stack", tk.Name)
 			}
@@ -126,19 +142,39 @@ func (tk *Task) run(t *explore.Thread) {
 			counts[lp]++
 			if counts[lp] < prog[lp].n {
 				pc = lp // the loop's body starts after it
+			} else {
+				lastLoop, lastEnd = lp, pc
 			}
 		case opSpin:
-			t.Await(fmt.Sprintf("running forever in %s (CPU-bound)", tk.where()), explore.Local, func() bool { return false })
+			tk.spin(t, lastLoop, lastEnd)
 		case opFork:
 			tk.fork(t, k.taskNamed(in.arg))
 		}
 	}
-	// do_exit → release_task: the task leaves the task list.
-	t.Op("do_exit: release_task", k.fpTask(tk, explore.Write))
-	tk.linked = false
-	tk.State = Dead
-	tk.Stack = nil
-	tk.bump()
+}
+
+// spin keeps the task running forever, repeating the body of the loop
+// that precedes it (a CPU-bound kthread). Iterations that cannot change
+// anything are not explored: the task repeats its body only when the
+// livepatch hook is armed for it (klp_cond_resched_enable and
+// TIF_PATCH_PENDING) and some task changed since its last iteration; an
+// iteration that changes nothing would be followed by identical ones.
+// Without a loop before it, spin just runs forever.
+func (tk *Task) spin(t *explore.Thread, loop, end int) {
+	k := tk.k
+	label := "running forever (CPU-bound) in " + tk.where()
+	if loop < 0 {
+		t.Await(label, explore.Local, func() bool { return false })
+		return
+	}
+	last := ^uint64(0)
+	for {
+		t.Await(label, k.fpKLPSched(explore.Read), func() bool {
+			return k.hookEnabled && tk.PatchPending && !k.cfg.disabled("cond-resched-hook") && k.epoch() != last
+		})
+		last = k.epoch()
+		tk.exec(t, loop+1, end)
+	}
 }
 
 // call enters fn: through klp_ftrace_handler (patch.c) when some patch of
@@ -146,14 +182,14 @@ func (tk *Task) run(t *explore.Thread) {
 func (tk *Task) call(t *explore.Thread, sym *Symbol) {
 	k := tk.k
 	if !k.patchable(sym) {
-		t.Op("call "+sym.Name, k.fpTask(tk, explore.Write))
+		t.Op("call "+sym.Name, k.fpStack(tk))
 		tk.Stack = append(tk.Stack, Frame{Sym: sym})
 		k.check(t, k.mon.Entered(k, tk, Frame{Sym: sym}))
 		return
 	}
 	fr := k.ftraceHandler(t, tk, sym)
-	t.Op("enter "+fr.String()+" (preempt_enable_notrace)", k.fpTask(tk, explore.Write))
-	tk.inKLP--
+	t.Op("enter "+fr.String()+" (preempt_enable_notrace)", k.fpStackHandler(tk))
+	tk.inHandler = false
 	tk.Stack = append(tk.Stack, fr)
 	k.check(t, k.mon.Entered(k, tk, fr))
 }
@@ -170,12 +206,12 @@ func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 		return
 	}
 	tk.PatchPending = false
-	tk.inKLP++
+	tk.inUpdate = true
 	t.Op("klp_update_patch_state: READ_ONCE(klp_target_state)", k.fpKLP(explore.Read))
 	target := k.target
 	t.Op("klp_update_patch_state: patch_state = "+target.String(), k.fpTask(tk, explore.Write))
 	tk.PatchState = target
-	tk.inKLP--
+	tk.inUpdate = false
 	tk.bump()
 	if t.Tracing() {
 		t.Notef("%s switched itself to %s", tk.Name, target)
@@ -211,7 +247,7 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 	if hi < lo {
 		lo, hi = hi, lo
 	}
-	fp := explore.WRange(lo, int(hi-lo)+1)
+	fp := explore.WRange(lo, int(hi-lo)+1) // both sched objects
 	t.Op("fork "+child.Name+": dup_task_struct (copies thread flags)", fp)
 	child.PatchPending = tk.PatchPending
 	t.Op("fork "+child.Name+": copy_process: klp_copy_process, link under tasklist_lock", fp)

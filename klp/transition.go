@@ -17,9 +17,9 @@ func (k *Kernel) synchronize(t *explore.Thread, step, where string) {
 	if step != "" && k.cfg.disabled(step) {
 		return
 	}
-	t.Await("klp_synchronize_transition ("+where+")", k.fpTasks(explore.Read), func() bool {
+	t.Await("klp_synchronize_transition ("+where+")", k.fpAll(explore.Read), func() bool {
 		for _, tk := range k.Tasks {
-			if tk.inKLP > 0 {
+			if tk.inHandler || tk.inUpdate {
 				return false
 			}
 		}
@@ -159,6 +159,9 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 	tk.PatchPending = false
 	tk.PatchState = k.target
 	tk.bump()
+	if !current {
+		k.attemptBumps++
+	}
 	if t.Tracing() {
 		t.Notef("klp_try_switch_task: %s switched to %s", tk.Name, k.target)
 	}
@@ -170,7 +173,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 	p := k.transition
 	complete := true
 	if !p.Immediate {
-		t.Op("klp_try_complete_transition", k.fpAll(explore.Read))
+		t.Op("klp_try_complete_transition", k.fpKLPSched(explore.Read))
 		e := k.epoch()
 		if e == k.attemptEpoch && k.attemptsTotal > 0 {
 			// Nothing changed since the last attempt: the attempts until
@@ -184,6 +187,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 			k.idleAttempts = 0
 		}
 		k.attemptsTotal++
+		k.attemptStart, k.attemptBumps = e, 0
 		for _, tk := range k.Tasks {
 			if tk.Idle || !tk.linked {
 				continue
@@ -209,6 +213,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 				tk.PatchPending = false
 				tk.PatchState = k.target
 				tk.bump()
+				k.attemptBumps++
 			}
 		}
 	}
@@ -216,8 +221,10 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		if k.signalsCnt > 0 && k.signalsCnt%signalsTimeout == 0 && !k.cfg.disabled("signals") {
 			k.sendSignals(t)
 		}
-		t.Op("klp_signals_cnt++, schedule_delayed_work(klp_transition_work)", k.fpAll(explore.Write))
-		k.attemptEpoch = k.epoch()
+		t.Op("klp_signals_cnt++, schedule_delayed_work(klp_transition_work)", k.fpKLP(explore.Write))
+		// What the attempt saw, plus its own changes: a task that changed
+		// concurrently makes the work due again.
+		k.attemptEpoch = k.attemptStart + k.attemptBumps
 		k.signalsCnt++
 		k.workArmed = true
 		return
@@ -256,6 +263,7 @@ func (k *Kernel) sendSignals(t *explore.Thread) {
 		if tk.State == SleepingInterruptible {
 			tk.woken = true
 			tk.bump()
+			k.attemptBumps++
 		}
 	}
 }
@@ -419,7 +427,7 @@ func (k *Kernel) forceTransition(t *explore.Thread) {
 // property judges.
 func (k *Kernel) transitionWork(t *explore.Thread) {
 	for {
-		t.Await("klp_transition_work: delayed work due", k.fpAll(explore.Read), func() bool {
+		t.Await("klp_transition_work: delayed work due", k.fpKLPSched(explore.Read), func() bool {
 			return k.workArmed && k.transition != nil && (k.epoch() != k.attemptEpoch || k.idleAttempts < 1)
 		})
 		k.mutex.Lock(t)

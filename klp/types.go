@@ -85,6 +85,7 @@ func (f *Func) newName() string {
 // pre_patch returns the module's pre_patch_ret.
 type Callbacks struct {
 	Present            bool
+	PrePatchRet        int // per-object override of the module's pre_patch_ret
 	PostUnpatchEnabled bool
 }
 
