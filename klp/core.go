@@ -350,7 +350,7 @@ func (k *Kernel) forceStore(t *explore.Thread, p *Patch) int {
 // the patch leaves klp_patches, its sysfs directory disappears and its
 // module reference is dropped unless the patch was forced.
 func (k *Kernel) freePatch(t *explore.Thread, p *Patch) {
-	t.Op("klp_free_patch_async("+p.Name+")", k.fpKLP(explore.Write))
+	t.Op("klp_free_patch_async("+p.Name+")", k.fpWorkKLP(explore.Write))
 	k.freePatchStart(p)
 }
 

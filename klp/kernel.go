@@ -136,10 +136,11 @@ func (k *Kernel) check(t *explore.Thread, err error) {
 
 // Footprints. The object layout of one execution is
 //
-//	klp | sched[0..n) | func_stack[0..m) | stack[0], handler[0], stack[1], handler[1], …
+//	work | klp | sched[0..n) | func_stack[0..m) | stack[0], handler[0], stack[1], handler[1], …
 //
-// klp holds klp_target_state, klp_transition_patch, the cond_resched key
-// and the delayed work's state; sched[i] a task's scheduler state,
+// work holds the delayed work's state (armed, what its last attempt saw)
+// and klp_patches; klp holds klp_target_state, klp_transition_patch and
+// the cond_resched key; sched[i] a task's scheduler state,
 // patch_state, TIF_PATCH_PENDING and change counter; func_stack[s] the
 // klp_ops of function s (its func_stack and the funcs' transition flags);
 // stack[i] a task's kernel stack and handler[i] whether it is inside the
@@ -147,7 +148,16 @@ func (k *Kernel) check(t *explore.Thread, err error) {
 // while it runs, and klp_try_switch_task reads it only while the task is
 // not running, so the stack check declares sched[i] alone.
 func (k *Kernel) fpKLP(a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP + 1, Hi: k.objKLP + 2, Access: a}
+}
+
+// fpWork is the delayed work's state (armed, last attempt); fpWorkKLP
+// covers it and klp.
+func (k *Kernel) fpWork(a explore.Access) explore.Footprint {
 	return explore.Footprint{Lo: k.objKLP, Hi: k.objKLP + 1, Access: a}
+}
+func (k *Kernel) fpWorkKLP(a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP, Hi: k.objKLP + 2, Access: a}
 }
 func (k *Kernel) fpOps(sym *Symbol, a explore.Access) explore.Footprint {
 	o := k.objOps + explore.Obj(sym.index)
@@ -296,7 +306,8 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 		cpus = []string{"busy"}
 	}
 	nTasks := len(cpus) + len(cfg.Tasks)
-	k.objKLP = s.Object("klp")
+	k.objKLP = s.Object("klp_transition_work")
+	s.Object("klp")
 	k.objSched = s.Objects("sched", nTasks)
 	k.objOps = s.Objects("func_stack", max(1, len(k.syms)))
 	objStacks := s.Object("stack[0]")

@@ -272,7 +272,7 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 	case "wait-patches":
 		var n int
 		fmt.Sscan(c.value, &n)
-		t.Await("wait until "+c.value+" patches remain", k.fpKLP(explore.Read), func() bool { return len(k.Patches) == n })
+		t.Await("wait until "+c.value+" patches remain", k.fpWorkKLP(explore.Read), func() bool { return len(k.Patches) == n })
 	case "cat":
 		k.cat(t, c.name)
 	case "log":
@@ -297,7 +297,7 @@ func argString(args []string) string {
 }
 
 func (k *Kernel) waitGone(t *explore.Thread, name string) {
-	t.Await("wait until /sys/kernel/livepatch/"+name+" is gone", k.fpKLP(explore.Read), func() bool { return k.patchNamed(name) == nil })
+	t.Await("wait until /sys/kernel/livepatch/"+name+" is gone", k.fpWorkKLP(explore.Read), func() bool { return k.patchNamed(name) == nil })
 }
 
 // insmod loads a module: klp_module_coming, then its init (a livepatch

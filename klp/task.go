@@ -75,6 +75,8 @@ func (tk *Task) where() string {
 	return "user space"
 }
 
+// bump records a change that may let a retry of the transition succeed
+// (a pending task went to sleep, exited or switched itself).
 func (tk *Task) bump() { tk.epoch++ }
 
 // run is the task's thread: it interprets the program, then exits.
@@ -87,9 +89,11 @@ func (tk *Task) run(t *explore.Thread) {
 	}
 	// do_exit → release_task: the task leaves the task list.
 	t.Op("do_exit: release_task", k.fpTask(tk, explore.Write))
+	if tk.PatchPending {
+		tk.bump() // a pending task left: the transition may complete
+	}
 	tk.linked = false
 	tk.State = Dead
-	tk.bump()
 }
 
 // exec interprets prog[lo:hi].
@@ -118,15 +122,17 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 			t.Op("sleep in "+where, k.fpTask(tk, explore.Write))
 			tk.State = st
 			tk.woken = false
-			tk.bump()
+			if tk.PatchPending {
+				tk.bump() // a pending task may now pass the stack check
+			}
 			if in.op == opSleep {
 				t.Op("wake up in "+where, k.fpTask(tk, explore.Write))
 			} else {
 				t.Await("woken in "+where, k.fpTask(tk, explore.Write), func() bool { return tk.woken })
 			}
+			// Waking makes no task easier to switch: no retry is due.
 			tk.State = Running
 			tk.woken = false
-			tk.bump()
 		case opUser:
 			if len(tk.Stack) != 0 {
 				t.Op("exit to user mode", k.fpTask(tk, explore.Write))
@@ -202,6 +208,7 @@ func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 	k := tk.k
 	t.Op(where+": klp_update_patch_state: test_and_clear TIF_PATCH_PENDING", k.fpTask(tk, explore.Write))
 	tk.NotifySignal = false
+	tk.kicked = false
 	if !tk.PatchPending {
 		return
 	}
@@ -257,7 +264,6 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 	child.PatchState = tk.PatchState
 	child.linked = true
 	child.State = Running
-	child.bump()
 	t.System().Go(child.Name, child.run)
 }
 
@@ -266,8 +272,7 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 // TIF_PATCH_PENDING is set.
 func (tk *Task) idleLoop(t *explore.Thread) {
 	for {
-		t.Await("do_idle: CPU idle until woken", tk.k.fpTask(tk, explore.Write), func() bool { return tk.kicked })
-		tk.kicked = false
+		t.Await("do_idle: CPU idle until woken", tk.k.fpTask(tk, explore.Read), func() bool { return tk.kicked })
 		tk.updatePatchState(t, "do_idle (end of iteration)")
 	}
 }

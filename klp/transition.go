@@ -54,7 +54,6 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 				t.Failf("pending-flag", "WARN_ON_ONCE in klp_init_transition: %s has patch_state %s", tk.Name, tk.PatchState)
 			}
 			tk.PatchState = initial
-			tk.bump()
 		}
 	}
 	setTransition := func() {
@@ -86,7 +85,6 @@ func (k *Kernel) startTransition(t *explore.Thread) {
 	for _, tk := range k.Tasks {
 		if tk.linked && tk.PatchState != k.target {
 			tk.PatchPending = true
-			tk.bump()
 		}
 	}
 	t.Op("klp_start_transition: klp_cond_resched_enable, klp_signals_cnt = 0", k.fpKLP(explore.Write))
@@ -145,7 +143,23 @@ func (k *Kernel) switchBlocker(tk *Task, current bool) string {
 // is already open.
 func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 	if !current {
-		t.Op("klp_try_switch_task("+tk.Name+")", k.fpTask(tk, explore.Write))
+		// Two phases, equivalent to the kernel's atomic check under the
+		// task's pi_lock/rq lock: a read-only inspection, and only if the
+		// task can be switched, the switch, which re-validates (a task
+		// that changed in between is judged as if checked after the
+		// change). Inspections of running tasks then commute with what
+		// those tasks read.
+		t.Op("klp_try_switch_task("+tk.Name+")", k.fpTask(tk, explore.Read))
+		if tk.PatchState == k.target {
+			return true
+		}
+		if reason := k.switchBlocker(tk, false); reason != "" {
+			if t.Tracing() {
+				t.Notef("klp_try_switch_task: %s:%d %s", tk.Name, tk.Pid, reason)
+			}
+			return false
+		}
+		t.Op("klp_check_and_switch_task("+tk.Name+"): switch", k.fpTask(tk, explore.Write))
 	}
 	if tk.PatchState == k.target {
 		return true
@@ -221,7 +235,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		if k.signalsCnt > 0 && k.signalsCnt%signalsTimeout == 0 && !k.cfg.disabled("signals") {
 			k.sendSignals(t)
 		}
-		t.Op("klp_signals_cnt++, schedule_delayed_work(klp_transition_work)", k.fpKLP(explore.Write))
+		t.Op("klp_signals_cnt++, schedule_delayed_work(klp_transition_work)", k.fpWork(explore.Write))
 		// What the attempt saw, plus its own changes: a task that changed
 		// concurrently makes the work due again.
 		k.attemptEpoch = k.attemptStart + k.attemptBumps
@@ -229,7 +243,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		k.workArmed = true
 		return
 	}
-	t.Op("klp_cond_resched_disable", k.fpKLP(explore.Write))
+	t.Op("klp_cond_resched_disable", k.fpWorkKLP(explore.Write))
 	k.hookEnabled = false
 	k.workArmed = false
 	k.completeTransition(t)
@@ -262,8 +276,6 @@ func (k *Kernel) sendSignals(t *explore.Thread) {
 		}
 		if tk.State == SleepingInterruptible {
 			tk.woken = true
-			tk.bump()
-			k.attemptBumps++
 		}
 	}
 }
@@ -312,7 +324,6 @@ func (k *Kernel) completeTransition(t *explore.Thread) {
 		for _, tk := range k.Tasks {
 			if tk.linked {
 				tk.PatchState = Undef
-				tk.bump()
 			}
 		}
 	}
@@ -378,12 +389,12 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 	for _, tk := range k.Tasks {
 		if tk.PatchPending {
 			tk.PatchPending = false
-			tk.bump()
 		}
 	}
 	k.synchronize(t, "sync-reverse", "klp_reverse_transition")
-	t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpKLP(explore.Write))
+	t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpWorkKLP(explore.Write))
 	p.Enabled = !p.Enabled
+	k.attemptEpoch = ^uint64(0) // the new direction needs a new attempt
 	if k.target == Patched {
 		k.target = Unpatched
 	} else {
@@ -415,20 +426,36 @@ func (k *Kernel) forceTransition(t *explore.Thread) {
 	}
 }
 
+// signalWouldWake reports whether klp_send_signals would wake some task
+// (a TIF_PATCH_PENDING task in interruptible sleep): only then can the
+// attempts up to the next signalling one make a difference.
+func (k *Kernel) signalWouldWake() bool {
+	if k.cfg.disabled("signals") {
+		return false
+	}
+	for _, tk := range k.Tasks {
+		if tk.linked && !tk.Idle && tk.PatchPending && tk.State == SleepingInterruptible && !tk.woken {
+			return true
+		}
+	}
+	return false
+}
+
 // transitionWork is klp_transition_work: the delayed work that re-runs
 // klp_try_complete_transition under klp_mutex about once a second while a
 // transition is incomplete.
 //
-// Time is abstracted: the work runs again when some task changed state
-// since its last attempt (anything else would fail alike), and once more
-// when nothing changed, which stands for the ≈15 identical attempts up to
-// the next klp_send_signals. So a transition that cannot progress ends in
+// Time is abstracted: the work runs again when some task changed in a way
+// that can make it switchable since the last attempt (it went to sleep,
+// exited, or switched itself; anything else would fail alike), and once
+// more when nothing changed but a signal would wake a sleeper, which
+// stands for the ≈15 identical attempts up to the next klp_send_signals. So a transition that cannot progress ends in
 // a state where no thread can move, which the transition-completes
 // property judges.
 func (k *Kernel) transitionWork(t *explore.Thread) {
 	for {
 		t.Await("klp_transition_work: delayed work due", k.fpKLPSched(explore.Read), func() bool {
-			return k.workArmed && k.transition != nil && (k.epoch() != k.attemptEpoch || k.idleAttempts < 1)
+			return k.workArmed && k.transition != nil && (k.epoch() != k.attemptEpoch || (k.idleAttempts < 1 && k.signalWouldWake()))
 		})
 		k.mutex.Lock(t)
 		if k.transition != nil && k.workArmed {
