@@ -1,21 +1,454 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/model"
+	"github.com/klpcheck/klpcheck/poke"
+	"github.com/klpcheck/klpcheck/props"
 )
 
-// Placeholder until the x86 model lands (issue 3): it has no scenarios and
-// builds nothing.
+// X86Params are the parameters of an x86 text-patching scenario. A
+// single site is given by old/new (and addr or placement); a batch by
+// sites.
+type X86Params struct {
+	// CPUs is the number of executor CPUs besides the writer's (1..3,
+	// default 2).
+	CPUs int `json:"cpus,omitempty"`
+	// Executions is how many times each executor calls the patched code
+	// (1..3, default 1).
+	Executions int `json:"executions,omitempty"`
+	// NMIs bounds the NMIs per executor CPU (0..2); each NMI handler calls
+	// the patched code. WriterNMIs bounds those on the writer's CPU.
+	NMIs       int `json:"nmis,omitempty"`
+	WriterNMIs int `json:"writer_nmis,omitempty"`
+	// UnrelatedInt3: the first executor also hits a kprobe's int3
+	// elsewhere, which the poke handler must answer "not mine".
+	UnrelatedInt3 bool `json:"unrelated_int3,omitempty"`
+	// Fetch is the fetch model: bytewise (default), block:N, stale:N.
+	Fetch string `json:"fetch,omitempty"`
+	// Variant is the writer: text_poke_bp (default), naive-copy,
+	// naive-atomic.
+	Variant string `json:"variant,omitempty"`
+	// Disable lists named steps of text_poke_bp to remove: refs-set,
+	// sync1, sync2, sync3, refs-drain.
+	Disable []string `json:"disable,omitempty"`
+	// Placement places a single site: inside-line (default; within one
+	// aligned quadword), cross-16 (crossing a 16-byte but not a 64-byte
+	// boundary), cross-64 (crossing a 64-byte boundary). Addr overrides it.
+	Placement string `json:"placement,omitempty"`
+	Addr      string `json:"addr,omitempty"`
+	// Old and New are the site's instructions as hex ("0f 1f 44 00 00");
+	// each must decode to exactly one instruction of Len bytes (default:
+	// the length of old).
+	Old string `json:"old,omitempty"`
+	New string `json:"new,omitempty"`
+	Len int    `json:"len,omitempty"`
+	// Sites is a batch (instead of old/new/addr): each with addr, old, new.
+	Sites []X86Site `json:"sites,omitempty"`
+}
+
+// X86Site is one site of a batch.
+type X86Site struct {
+	Addr string `json:"addr"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
+	Len  int    `json:"len,omitempty"`
+}
+
+// X86Base is the default text address: where a placement puts its site's
+// 64-byte line.
+const X86Base = 0xffffffff81000000
+
+// Placements maps a placement to the offset of a site of length n from
+// X86Base.
+func placementOffset(p string, n int) (uint64, error) {
+	switch p {
+	case "", "inside-line":
+		return 0x20, nil // within one quadword, 16-byte block and line
+	case "cross-16":
+		return 0x20 - uint64(n)/2, nil // crosses 0x20, not 0x40
+	case "cross-64":
+		return 0x40 - uint64(n)/2, nil
+	}
+	return 0, fmt.Errorf("unknown placement %q (want inside-line, cross-16 or cross-64)", p)
+}
+
+type x86Config struct {
+	cpus, execs, nmis, writerNMIs int
+	kprobe                        bool
+	layout                        *model.Layout
+	patch                         *poke.Patch
+}
+
 type x86Kind struct{}
 
 // X86 is the kind of x86 text-patching scenarios.
 func X86() Kind { return x86Kind{} }
 
-func (x86Kind) Name() string           { return "x86" }
-func (x86Kind) Builtin() []Scenario    { return nil }
-func (x86Kind) Properties() []Property { return nil }
-func (x86Kind) Build(s Scenario) (explore.Program, error) {
-	return nil, fmt.Errorf("scenario %q: the x86 model is not built yet", s.Name)
+func (x86Kind) Name() string { return "x86" }
+
+func (x86Kind) Properties() []Property {
+	var out []Property
+	for _, id := range props.X86 {
+		out = append(out, Property{ID: id, Meaning: props.Meaning(id)})
+	}
+	return out
+}
+
+func (k x86Kind) Build(s Scenario) (explore.Program, error) {
+	c, err := parseX86(s)
+	if err != nil {
+		return nil, err
+	}
+	return c.program(nil), nil
+}
+
+// BuildX86Observed builds an x86 scenario and also returns a function
+// giving the machine of the latest execution, so that a replay can read
+// its records (the atomic-switch history for porcupine's HTML, say). Use
+// it for one execution at a time, never with parallel workers.
+func BuildX86Observed(s Scenario) (explore.Program, func() *model.Machine, error) {
+	c, err := parseX86(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	var last *model.Machine
+	return c.program(&last), func() *model.Machine { return last }, nil
+}
+
+func (c *x86Config) program(last **model.Machine) explore.Program {
+	return func(sys *explore.System) {
+		nmis := make([]int, c.cpus+1)
+		nmis[0] = c.writerNMIs
+		for i := 1; i <= c.cpus; i++ {
+			nmis[i] = c.nmis
+		}
+		m := model.NewMachine(sys, c.layout, model.Config{CPUs: c.cpus + 1, NMIs: nmis})
+		if last != nil {
+			*last = m
+		}
+		k := poke.Install(m, c.patch)
+		props.InstallX86(sys, m)
+		sys.Go("writer", k.Writer())
+		for i := 1; i <= c.cpus; i++ {
+			// The first executor also hits the unrelated kprobe int3.
+			sys.Go(fmt.Sprintf("cpu%d", i), m.Executor(m.CPUs[i], c.execs, c.kprobe && i == 1))
+		}
+	}
+}
+
+func parseHexBytes(s string) ([]byte, error) {
+	s = strings.NewReplacer(" ", "", ",", "", "0x", "").Replace(strings.TrimSpace(s))
+	if s == "" {
+		return nil, fmt.Errorf("empty byte string")
+	}
+	if len(s)%2 != 0 {
+		return nil, fmt.Errorf("%q has an odd number of hex digits", s)
+	}
+	out := make([]byte, len(s)/2)
+	for i := range out {
+		v, err := strconv.ParseUint(s[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not hex bytes", s)
+		}
+		out[i] = byte(v)
+	}
+	return out, nil
+}
+
+func parseAddr(s string) (uint64, error) {
+	v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(s), "0x"), 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a hex address", s)
+	}
+	return v, nil
+}
+
+// parseInsn reads one site instruction: hex that decodes to exactly one
+// instruction of n bytes (n = 0: its own length).
+func parseInsn(field, s string, n int, addr uint64) ([]byte, error) {
+	b, err := parseHexBytes(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", field, err)
+	}
+	if n == 0 {
+		n = len(b)
+	}
+	if len(b) != n {
+		return nil, fmt.Errorf("%s: %s is %d bytes, the site is %d", field, model.Hex(b), len(b), n)
+	}
+	d := model.Decode(b, addr)
+	switch {
+	case d.Status == model.NeedMore:
+		return nil, fmt.Errorf("%s: %s is a truncated instruction", field, model.Hex(b))
+	case d.Status == model.Invalid:
+		return nil, fmt.Errorf("%s: %s does not decode as an x86-64 instruction: %s", field, model.Hex(b), d.Text)
+	case d.Len != n:
+		return nil, fmt.Errorf("%s: %s is not one %d-byte instruction: it decodes as %s (%d bytes) followed by %s", field, model.Hex(b), n, d.Text, d.Len, model.Disasm(b[d.Len:], addr+uint64(d.Len)))
+	}
+	if _, err := model.EffectOf(d, addr); err != nil {
+		return nil, fmt.Errorf("%s: %v", field, err)
+	}
+	return b, nil
+}
+
+func parseX86(s Scenario) (*x86Config, error) {
+	var p X86Params
+	if err := DecodeParams(s, &p); err != nil {
+		return nil, err
+	}
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("scenario %q: params.%s: %s", s.Name, field, fmt.Sprintf(format, args...))
+	}
+	c := &x86Config{cpus: p.CPUs, execs: p.Executions, nmis: p.NMIs, writerNMIs: p.WriterNMIs, kprobe: p.UnrelatedInt3}
+	if c.cpus == 0 {
+		c.cpus = 2
+	}
+	if c.cpus < 1 || c.cpus > 3 {
+		return nil, bad("cpus", "%d executor CPUs; want 1..3 besides the writer", p.CPUs)
+	}
+	if c.execs == 0 {
+		c.execs = 1
+	}
+	if c.execs < 1 || c.execs > 3 {
+		return nil, bad("executions", "%d; want 1..3 per CPU", p.Executions)
+	}
+	if c.nmis < 0 || c.nmis > 2 {
+		return nil, bad("nmis", "%d; want 0..2 per CPU", p.NMIs)
+	}
+	if c.writerNMIs < 0 || c.writerNMIs > 2 {
+		return nil, bad("writer_nmis", "%d; want 0..2", p.WriterNMIs)
+	}
+	fetch := model.FetchModel{Kind: model.Bytewise, N: 1}
+	if p.Fetch != "" {
+		f, err := model.ParseFetchModel(p.Fetch)
+		if err != nil {
+			return nil, bad("fetch", "%v", err)
+		}
+		fetch = f
+	}
+	variant := poke.BP
+	if p.Variant != "" {
+		v, err := poke.ParseVariant(p.Variant)
+		if err != nil {
+			return nil, bad("variant", "%v", err)
+		}
+		variant = v
+	}
+	disabled, err := poke.ParseSteps(p.Disable)
+	if err != nil {
+		return nil, bad("disable", "%v", err)
+	}
+	if len(disabled) > 0 && variant != poke.BP {
+		return nil, bad("disable", "steps can be disabled only in text_poke_bp, not in %s", variant)
+	}
+	// Sites.
+	var specs []model.SiteSpec
+	var fields []string // the params path of each spec
+	if len(p.Sites) > 0 {
+		if p.Old != "" || p.New != "" || p.Addr != "" || p.Placement != "" || p.Len != 0 {
+			return nil, bad("sites", "give either sites or old/new/addr/placement/len, not both")
+		}
+		for i, st := range p.Sites {
+			f := fmt.Sprintf("sites[%d]", i)
+			addr, err := parseAddr(st.Addr)
+			if err != nil {
+				return nil, bad(f+".addr", "%v", err)
+			}
+			sp, perr := parseSite(st.Old, st.New, st.Len, addr)
+			if perr != nil {
+				return nil, bad(f+"."+perr.field, "%v", perr.err)
+			}
+			specs, fields = append(specs, sp), append(fields, f+".")
+		}
+	} else {
+		if p.Old == "" {
+			return nil, bad("old", "the site's old instruction is required (or give sites)")
+		}
+		if p.New == "" {
+			return nil, bad("new", "the site's new instruction is required (or give sites)")
+		}
+		n := p.Len
+		if n == 0 {
+			if b, err := parseHexBytes(p.Old); err == nil {
+				n = len(b)
+			}
+		}
+		var addr uint64
+		if p.Addr != "" {
+			if p.Placement != "" {
+				return nil, bad("placement", "give addr or placement, not both")
+			}
+			a, err := parseAddr(p.Addr)
+			if err != nil {
+				return nil, bad("addr", "%v", err)
+			}
+			addr = a
+		} else {
+			off, err := placementOffset(p.Placement, n)
+			if err != nil {
+				return nil, bad("placement", "%v", err)
+			}
+			addr = X86Base + off
+		}
+		sp, perr := parseSite(p.Old, p.New, p.Len, addr)
+		if perr != nil {
+			return nil, bad(perr.field, "%v", perr.err)
+		}
+		specs, fields = append(specs, sp), append(fields, "")
+	}
+	patch, errs := poke.NewPatch(variant, specs, disabled)
+	for i, e := range errs {
+		if e != nil {
+			f := fields[i] + "new"
+			if variant == poke.NaiveAtomic && strings.HasPrefix(e.Error(), "text_poke") {
+				f = fields[i] + "addr"
+			}
+			return nil, bad(f, "%v", e)
+		}
+	}
+	l, err := model.NewLayout(fetch, specs, c.kprobe)
+	if err != nil {
+		msg := err.Error()
+		if len(p.Sites) == 0 {
+			msg = strings.TrimPrefix(msg, "sites[0]: ")
+			return nil, bad("addr", "%s", msg)
+		}
+		return nil, bad("sites", "%s", msg)
+	}
+	c.layout, c.patch = l, patch
+	return c, nil
+}
+
+type fieldErr struct {
+	field string
+	err   error
+}
+
+func parseSite(old, new string, n int, addr uint64) (model.SiteSpec, *fieldErr) {
+	if old == "" {
+		return model.SiteSpec{}, &fieldErr{"old", fmt.Errorf("required")}
+	}
+	if n == 0 {
+		if b, err := parseHexBytes(old); err == nil {
+			n = len(b)
+		}
+	}
+	o, err := parseInsn("old", old, n, addr)
+	if err != nil {
+		return model.SiteSpec{}, &fieldErr{"old", trimField(err)}
+	}
+	nw, err := parseInsn("new", new, n, addr)
+	if err != nil {
+		return model.SiteSpec{}, &fieldErr{"new", trimField(err)}
+	}
+	return model.SiteSpec{Addr: addr, Old: o, New: nw}, nil
+}
+
+func trimField(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i >= 0 && (strings.HasPrefix(msg, "old") || strings.HasPrefix(msg, "new")) {
+		msg = msg[i+2:]
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+// Instruction encodings of the built-in catalog (at X86Base+offset the
+// CALL goes to __fentry__-like far text, the JMP32 a page ahead).
+const (
+	hexNOP5   = "0f 1f 44 00 00"
+	hexCALL32 = "e8 e7 57 07 00"
+	hexJMP32  = "e9 00 10 00 00"
+	hexNOP2   = "66 90"
+	hexJMP8   = "eb 10"
+)
+
+func x86Scenario(name, table, row, col, desc string, p X86Params, b *Bounds, expect string) Scenario {
+	raw, _ := json.Marshal(p)
+	return Scenario{Name: "x86/" + name, Kind: "x86", Description: desc, Params: raw, Explore: b,
+		Table: table, Row: row, Column: col, Expect: expect}
+}
+
+// X86Protocols are the rows of the protocol table: the current
+// text_poke_bp, each named sync removed, and the naive writers.
+var x86Rows = []struct {
+	row     string
+	variant string
+	disable []string
+	desc    string
+}{
+	{"text_poke_bp", "", nil, "the current protocol (smp_text_poke_batch_finish)"},
+	{"-sync1", "", []string{"sync1"}, "text_poke_bp without the sync after writing the int3"},
+	{"-sync2", "", []string{"sync2"}, "text_poke_bp without the sync after writing the tail (Intel: \"very likely not necessary\")"},
+	{"-sync3", "", []string{"sync3"}, "text_poke_bp without the sync after writing the first byte, keeping the refs teardown"},
+	{"-refs-drain", "", []string{"refs-drain"}, "text_poke_bp without waiting for running handlers before clearing the vector"},
+	{"naive-copy", "naive-copy", nil, "text_poke_early's memcpy on a live system"},
+	{"naive-atomic", "naive-atomic", nil, "one atomic text_poke store per site"},
+}
+
+var x86Fetches = []string{"bytewise", "block:16", "stale:64"}
+var x86Placements = []string{"inside-line", "cross-16", "cross-64"}
+
+// x86Defaults are the executors of the default table: 2 CPUs besides the
+// writer, one call each, one NMI each, and an unrelated int3.
+func x86Defaults() X86Params {
+	return X86Params{CPUs: 2, Executions: 1, NMIs: 1, UnrelatedInt3: true}
+}
+
+func x86Bounds() *Bounds { return &Bounds{Strategy: "dpor", MaxSteps: 2000} }
+
+func (x86Kind) Builtin() []Scenario {
+	var out []Scenario
+	for _, r := range x86Rows {
+		for _, f := range x86Fetches {
+			for _, pl := range x86Placements {
+				if r.variant == "naive-atomic" && pl != "inside-line" {
+					continue // text_poke refuses a store that crosses a quadword
+				}
+				p := x86Defaults()
+				p.Variant, p.Disable, p.Fetch, p.Placement = r.variant, r.disable, f, pl
+				p.Old, p.New = hexNOP5, hexCALL32
+				name := fmt.Sprintf("%s/%s/%s", strings.TrimPrefix(r.row, "-"), f, pl)
+				if strings.HasPrefix(r.row, "-") {
+					name = "no-" + name
+				}
+				out = append(out, x86Scenario(name, "x86 protocol (nop5 → call)", r.row, f+" "+pl,
+					r.desc+"; nop5 → call rel32", p, x86Bounds(), ""))
+			}
+		}
+	}
+	pairs := []struct{ name, old, new string }{
+		{"nop5→call", hexNOP5, hexCALL32}, {"call→nop5", hexCALL32, hexNOP5},
+		{"nop5→jmp32", hexNOP5, hexJMP32}, {"jmp32→nop5", hexJMP32, hexNOP5},
+		{"jmp32→call", hexJMP32, hexCALL32}, {"call→jmp32", hexCALL32, hexJMP32},
+		{"nop2→jmp8", hexNOP2, hexJMP8}, {"jmp8→nop2", hexJMP8, hexNOP2},
+	}
+	for _, pr := range pairs {
+		for _, f := range x86Fetches {
+			p := x86Defaults()
+			p.Fetch, p.Placement, p.Old, p.New = f, "cross-16", pr.old, pr.new
+			out = append(out, x86Scenario("pair/"+pr.name+"/"+f, "x86 instruction pairs (text_poke_bp, cross-16)", pr.name, f,
+				"text_poke_bp on "+pr.name, p, x86Bounds(), "safe"))
+		}
+	}
+	batches := []struct {
+		name  string
+		sites []X86Site
+	}{
+		{"2 adjacent", []X86Site{{Addr: "0xffffffff8100001e", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000023", Old: hexNOP5, New: hexJMP32}}},
+		{"3 in one line", []X86Site{{Addr: "0xffffffff81000000", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000010", Old: hexNOP2, New: hexJMP8}, {Addr: "0xffffffff81000030", Old: hexJMP32, New: hexNOP5}}},
+	}
+	for _, bt := range batches {
+		for _, f := range x86Fetches {
+			p := X86Params{CPUs: 2, Executions: 1, Fetch: f, Sites: bt.sites}
+			out = append(out, x86Scenario("batch/"+strings.ReplaceAll(bt.name, " ", "-")+"/"+f, "x86 batches (text_poke_bp)", bt.name, f,
+				"smp_text_poke_batch_finish over "+bt.name+" sites", p, x86Bounds(), "safe"))
+		}
+	}
+	return out
 }

@@ -1,0 +1,192 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+func x86(t *testing.T, name string, p X86Params) Scenario {
+	t.Helper()
+	raw, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Scenario{Name: name, Kind: "x86", Params: raw}
+}
+
+// exploreX86 explores a scenario exhaustively (DPOR on two workers).
+func exploreX86(t *testing.T, s Scenario) *explore.Result {
+	t.Helper()
+	prog, err := Build(s)
+	if err != nil {
+		t.Fatalf("%s: %v", s.Name, err)
+	}
+	return explore.Explore(prog, explore.Options{Strategy: explore.DPOR, MaxSteps: 2000, Workers: 2, SplitDepth: 8})
+}
+
+func verdict(r *explore.Result) string {
+	if r.Failure != nil {
+		return string(r.Verdict) + ":" + r.Failure.Property
+	}
+	return string(r.Verdict)
+}
+
+func single(old, new, fetch, placement string) X86Params {
+	return X86Params{CPUs: 1, NMIs: 1, Old: old, New: new, Fetch: fetch, Placement: placement}
+}
+
+// TestX86CurrentProtocolSafe: text_poke_bp is safe under every fetch
+// model and placement, with an executor that takes an NMI, and with an
+// unrelated int3 (kprobe) on the executor.
+func TestX86CurrentProtocolSafe(t *testing.T) {
+	for _, f := range x86Fetches {
+		for _, pl := range x86Placements {
+			for _, kp := range []bool{false, true} {
+				if kp && f != "bytewise" && testing.Short() {
+					continue
+				}
+				p := single(hexNOP5, hexCALL32, f, pl)
+				p.UnrelatedInt3 = kp
+				name := fmt.Sprintf("bp/%s/%s/kprobe=%v", f, pl, kp)
+				t.Run(name, func(t *testing.T) {
+					r := exploreX86(t, x86(t, name, p))
+					if r.Verdict != explore.Safe {
+						t.Fatalf("%s: %s, want safe\n%v", name, verdict(r), r.Failure)
+					}
+					t.Logf("%s: safe, %d executions in %v", name, r.Stats.Executions, r.Stats.Elapsed)
+				})
+			}
+		}
+	}
+}
+
+// TestX86TwoExecutors: two executor CPUs (no NMIs) under the block and
+// bytewise models.
+func TestX86TwoExecutors(t *testing.T) {
+	for _, f := range []string{"bytewise", "block:16"} {
+		p := X86Params{CPUs: 2, Old: hexNOP5, New: hexCALL32, Fetch: f, Placement: "cross-16"}
+		r := exploreX86(t, x86(t, "two/"+f, p))
+		if r.Verdict != explore.Safe {
+			t.Fatalf("%s: %s, want safe: %v", f, verdict(r), r.Failure)
+		}
+		t.Logf("%s: %d executions in %v", f, r.Stats.Executions, r.Stats.Elapsed)
+	}
+}
+
+func TestX86NaiveCopyTornEverywhere(t *testing.T) {
+	for _, f := range x86Fetches {
+		for _, pl := range x86Placements {
+			p := single(hexNOP5, hexCALL32, f, pl)
+			p.Variant = "naive-copy"
+			r := exploreX86(t, x86(t, "naive", p))
+			if verdict(r) != "violation:torn-decode" {
+				t.Errorf("naive-copy %s %s: %s, want violation:torn-decode", f, pl, verdict(r))
+			}
+		}
+	}
+}
+
+func TestX86DroppedSyncs(t *testing.T) {
+	for _, c := range []struct {
+		disable, fetch, placement, want string
+	}{
+		{"sync1", "bytewise", "inside-line", "violation:torn-decode"},
+		{"sync1", "block:16", "cross-16", "violation:torn-decode"},
+		{"sync1", "stale:64", "cross-64", "violation:torn-decode"},
+		{"sync3", "bytewise", "inside-line", "violation:stray-int3"},
+		{"sync3", "block:16", "inside-line", "violation:stray-int3"},
+		{"sync3", "stale:64", "inside-line", "violation:stray-int3"},
+		{"sync2", "bytewise", "cross-64", "safe"},
+		{"sync2", "block:16", "cross-16", "safe"},
+		{"sync2", "stale:64", "inside-line", "safe"},
+		{"sync2", "stale:64", "cross-64", "violation:torn-decode"},
+	} {
+		p := single(hexNOP5, hexCALL32, c.fetch, c.placement)
+		p.Disable = []string{c.disable}
+		r := exploreX86(t, x86(t, "drop", p))
+		if got := verdict(r); got != c.want {
+			msg := ""
+			if r.Failure != nil {
+				msg = r.Failure.Message
+			}
+			t.Errorf("no-%s %s %s: %s, want %s\n%s", c.disable, c.fetch, c.placement, got, c.want, msg)
+		}
+	}
+}
+
+// TestX86Metamorphic: coarser fetch blocks allow fewer behaviours, so a
+// protocol safe under bytewise is safe under every block:N for the same
+// placement.
+func TestX86Metamorphic(t *testing.T) {
+	for _, v := range []struct {
+		variant string
+		disable []string
+	}{{"", nil}, {"", []string{"sync2"}}, {"", []string{"refs-drain"}}, {"", []string{"sync1"}}} {
+		for _, pl := range x86Placements {
+			p := single(hexNOP5, hexJMP32, "bytewise", pl)
+			p.NMIs, p.Variant, p.Disable = 0, v.variant, v.disable
+			rb := exploreX86(t, x86(t, "meta", p))
+			if rb.Verdict != explore.Safe {
+				continue
+			}
+			for _, n := range []string{"block:8", "block:16", "block:64"} {
+				p.Fetch = n
+				if r := exploreX86(t, x86(t, "meta", p)); r.Verdict != explore.Safe {
+					t.Errorf("%v %s: safe under bytewise but %s under %s", v.disable, pl, verdict(r), n)
+				}
+			}
+		}
+	}
+}
+
+func TestX86BadInput(t *testing.T) {
+	for _, c := range []struct {
+		params string
+		want   string
+	}{
+		{`{"old":"0f1f440000","new":"0f04"}`, "params.new: "},
+		{`{"old":"0f1f44","new":"e8e7570700"}`, "params.old: 0f 1f 44 is a truncated instruction"},
+		{`{"old":"0f1f440000","new":"e8e75707"}`, "params.new: e8 e7 57 07 is 4 bytes, the site is 5"},
+		{`{"old":"0f1f440000","new":"e8e7570700","len":4}`, "params.old: 0f 1f 44 00 00 is 5 bytes, the site is 4"},
+		{`{"old":"9090","new":"6690"}`, "params.old: 90 90 is not one 2-byte instruction"},
+		{`{"old":"0f1f440000","new":"0f1f440700"}`, "params.new: 0f 1f 44 07 00 (nopl (%rdi,%rax)): a 5-byte patch that is not CALL/JMP/RET/INT3 must be the kernel's NOP5"},
+		{`{"old":"0f1f440000","new":"zz"}`, "params.new: \"zz\" is not hex bytes"},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-atomic","addr":"0xffffffff81000ffe"}`, "params.addr: text_poke of 5 bytes at 0xffffffff81000ffe crosses a page boundary"},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-atomic","placement":"cross-16"}`, "params.addr: text_poke of 5 bytes at 0xffffffff8100001e crosses an aligned 8-byte boundary"},
+		{`{"old":"0f1f440000","new":"e8e7570700","cpus":4}`, "params.cpus: 4 executor CPUs"},
+		{`{"old":"0f1f440000","new":"e8e7570700","fetch":"block:12"}`, "params.fetch: fetch model \"block:12\""},
+		{`{"old":"0f1f440000","new":"e8e7570700","disable":["sync4"]}`, "params.disable: unknown step \"sync4\""},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-copy","disable":["sync1"]}`, "params.disable: steps can be disabled only in text_poke_bp"},
+		{`{"old":"0f1f440000","new":"e8e7570700","placement":"middle"}`, "params.placement: unknown placement"},
+		{`{"old":"0f1f440000","new":"e8e7570700","typo":1}`, "unknown field \"typo\""},
+		{`{"new":"e8e7570700"}`, "params.old: "},
+		{`{"sites":[{"addr":"0xffffffff81000000","old":"0f1f440000","new":"e8e7570700"},{"addr":"0xffffffff81000002","old":"6690","new":"eb10"}]}`, "params.sites: sites at 0xffffffff81000000 and 0xffffffff81000002 overlap"},
+		{`{"sites":[{"addr":"xyz","old":"0f1f440000","new":"e8e7570700"}]}`, "params.sites[0].addr: "},
+		{`{"sites":[{"addr":"0xffffffff81000000","old":"0f1f440000","new":"c3"}]}`, "params.sites[0].new: "},
+	} {
+		_, err := Build(Scenario{Name: "bad", Kind: "x86", Params: json.RawMessage(c.params)})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant an error containing %q", c.params, err, c.want)
+		}
+	}
+}
+
+func TestX86BuiltinBuilds(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range X86().Builtin() {
+		if seen[s.Name] {
+			t.Errorf("duplicate scenario %s", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Table == "" || s.Row == "" || s.Column == "" {
+			t.Errorf("%s has no table cell", s.Name)
+		}
+		if _, err := Build(s); err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
+	}
+}

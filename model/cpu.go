@@ -1,0 +1,452 @@
+package model
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// line is a cached N-byte line of the stale fetch model.
+type line struct {
+	addr uint64
+	fill int32 // last step at which data was read from (or checked against) memory
+	data [64]byte
+}
+
+// CPU is one emulated processor. CPU 0 runs the patch writer.
+type CPU struct {
+	ID int
+	m  *Machine
+	// IF is the interrupt flag: IPIs are taken only at boundaries with IF
+	// set. The int3 gate and NMIs clear it.
+	IF      bool
+	inNMI   bool
+	NMILeft int
+	// seen is the last IPI generation this CPU has read at a boundary.
+	seen int32
+
+	lines []line
+	stack []uint64
+
+	fb [MaxInsnLen]FetchedByte
+	fn int
+}
+
+// Machine returns the CPU's machine.
+func (c *CPU) Machine() *Machine { return c.m }
+
+// Serialize drops the CPU's cached lines: sync_core, IRET, CPUID.
+func (c *CPU) Serialize() { c.lines = c.lines[:0] }
+
+// Regs is the interrupted context an int3 handler sees and changes.
+type Regs struct {
+	// IP is the saved instruction pointer: the address after the int3.
+	IP     uint64
+	cpu    *CPU
+	pushed bool
+	pushV  uint64
+	popped bool
+}
+
+// CPU is the CPU that trapped.
+func (r *Regs) CPU() *CPU { return r.cpu }
+
+// Push mirrors int3_emulate_push: it writes v on the interrupted stack.
+func (r *Regs) Push(v uint64) {
+	r.cpu.stack = append(r.cpu.stack, v)
+	r.pushed, r.pushV = true, v
+}
+
+// Pop mirrors the pop of int3_emulate_ret.
+func (r *Regs) Pop() uint64 {
+	s := r.cpu.stack
+	v := s[len(s)-1]
+	r.cpu.stack = s[:len(s)-1]
+	r.popped = true
+	return v
+}
+
+// effect is what the handler did, as an Effect.
+func (r *Regs) effect() Effect {
+	switch {
+	case r.popped:
+		return Effect{Kind: Return}
+	case r.pushed:
+		return Effect{Kind: Call, Next: r.IP, Pushed: r.pushV}
+	}
+	return Effect{Kind: Jump, Next: r.IP}
+}
+
+// retSentinel marks the bottom of a call made by the CPU's own loop.
+const retSentinel = ^uint64(0)
+
+// Executor returns the body of an executor CPU: it calls the kprobe'd
+// function once if kprobe is set (and the layout has one), then calls
+// every site entry `executions` times, takes a last instruction boundary
+// (the caller's next instruction) and leaves an idle daemon that answers
+// sync IPIs.
+func (m *Machine) Executor(c *CPU, executions int, kprobe bool) func(t *explore.Thread) {
+	return func(t *explore.Thread) {
+		if kprobe && m.L.Kprobe != 0 {
+			if !c.call(t, m.L.Kprobe) {
+				return
+			}
+		}
+		for i := 0; i < executions; i++ {
+			for _, e := range m.L.Entries {
+				if !c.call(t, e) {
+					return
+				}
+			}
+		}
+		c.boundary(t)
+		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
+	}
+}
+
+// idle is an idle CPU (hlt with interrupts enabled): it runs do_sync_core
+// for every IPI it gets.
+func (c *CPU) idle(t *explore.Thread) {
+	m := c.m
+	for {
+		t.Await("idle: IPI arrives", explore.R(m.ipiObj+explore.Obj(c.ID)), func() bool { return m.ipiGen[c.ID] > c.seen })
+		c.seen = m.ipiGen[c.ID]
+		c.ack(t)
+	}
+}
+
+// ack is do_sync_core in the IPI: serialize, then acknowledge.
+func (c *CPU) ack(t *explore.Thread) {
+	m := c.m
+	t.Op("IPI: sync_core, ack", explore.W(m.ackObj+explore.Obj(c.ID)))
+	c.Serialize()
+	m.ackGen[c.ID] = c.seen
+	m.IPIsTook++
+	if t.Tracing() {
+		t.Notef("cpu%d: IPI: sync_core", c.ID)
+	}
+}
+
+// boundary is an instruction boundary: a pending sync IPI is taken if
+// interrupts are enabled (its handler is an operation of its own), and an
+// NMI may arrive.
+func (c *CPU) boundary(t *explore.Thread) {
+	m := c.m
+	canNMI := c.NMILeft > 0 && !c.inNMI
+	if !c.IF && !canNMI {
+		return
+	}
+	t.Op("boundary", explore.R(m.ipiObj+explore.Obj(c.ID)))
+	take := c.IF && m.ipiGen[c.ID] > c.seen
+	if take {
+		c.seen = m.ipiGen[c.ID]
+		c.ack(t)
+	}
+	c.NMIPoint(t)
+}
+
+// NMIPoint is a point where an NMI may arrive on the CPU (within its
+// bound): the NMI handler calls the patched code. Call it inside an
+// operation; the NMI's own operations follow it.
+func (c *CPU) NMIPoint(t *explore.Thread) bool {
+	if c.NMILeft <= 0 || c.inNMI {
+		return true
+	}
+	if t.Choose("nmi", 2) == 0 {
+		return true
+	}
+	c.NMILeft--
+	if t.Tracing() {
+		t.Notef("cpu%d: NMI", c.ID)
+	}
+	c.inNMI = true
+	saved := c.IF
+	c.IF = false
+	ok := true
+	for _, e := range c.m.L.Entries {
+		if ok = c.call(t, e); !ok {
+			break
+		}
+	}
+	c.Serialize() // IRET from the NMI
+	c.IF = saved
+	c.inNMI = false
+	return ok
+}
+
+// call calls the function at entry and runs it until it returns. It
+// returns false when the CPU died (a torn instruction, an unclaimed
+// int3).
+func (c *CPU) call(t *explore.Thread, entry uint64) bool {
+	m := c.m
+	base := len(c.stack)
+	c.stack = append(c.stack, retSentinel)
+	ip := entry
+	for {
+		if !m.L.In(ip) {
+			// Another function runs and returns (a call target), or the
+			// function tail-jumped away.
+			v := c.stack[len(c.stack)-1]
+			c.stack = c.stack[:len(c.stack)-1]
+			if v == retSentinel {
+				break
+			}
+			ip = v
+			continue
+		}
+		c.boundary(t)
+		site := m.L.SiteAt(ip)
+		cls, d := c.fetch(t, ip, site)
+		if cls == ClassTorn {
+			c.recordTorn(t, ip, site, d)
+			return false
+		}
+		var ex SiteExec
+		if site >= 0 {
+			ex = SiteExec{CPU: c.ID, Site: site, NMI: c.inNMI, Begin: c.fb[0].Step, Fill: c.fb[0].Fill, Decoded: cls}
+			for i := 0; i < c.fn && i < d.Len; i++ {
+				ex.Fill = min(ex.Fill, c.fb[i].Fill)
+			}
+		}
+		t.Op("execute", explore.Local)
+		var eff Effect
+		switch cls {
+		case ClassInt3:
+			var ok bool
+			if eff, ok = c.trap(t, ip, site); !ok {
+				return false
+			}
+		case ClassOld:
+			eff = m.L.Sites[site].OldEffect
+		case ClassNew:
+			eff = m.L.Sites[site].NewEffect
+		default:
+			var err error
+			if eff, err = EffectOf(d, ip); err != nil {
+				panic(fmt.Sprintf("model: cpu%d at %#x: %v", c.ID, ip, err))
+			}
+			if eff.Kind == Trap {
+				eff, ok := c.trap(t, ip, -1)
+				if !ok {
+					return false
+				}
+				ip = eff.Next
+				continue
+			}
+		}
+		if site >= 0 {
+			s := &m.L.Sites[site]
+			ex.End = m.step()
+			ex.Effect = eff
+			switch {
+			case eff.Same(s.NewEffect):
+				ex.Outcome = OutNew
+			case eff.Same(s.OldEffect):
+				ex.Outcome = OutOld
+			default:
+				ex.Outcome = OutOther
+				if m.BadEmu == nil {
+					m.BadEmu = &EmulationRecord{CPU: c.ID, Site: site, Got: eff, Step: ex.End, Writer: m.Writer}
+				}
+			}
+			m.Execs = append(m.Execs, ex)
+		}
+		switch eff.Kind {
+		case FallThrough, Jump:
+			ip = eff.Next
+		case Call:
+			if cls != ClassInt3 { // the handler pushed for an emulated CALL
+				c.stack = append(c.stack, eff.Pushed)
+			}
+			ip = eff.Next
+		case Return:
+			// A real RET pops here (RET sites are not modelled, so the
+			// handler never emulates one).
+			v := c.stack[len(c.stack)-1]
+			c.stack = c.stack[:len(c.stack)-1]
+			if v == retSentinel {
+				c.stack = c.stack[:base]
+				return true
+			}
+			ip = v
+		}
+	}
+	c.stack = c.stack[:base]
+	return true
+}
+
+// trap enters the int3 handler through an interrupt gate (IF cleared)
+// and returns with IRET (serializing). It returns the handler's effect,
+// or false when nobody claimed the int3 ("Oops: int3").
+func (c *CPU) trap(t *explore.Thread, addr uint64, site int) (Effect, bool) {
+	m := c.m
+	saved := c.IF
+	c.IF = false
+	if t.Tracing() {
+		t.Notef("cpu%d: int3 at %#x", c.ID, addr)
+	}
+	regs := Regs{IP: addr + 1, cpu: c}
+	handled := m.Int3 != nil && m.Int3(t, c, &regs)
+	if !handled {
+		if addr == m.L.Kprobe && addr != 0 {
+			// kprobe_int3_handler: the probe claims it and emulates the
+			// probed 1-byte nop.
+			regs.IP = addr + 1
+			handled = true
+		} else {
+			if m.Stray == nil {
+				m.Stray = &TrapRecord{CPU: c.ID, NMI: c.inNMI, Addr: addr, Step: m.step(), Writer: m.Writer}
+			}
+			return Effect{}, false
+		}
+	}
+	c.Serialize() // IRET
+	c.IF = saved
+	if site < 0 {
+		return Effect{Kind: Jump, Next: regs.IP}, true
+	}
+	return regs.effect(), true
+}
+
+// fetch reads the instruction at ip under the fetch model and classifies
+// it. The fetched bytes are left in c.fb[:c.fn].
+func (c *CPU) fetch(t *explore.Thread, ip uint64, site int) (Class, Insn) {
+	m := c.m
+	f := m.L.Fetch
+	c.fn = 0
+	for {
+		a := ip + uint64(c.fn)
+		switch f.Kind {
+		case Bytewise:
+			t.Op("fetch", m.ReadFP(a, 1))
+			now := m.step()
+			c.fb[c.fn] = FetchedByte{Addr: a, Value: m.Mem(a), Step: now, Fill: now}
+			c.fn++
+		case Block:
+			blk := alignDown(a, f.N)
+			fp := m.ReadFP(blk, f.N)
+			if site < 0 && m.L.constInsn(ip) {
+				// The bytes this instruction is made of never change, and
+				// the rest of the block is discarded: the read commutes
+				// with every store.
+				fp = explore.Local
+			}
+			t.Op("fetch", fp)
+			now := m.step()
+			for x := a; x < blk+uint64(f.N) && c.fn < MaxInsnLen; x++ {
+				c.fb[c.fn] = FetchedByte{Addr: x, Value: m.Mem(x), Step: now, Fill: now}
+				c.fn++
+			}
+		case Stale:
+			la := alignDown(a, f.N)
+			t.Op("fetch", m.ReadFP(la, f.N))
+			now := m.step()
+			l := c.cached(la)
+			mem := m.mem[la-m.L.Base : la-m.L.Base+uint64(f.N)]
+			stale := false
+			switch {
+			case l == nil:
+				c.lines = append(c.lines, line{addr: la})
+				l = &c.lines[len(c.lines)-1]
+				copy(l.data[:], mem)
+				l.fill = now
+			case bytes.Equal(l.data[:f.N], mem):
+				l.fill = now
+			default:
+				if t.Choose("stale line", 2) == 0 {
+					stale = true
+				} else {
+					copy(l.data[:], mem)
+					l.fill = now
+				}
+			}
+			for x := a; x < la+uint64(f.N) && c.fn < MaxInsnLen; x++ {
+				c.fb[c.fn] = FetchedByte{Addr: x, Value: l.data[x-la], Step: now, Fill: l.fill, Stale: stale}
+				c.fn++
+			}
+		}
+		cls, d := c.classify(ip, site)
+		if d.Status != NeedMore || c.fn >= MaxInsnLen {
+			if d.Status == NeedMore {
+				cls = ClassTorn
+			}
+			return cls, d
+		}
+	}
+}
+
+func (c *CPU) cached(addr uint64) *line {
+	for i := range c.lines {
+		if c.lines[i].addr == addr {
+			return &c.lines[i]
+		}
+	}
+	return nil
+}
+
+// window copies the fetched bytes.
+func (c *CPU) window(buf []byte) []byte {
+	for i := 0; i < c.fn; i++ {
+		buf = append(buf, c.fb[i].Value)
+	}
+	return buf
+}
+
+// classify decodes the fetched bytes: old, new and int3 are recognised
+// by their bytes (a prefix of either means more bytes are needed),
+// anything else goes through x86asm.
+func (c *CPU) classify(ip uint64, site int) (Class, Insn) {
+	var buf [MaxInsnLen]byte
+	w := c.window(buf[:0])
+	if site >= 0 {
+		s := &c.m.L.Sites[site]
+		if w[0] == INT3 {
+			return ClassInt3, Insn{Status: Complete, Len: 1, Text: "int3"}
+		}
+		n := len(s.Old)
+		more := false
+		for _, cand := range [2]struct {
+			b   []byte
+			cls Class
+			d   *Insn
+		}{{s.Old, ClassOld, &s.OldInsn}, {s.New, ClassNew, &s.NewInsn}} {
+			if len(w) >= n && bytes.Equal(w[:n], cand.b) {
+				return cand.cls, *cand.d
+			}
+			if len(w) < n && bytes.Equal(w, cand.b[:len(w)]) {
+				more = true
+			}
+		}
+		if more {
+			return ClassTorn, Insn{Status: NeedMore}
+		}
+		d := c.m.L.Decoder.Decode(w, ip)
+		return ClassTorn, d
+	}
+	if c.m.L.SiteCovering(ip) >= 0 {
+		return ClassTorn, c.m.L.Decoder.Decode(w, ip)
+	}
+	d := c.m.L.Decoder.Decode(w, ip)
+	if d.Status == Invalid {
+		return ClassTorn, d
+	}
+	return ClassOther, d
+}
+
+func (c *CPU) recordTorn(t *explore.Thread, ip uint64, site int, d Insn) {
+	m := c.m
+	if m.Torn != nil {
+		return
+	}
+	n := c.fn
+	if d.Status != NeedMore && d.Len < n {
+		n = d.Len
+	}
+	r := &DecodeRecord{CPU: c.ID, NMI: c.inNMI, Addr: ip, Site: site, Insn: d, Step: m.step(), Writer: m.Writer, Fetch: m.L.Fetch}
+	r.Bytes = append(r.Bytes, c.fb[:n]...)
+	m.Torn = r
+	if t.Tracing() {
+		t.Notef("cpu%d: torn decode at %#x: %s", c.ID, ip, d.Text)
+	}
+}
