@@ -129,6 +129,7 @@ func (ex *execution) run() outcome {
 	ex.sys = sys
 	defer ex.teardown()
 	if !ex.build(sys) {
+		ex.failure = sys.failure
 		ex.end = endFailure
 		return ex.end
 	}

@@ -82,16 +82,18 @@ func (p *pct) pickThread(ex *execution, enabled uint64) int {
 		p.assigned++
 	}
 	step := len(ex.events)
+	// At a change point the thread that has been running drops below
+	// every other before the next pick.
+	for k, c := range p.change {
+		if c == step && ex.prev >= 0 {
+			p.prio[ex.prev] = p.depth - 1 - k
+		}
+	}
 	best, bestPrio := -1, -1
 	for m := enabled; m != 0; m &= m - 1 {
 		q := lowestBit(m)
 		if p.prio[q] > bestPrio {
 			best, bestPrio = q, p.prio[q]
-		}
-	}
-	for k, c := range p.change {
-		if c == step {
-			p.prio[best] = p.depth - 1 - k
 		}
 	}
 	ex.nodes = append(ex.nodes, node{kind: nodeSched, enabled: enabled, chosen: int32(best), prev: ex.prev})
