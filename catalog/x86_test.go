@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/props"
 )
 
 func x86(t *testing.T, name string, p X86Params) Scenario {
@@ -188,5 +190,63 @@ func TestX86BuiltinBuilds(t *testing.T) {
 		if _, err := Build(s); err != nil {
 			t.Errorf("%s: %v", s.Name, err)
 		}
+	}
+}
+
+// TestX86CounterexampleMessageAndReplay: a torn decode names the CPU, the
+// bytes it fetched with their steps, the GNU decodings of what it saw and
+// of old and new, and the writer's last step; the counterexample replays.
+func TestX86CounterexampleMessageAndReplay(t *testing.T) {
+	p := single(hexNOP5, hexCALL32, "bytewise", "inside-line")
+	p.Disable = []string{"sync1"}
+	s := x86(t, "no-sync1", p)
+	r := exploreX86(t, s)
+	if verdict(r) != "violation:torn-decode" {
+		t.Fatalf("got %s", verdict(r))
+	}
+	msg := r.Failure.Message
+	for _, want := range []string{"cpu1", "fetched: 0f@", "decodes as: ", "old: nopl (%rax,%rax) [0f 1f 44 00 00]", "new: callq 0xffffffff8107580c [e8 e7 57 07 00]", "the writer's last step was"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	prog, _ := Build(s)
+	rec, err := explore.Replay(prog, r.Schedule, explore.ReplayOptions{Trace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Failure == nil || rec.Failure.Message != msg || rec.Failure.Step != r.Failure.Step {
+		t.Fatalf("replay gave %+v, want %q at step %d", rec.Failure, msg, r.Failure.Step)
+	}
+	notes := 0
+	for _, n := range rec.Notes {
+		if strings.HasPrefix(n.Text, "writer: ") {
+			notes++
+		}
+	}
+	if notes == 0 {
+		t.Error("the traced replay has no writer steps")
+	}
+}
+
+// TestX86ObservedHistory: the machine of a replay gives porcupine's
+// history of the atomic switch.
+func TestX86ObservedHistory(t *testing.T) {
+	prog, last, err := BuildX86Observed(x86(t, "obs", single(hexNOP5, hexCALL32, "bytewise", "inside-line")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := explore.Replay(prog, nil, explore.ReplayOptions{Extend: true}); err != nil {
+		t.Fatal(err)
+	}
+	m := last()
+	if m == nil || len(m.Execs) == 0 || !m.Writer.Done {
+		t.Fatalf("no observed machine: %+v", m)
+	}
+	if h := props.AtomicSwitchHistory(m); len(h) != 1+len(m.Execs) {
+		t.Errorf("history has %d operations, want %d", len(h), 1+len(m.Execs))
+	}
+	if !porcupine.CheckOperations(props.AtomicSwitchModel(), props.AtomicSwitchHistory(m)) {
+		t.Error("a default run is not linearizable")
 	}
 }

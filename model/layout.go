@@ -112,6 +112,9 @@ func (s *Site) End() uint64 { return s.Addr + uint64(len(s.Old)) }
 type SiteSpec struct {
 	Addr     uint64
 	Old, New []byte
+	// Emulate, if set, is what the protocol's int3 handler emulates
+	// instead of New (the model ignores it).
+	Emulate []byte
 }
 
 // Layout is the immutable text image of a scenario: the padded code

@@ -103,6 +103,15 @@ func NewPatch(v Variant, sites []model.SiteSpec, disabled map[string]bool) (*Pat
 	bad := false
 	for i, s := range sites {
 		e, err := NewEntry(s.Addr, s.New)
+		if err == nil && s.Emulate != nil {
+			// smp_text_poke_batch_add(addr, opcode, len, emulate): the
+			// handler emulates `emulate`, the text gets `opcode`.
+			if len(s.Emulate) != len(s.New) {
+				err = fmt.Errorf("emulate is %d bytes, the site is %d", len(s.Emulate), len(s.New))
+			} else if e, err = NewEntry(s.Addr, s.Emulate); err == nil {
+				e.Text = append([]byte(nil), s.New...)
+			}
+		}
 		if err == nil && v == NaiveAtomic {
 			err = CheckTextPoke(s.Addr, len(s.New))
 		}

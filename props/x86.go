@@ -103,7 +103,7 @@ func TornMessage(m *model.Machine, r *model.DecodeRecord) string {
 		s := &m.L.Sites[r.Site]
 		fmt.Fprintf(&b, "  old: %s [%s]\n  new: %s [%s]\n", s.OldInsn.Text, model.Hex(s.Old), s.NewInsn.Text, model.Hex(s.New))
 	}
-	fmt.Fprintf(&b, "  when it fetched the first byte %s.", r.Writer)
+	fmt.Fprintf(&b, "  when it had fetched them, %s.", r.Writer)
 	return b.String()
 }
 

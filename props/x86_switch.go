@@ -80,62 +80,85 @@ func AtomicSwitchModel() porcupine.Model {
 // completed] on its CPU's client. A stale line's bytes count from when the
 // line was read: that is when the execution read memory.
 func AtomicSwitchHistory(m *model.Machine) []porcupine.Operation {
+	done := int32(-1)
+	if m.Writer.Done {
+		done = m.Writer.DoneAt
+	}
+	return switchHistory(len(m.L.Sites), len(m.CPUs), done, m.Execs)
+}
+
+func switchHistory(sites, cpus int, doneAt int32, execs []model.SiteExec) []porcupine.Operation {
 	var h []porcupine.Operation
 	ret := int64(math.MaxInt64)
-	if m.Writer.Done {
-		ret = int64(m.Writer.DoneAt)
+	if doneAt >= 0 {
+		ret = int64(doneAt)
 	}
-	for i := range m.L.Sites {
-		h = append(h, porcupine.Operation{ClientId: len(m.CPUs), Input: SwitchInput{Site: i, Switch: true}, Call: 0, Return: ret, Output: model.OutNew})
+	for i := 0; i < sites; i++ {
+		h = append(h, porcupine.Operation{ClientId: cpus, Input: SwitchInput{Site: i, Switch: true}, Call: 0, Return: ret, Output: model.OutNew})
 	}
-	for _, e := range m.Execs {
+	for _, e := range execs {
 		h = append(h, porcupine.Operation{ClientId: e.CPU, Input: SwitchInput{Site: e.Site, CPU: e.CPU, NMI: e.NMI}, Call: int64(e.Fill), Return: int64(e.End), Output: e.Outcome})
 	}
 	return h
 }
 
-// CheckAtomicSwitch returns "" if the execution's site executions are
-// linearizable against an atomic switch, else the violation message. A
-// direct test decides (a switch point p in the writer's call with every
-// old execution starting at or before p and every new one ending at or
-// after p); porcupine confirms every violation, and the two must agree.
-func CheckAtomicSwitch(m *model.Machine) string {
-	if !m.Writer.Done {
-		return ""
-	}
-	for i := range m.L.Sites {
-		lo, hi := int32(0), m.Writer.DoneAt
+// switchViolation is the direct test: for each site, a switch point p in
+// [0, doneAt] must exist with every old execution starting at or before p
+// and every new one ending at or after p. It returns the first site
+// without one and the two executions that rule it out.
+func switchViolation(sites int, doneAt int32, execs []model.SiteExec) (int, *model.SiteExec, *model.SiteExec) {
+	for i := 0; i < sites; i++ {
+		lo, hi := int32(0), doneAt
 		var lastOld, firstNew *model.SiteExec
-		for k := range m.Execs {
-			e := &m.Execs[k]
+		for k := range execs {
+			e := &execs[k]
 			if e.Site != i {
 				continue
 			}
 			switch e.Outcome {
 			case model.OutOld:
-				if e.Fill > lo {
-					lo, lastOld = e.Fill, e
+				if lastOld == nil || e.Fill > lo {
+					lo = max(lo, e.Fill)
+					lastOld = e
 				}
 			case model.OutNew:
-				if e.End < hi {
-					hi, firstNew = e.End, e
+				if firstNew == nil || e.End < hi {
+					hi = min(hi, e.End)
+					firstNew = e
 				}
 			}
 		}
-		if lo <= hi {
-			continue
+		if lo > hi {
+			return i, lastOld, firstNew
 		}
-		ok := porcupine.CheckOperations(AtomicSwitchModel(), AtomicSwitchHistory(m))
-		if ok {
-			return fmt.Sprintf("internal error: the direct atomic-switch check and porcupine disagree on site %d", i)
-		}
-		s := &m.L.Sites[i]
-		old := "it read the old bytes"
-		if lastOld.Decoded == model.ClassInt3 {
-			old = "its int3 was handled as the old instruction"
-		}
-		return fmt.Sprintf("site %d (%#x, %s → %s) is not an atomic switch: cpu%d%s finished executing the new instruction at step %d, yet cpu%d%s executed the old one later, from bytes read at step %d (%s); porcupine finds no linearization.",
-			i, s.Addr, s.OldInsn.Text, s.NewInsn.Text, firstNew.CPU, nmiTag(firstNew.NMI), firstNew.End, lastOld.CPU, nmiTag(lastOld.NMI), lastOld.Fill, old)
 	}
-	return ""
+	return -1, nil, nil
+}
+
+// CheckAtomicSwitch returns "" if the execution's site executions are
+// linearizable against an atomic switch, else the violation message. The
+// direct test (switchViolation) decides on every execution; porcupine
+// confirms every violation, and the two must agree (the tests compare
+// them on random histories).
+func CheckAtomicSwitch(m *model.Machine) string {
+	if !m.Writer.Done {
+		return ""
+	}
+	i, lastOld, firstNew := switchViolation(len(m.L.Sites), m.Writer.DoneAt, m.Execs)
+	if i < 0 {
+		return ""
+	}
+	if porcupine.CheckOperations(AtomicSwitchModel(), AtomicSwitchHistory(m)) {
+		return fmt.Sprintf("internal error: the direct atomic-switch check and porcupine disagree on site %d", i)
+	}
+	s := &m.L.Sites[i]
+	if lastOld == nil || firstNew == nil {
+		return fmt.Sprintf("site %d (%#x) is not an atomic switch inside the writer's call (step 0 to %d); porcupine finds no linearization.", i, s.Addr, m.Writer.DoneAt)
+	}
+	old := "it read the old bytes"
+	if lastOld.Decoded == model.ClassInt3 {
+		old = "its int3 was handled as the old instruction"
+	}
+	return fmt.Sprintf("site %d (%#x, %s → %s) is not an atomic switch: cpu%d%s finished executing the new instruction at step %d, yet cpu%d%s executed the old one later, from bytes read at step %d (%s); porcupine finds no linearization.",
+		i, s.Addr, s.OldInsn.Text, s.NewInsn.Text, firstNew.CPU, nmiTag(firstNew.NMI), firstNew.End, lastOld.CPU, nmiTag(lastOld.NMI), lastOld.Fill, old)
 }
