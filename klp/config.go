@@ -133,6 +133,7 @@ var Steps = []struct{ Name, Meaning string }{
 	{"sync-complete-patched", "klp_complete_transition skips klp_synchronize_transition before resetting patch_state"},
 	{"sync-reverse", "klp_reverse_transition skips klp_synchronize_transition"},
 	{"signals", "klp_try_complete_transition never calls klp_send_signals"},
+	{"atomic-task-walk", "task-list walks become one step per task under a modelled tasklist_lock (finer, slower to explore)"},
 }
 
 // Reorders are the barrier mutants Config.Reorder may apply: the stores a

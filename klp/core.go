@@ -456,8 +456,9 @@ func (k *Kernel) moduleComing(t *explore.Thread, m *Module) int {
 func (k *Kernel) moduleGoing(t *explore.Thread, m *Module) {
 	k.mutex.Lock(t)
 	defer k.mutex.Unlock(t)
-	t.Op("klp_module_going("+m.Name+")", explore.Local)
+	t.Op("klp_module_going("+m.Name+")", k.fpWork(explore.Write))
 	m.KlpAlive = false
+	k.attemptEpoch = ^uint64(0) // unpatched objects no longer block: retry
 	k.cleanupModulePatches(t, m, nil)
 }
 

@@ -52,9 +52,9 @@ type Monitor interface {
 	FuncStateChanged(k *Kernel, f *Func, from, to FuncState, why string) error
 	// Callback: a callback ran (ret is pre_patch's return value).
 	Callback(k *Kernel, o *Object, cb CallbackKind, ret int) error
-	// Completing: klp_complete_transition is about to reset every
-	// patch_state to IDLE (where the kernel WARNs about pending flags).
-	Completing(k *Kernel) error
+	// Completing: klp_complete_transition is about to reset the task's
+	// patch_state to IDLE (where the kernel WARNs about a pending flag).
+	Completing(k *Kernel, tk *Task) error
 	// ModuleRemoved: a livepatch module's text is freed by rmmod.
 	ModuleRemoved(k *Kernel, p *Patch) error
 	// Quiescent judges an execution in which no thread can move.
@@ -69,11 +69,15 @@ type Kernel struct {
 	sys *explore.System
 	mon Monitor
 
-	objKLP   explore.Obj // klp_target_state, klp_transition_patch, hook key, work
-	objSched explore.Obj // one per task slot
-	objOps   explore.Obj // one per symbol: func_stack + func->transition
-	objEnd   explore.Obj
-	mutex    *explore.Mutex
+	objKLP     explore.Obj // klp_target_state, klp_transition_patch, hook key, work
+	objEpoch   explore.Obj // one per task slot: its change counter
+	objSched   explore.Obj // one per task slot
+	objOps     explore.Obj // one per symbol: func_stack + func->transition
+	objEnd     explore.Obj
+	mutex      *explore.Mutex
+	tasklist   *explore.Mutex
+	atomicWalk bool // task-list walks are one step (see forEachTask)
+	inWalk     bool
 
 	syms    []*Symbol
 	symsBy  map[string][]*Symbol // by object + "\x00" + name
@@ -93,8 +97,7 @@ type Kernel struct {
 	attemptEpoch  uint64
 	idleAttempts  int
 	attemptsTotal int
-	attemptStart  uint64
-	attemptBumps  uint64
+	wouldWake     bool // the last attempt saw a pending interruptible sleeper
 
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string
@@ -136,12 +139,13 @@ func (k *Kernel) check(t *explore.Thread, err error) {
 
 // Footprints. The object layout of one execution is
 //
-//	work | klp | sched[0..n) | func_stack[0..m) | stack[0], handler[0], stack[1], handler[1], …
+//	work | klp | func_stack[0..m) | epoch[0..n) | state[0], patch_state[0], flags[0], … | stack[0], handler[0], …
 //
 // work holds the delayed work's state (armed, what its last attempt saw)
 // and klp_patches; klp holds klp_target_state, klp_transition_patch and
-// the cond_resched key; sched[i] a task's scheduler state,
-// patch_state, TIF_PATCH_PENDING and change counter; func_stack[s] the
+// the cond_resched key; epoch[i] counts a task's changes that can let a
+// retry succeed; sched[i] a task's scheduler state, patch_state and
+// TIF_PATCH_PENDING; func_stack[s] the
 // klp_ops of function s (its func_stack and the funcs' transition flags);
 // stack[i] a task's kernel stack and handler[i] whether it is inside the
 // ftrace handler's preempt-disabled section. A task's stack changes only
@@ -167,15 +171,38 @@ func (k *Kernel) fpAllOps() explore.Footprint {
 	return explore.WRange(k.objOps, len(k.syms))
 }
 
-// fpTasks covers every task's sched object.
+// fpTasks covers every task's state, patch_state and flags objects.
 func (k *Kernel) fpTasks(a explore.Access) explore.Footprint {
-	return explore.Footprint{Lo: k.objSched, Hi: k.objSched + explore.Obj(len(k.Tasks)), Access: a}
+	return explore.Footprint{Lo: k.objSched, Hi: k.objSched + explore.Obj(3*len(k.Tasks)), Access: a}
 }
 
-// fpTask is a task's sched object.
-func (k *Kernel) fpTask(tk *Task, a explore.Access) explore.Footprint {
+// fpState is a task's scheduler state (running, sleeping, on the task
+// list, a pending wakeup).
+func (k *Kernel) fpState(tk *Task, a explore.Access) explore.Footprint {
 	return explore.Footprint{Lo: tk.obj, Hi: tk.obj + 1, Access: a}
 }
+
+// fpPState is a task's patch_state.
+func (k *Kernel) fpPState(tk *Task, a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: tk.obj + 1, Hi: tk.obj + 2, Access: a}
+}
+
+// fpFlags is a task's thread flags (TIF_PATCH_PENDING, TIF_NOTIFY_SIGNAL,
+// the klp_update_patch_state section, an idle kick).
+func (k *Kernel) fpFlags(tk *Task, a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: tk.obj + 2, Hi: tk.obj + 3, Access: a}
+}
+
+func (k *Kernel) fpStatePState(tk *Task, a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: tk.obj, Hi: tk.obj + 2, Access: a}
+}
+
+func (k *Kernel) fpPStateFlags(tk *Task, a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: tk.obj + 1, Hi: tk.obj + 3, Access: a}
+}
+
+// fpTaskAll is all three.
+func (k *Kernel) fpTaskAll(tk *Task) explore.Footprint { return explore.WRange(tk.obj, 3) }
 
 // fpStack is a task's kernel stack.
 func (k *Kernel) fpStack(tk *Task) explore.Footprint { return explore.W(tk.objStack) }
@@ -186,16 +213,28 @@ func (k *Kernel) fpHandler(tk *Task) explore.Footprint { return explore.W(tk.obj
 // fpStackHandler is both.
 func (k *Kernel) fpStackHandler(tk *Task) explore.Footprint { return explore.WRange(tk.objStack, 2) }
 
-// fpUpTo covers klp, every sched and every func_stack: what a task's own
-// stack check (__klp_sched_try_switch) reads and writes without klp_mutex.
+// fpUpTo covers klp, every func_stack and the sched objects up to tk's:
+// what a task's own stack check (__klp_sched_try_switch) reads and writes
+// without klp_mutex.
 func (k *Kernel) fpUpTo(tk *Task) explore.Footprint {
-	return explore.Footprint{Lo: k.objKLP, Hi: k.objOps + explore.Obj(max(1, len(k.syms))), Access: explore.Write}
+	return explore.Footprint{Lo: k.objKLP + 1, Hi: tk.obj + 3, Access: explore.Write}
 }
 
-// fpKLPSched covers klp and every sched: what the delayed work's timer
-// reads.
-func (k *Kernel) fpKLPSched(a explore.Access) explore.Footprint {
-	return explore.Footprint{Lo: k.objKLP, Hi: k.objSched + explore.Obj(len(k.Tasks)), Access: a}
+// fpKLPOps covers klp and every func_stack: what a stack check reads.
+func (k *Kernel) fpKLPOps() explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP + 1, Hi: k.objOps + explore.Obj(max(1, len(k.syms))), Access: explore.Read}
+}
+
+// fpWorkEpochs covers the work, klp and every task's change counter: what
+// the delayed work's timer reads.
+func (k *Kernel) fpWorkEpochs(a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP, Hi: k.objEpoch + explore.Obj(len(k.Tasks)), Access: a}
+}
+
+// fpWorkUpTo covers the work, klp, every func_stack and change counter,
+// and the task objects up to tk's.
+func (k *Kernel) fpWorkUpTo(tk *Task, a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objKLP, Hi: tk.obj + 3, Access: a}
 }
 
 // fpAll covers every object.
@@ -308,8 +347,16 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	nTasks := len(cpus) + len(cfg.Tasks)
 	k.objKLP = s.Object("klp_transition_work")
 	s.Object("klp")
-	k.objSched = s.Objects("sched", nTasks)
 	k.objOps = s.Objects("func_stack", max(1, len(k.syms)))
+	k.objEpoch = s.Objects("epoch", nTasks)
+	k.objSched = s.Object("state[0]")
+	s.Object("patch_state[0]")
+	s.Object("flags[0]")
+	for i := 1; i < nTasks; i++ {
+		s.Object(fmt.Sprintf("state[%d]", i))
+		s.Object(fmt.Sprintf("patch_state[%d]", i))
+		s.Object(fmt.Sprintf("flags[%d]", i))
+	}
 	objStacks := s.Object("stack[0]")
 	s.Object("handler[0]")
 	for i := 1; i < nTasks; i++ {
@@ -318,9 +365,11 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	}
 	k.objEnd = objStacks + explore.Obj(2*nTasks)
 	k.mutex = explore.NewMutex(s, "klp_mutex")
+	k.tasklist = explore.NewMutex(s, "tasklist_lock")
+	k.atomicWalk = !cfg.disabled("atomic-task-walk")
 	for i, st := range cpus {
 		tk := &Task{k: k, Name: fmt.Sprintf("swapper/%d", i), Pid: 0, Idle: true, Kthread: true, cpu: i, cpuState: st,
-			PatchState: Undef, obj: k.objSched + explore.Obj(i), objStack: objStacks + explore.Obj(2*i), linked: true}
+			PatchState: Undef, obj: k.objSched + explore.Obj(3*i), objEpoch: k.objEpoch + explore.Obj(i), objStack: objStacks + explore.Obj(2*i), linked: true}
 		if st == "idle" {
 			tk.State = Running
 		} else {
@@ -331,7 +380,7 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	for i := range cfg.Tasks {
 		tc := &cfg.Tasks[i]
 		tk := &Task{k: k, Name: tc.Name, Pid: 100 + i, Kthread: tc.Kind == "kthread", cfg: tc, prog: progs[i],
-			PatchState: Undef, obj: k.objSched + explore.Obj(len(cpus)+i), objStack: objStacks + explore.Obj(2*(len(cpus)+i)),
+			PatchState: Undef, obj: k.objSched + explore.Obj(3*(len(cpus)+i)), objEpoch: k.objEpoch + explore.Obj(len(cpus)+i), objStack: objStacks + explore.Obj(2*(len(cpus)+i)),
 			linked: !tc.Child, State: Running}
 		if tc.Child {
 			tk.State = NotStarted
@@ -393,7 +442,7 @@ func (NoMonitor) Entered(*Kernel, *Task, Frame) error                           
 func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error                 { return nil }
 func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) error { return nil }
 func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int) error                  { return nil }
-func (NoMonitor) Completing(*Kernel) error                                            { return nil }
+func (NoMonitor) Completing(*Kernel, *Task) error                                     { return nil }
 func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                                 { return nil }
 func (NoMonitor) End(*Kernel) error                                                   { return nil }
 func (NoMonitor) Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure {

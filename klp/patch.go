@@ -50,7 +50,7 @@ func (k *Kernel) ftraceHandler(t *explore.Thread, tk *Task, sym *Symbol) Frame {
 		next = st[1]
 	}
 	if fn.Transition {
-		t.Op("klp_ftrace_handler: smp_rmb, current->patch_state", k.fpTask(tk, explore.Read))
+		t.Op("klp_ftrace_handler: smp_rmb, current->patch_state", k.fpPState(tk, explore.Read))
 		state := tk.PatchState
 		k.check(t, k.mon.HandlerRead(k, tk, fn, state))
 		if state == Unpatched {

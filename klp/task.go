@@ -43,11 +43,13 @@ type Task struct {
 	linked    bool // on the task list (for_each_process_thread)
 	inHandler bool // inside klp_ftrace_handler's preempt-disabled section (handler object)
 	inUpdate  bool // inside klp_update_patch_state's section (sched object)
+	blocked   bool // in an interruptible sleep only a signal ends
 	woken     bool // a wakeup is pending for a blocked sleep
 	kicked    bool // wake_up_if_idle hit this CPU
 	epoch     uint64
 	obj       explore.Obj // sched
 	objStack  explore.Obj // stack; handler is objStack+1
+	objEpoch  explore.Obj // change counter; obj is sched, obj+1 flags
 	cfg       *TaskConfig
 	prog      []instr
 	cpu       int
@@ -76,8 +78,14 @@ func (tk *Task) where() string {
 }
 
 // bump records a change that may let a retry of the transition succeed
-// (a pending task went to sleep, exited or switched itself).
-func (tk *Task) bump() { tk.epoch++ }
+// (a pending task went to sleep, exited or switched itself). It is a step
+// of its own on the task's change counter, which only the delayed work's
+// timer reads: the model's stand-in for "time passes until the next
+// attempt".
+func (tk *Task) bump(t *explore.Thread) {
+	t.Op("(the delayed work is due again)", explore.W(tk.objEpoch))
+	tk.epoch++
+}
 
 // run is the task's thread: it interprets the program, then exits.
 func (tk *Task) run(t *explore.Thread) {
@@ -87,13 +95,21 @@ func (tk *Task) run(t *explore.Thread) {
 		t.Op("return to do_exit", k.fpStack(tk))
 		tk.Stack = nil
 	}
-	// do_exit → release_task: the task leaves the task list.
-	t.Op("do_exit: release_task", k.fpTask(tk, explore.Write))
-	if tk.PatchPending {
-		tk.bump() // a pending task left: the transition may complete
+	// do_exit → release_task: the task leaves the task list (under
+	// tasklist_lock taken for writing).
+	if !k.atomicWalk {
+		k.tasklist.Lock(t)
 	}
+	t.Op("do_exit: release_task", k.fpTaskAll(tk))
+	pending := tk.PatchPending
 	tk.linked = false
 	tk.State = Dead
+	if !k.atomicWalk {
+		k.tasklist.Unlock(t)
+	}
+	if pending {
+		tk.bump(t) // a pending task left: the transition may complete
+	}
 }
 
 // exec interprets prog[lo:hi].
@@ -119,23 +135,32 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 				st = SleepingUninterruptible
 			}
 			where := tk.where()
-			t.Op("sleep in "+where, k.fpTask(tk, explore.Write))
+			t.Op("sleep in "+where, k.fpState(tk, explore.Write))
 			tk.State = st
 			tk.woken = false
+			tk.blocked = in.op == opBlock && !in.uninterruptib
+			// A pending task asleep: if it could now pass the stack check,
+			// a retry is due. (Model bookkeeping for the delayed work's
+			// time abstraction, not kernel code.)
+			t.Op("(is the sleeper pending?)", k.fpFlags(tk, explore.Read))
 			if tk.PatchPending {
-				tk.bump() // a pending task may now pass the stack check
+				t.Op("(can the stack check pass now?)", k.fpKLPOps())
+				if k.transition != nil && k.switchBlocker(tk, false) == "" {
+					tk.bump(t)
+				}
 			}
 			if in.op == opSleep {
-				t.Op("wake up in "+where, k.fpTask(tk, explore.Write))
+				t.Op("wake up in "+where, k.fpState(tk, explore.Write))
 			} else {
-				t.Await("woken in "+where, k.fpTask(tk, explore.Write), func() bool { return tk.woken })
+				t.Await("woken in "+where, k.fpState(tk, explore.Write), func() bool { return tk.woken })
+				tk.blocked = false
 			}
 			// Waking makes no task easier to switch: no retry is due.
 			tk.State = Running
 			tk.woken = false
 		case opUser:
 			if len(tk.Stack) != 0 {
-				t.Op("exit to user mode", k.fpTask(tk, explore.Write))
+				t.Op("exit to user mode", explore.Local)
 				t.Failf("program", "%s: `user` with %s still on its kernel stack", tk.Name, tk.where())
 			}
 			tk.updatePatchState(t, "exit_to_user_mode")
@@ -175,7 +200,7 @@ func (tk *Task) spin(t *explore.Thread, loop, end int) {
 	}
 	last := ^uint64(0)
 	for {
-		t.Await(label, k.fpKLPSched(explore.Read), func() bool {
+		t.Await(label, k.fpWorkUpTo(tk, explore.Read), func() bool {
 			return k.hookEnabled && tk.PatchPending && !k.cfg.disabled("cond-resched-hook") && k.epoch() != last
 		})
 		last = k.epoch()
@@ -206,7 +231,7 @@ func (tk *Task) call(t *explore.Thread, sym *Symbol) {
 // klp_target_state into patch_state.
 func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 	k := tk.k
-	t.Op(where+": klp_update_patch_state: test_and_clear TIF_PATCH_PENDING", k.fpTask(tk, explore.Write))
+	t.Op(where+": klp_update_patch_state: test_and_clear TIF_PATCH_PENDING", k.fpFlags(tk, explore.Write))
 	tk.NotifySignal = false
 	tk.kicked = false
 	if !tk.PatchPending {
@@ -216,10 +241,10 @@ func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 	tk.inUpdate = true
 	t.Op("klp_update_patch_state: READ_ONCE(klp_target_state)", k.fpKLP(explore.Read))
 	target := k.target
-	t.Op("klp_update_patch_state: patch_state = "+target.String(), k.fpTask(tk, explore.Write))
+	t.Op("klp_update_patch_state: patch_state = "+target.String(), k.fpPStateFlags(tk, explore.Write))
 	tk.PatchState = target
 	tk.inUpdate = false
-	tk.bump()
+	tk.bump(t)
 	if t.Tracing() {
 		t.Notef("%s switched itself to %s", tk.Name, target)
 	}
@@ -233,7 +258,7 @@ func (tk *Task) condResched(t *explore.Thread) {
 		t.Op("cond_resched", explore.Local)
 		return
 	}
-	t.Op("cond_resched: klp_sched_try_switch: TIF_PATCH_PENDING?", k.fpTask(tk, explore.Read))
+	t.Op("cond_resched: klp_sched_try_switch: TIF_PATCH_PENDING?", k.fpFlags(tk, explore.Read))
 	if !tk.PatchPending {
 		return
 	}
@@ -241,7 +266,9 @@ func (tk *Task) condResched(t *explore.Thread) {
 	if !k.hookEnabled || !tk.PatchPending {
 		return
 	}
-	k.trySwitchTask(t, tk, true)
+	if k.trySwitchTask(t, tk, true) {
+		tk.bump(t)
+	}
 }
 
 // fork mirrors copy_process for a child: dup_task_struct copies the thread
@@ -254,9 +281,13 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 	if hi < lo {
 		lo, hi = hi, lo
 	}
-	fp := explore.WRange(lo, int(hi-lo)+1) // both sched objects
+	fp := explore.WRange(lo, int(hi-lo)+3) // both tasks' objects
 	t.Op("fork "+child.Name+": dup_task_struct (copies thread flags)", fp)
 	child.PatchPending = tk.PatchPending
+	if !k.atomicWalk {
+		k.tasklist.Lock(t)
+		defer k.tasklist.Unlock(t)
+	}
 	t.Op("fork "+child.Name+": copy_process: klp_copy_process, link under tasklist_lock", fp)
 	if !k.cfg.disabled("klp-copy-process-tif") {
 		child.PatchPending = tk.PatchPending
@@ -272,7 +303,7 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 // TIF_PATCH_PENDING is set.
 func (tk *Task) idleLoop(t *explore.Thread) {
 	for {
-		t.Await("do_idle: CPU idle until woken", tk.k.fpTask(tk, explore.Read), func() bool { return tk.kicked })
+		t.Await("do_idle: CPU idle until woken", tk.k.fpFlags(tk, explore.Read), func() bool { return tk.kicked })
 		tk.updatePatchState(t, "do_idle (end of iteration)")
 	}
 }

@@ -27,6 +27,40 @@ func (k *Kernel) synchronize(t *explore.Thread, step, where string) {
 	})
 }
 
+// forEachTask runs fn for every task on the task list and every idle task
+// (for_each_process_thread plus the idle tasks, under tasklist_lock). By
+// default the walk is one step (tasks cannot fork or exit during it; they
+// can run before or after it); Config.Disable "atomic-task-walk" makes it
+// one step per task under a modelled tasklist_lock, which fork and exit
+// take too, so tasks may also run between two tasks' updates.
+func (k *Kernel) forEachTask(t *explore.Thread, label string, fn func(tk *Task)) {
+	if k.atomicWalk {
+		t.Op(label, k.fpTasks(explore.Write))
+		k.inWalk = true
+		for _, tk := range k.Tasks {
+			if tk.linked {
+				fn(tk)
+			}
+		}
+		k.inWalk = false
+		return
+	}
+	k.tasklist.Lock(t)
+	for _, tk := range k.Tasks {
+		if tk.linked {
+			fn(tk)
+		}
+	}
+	k.tasklist.Unlock(t)
+}
+
+// walkOp is a step of a per-task walk (nothing inside an atomic walk).
+func (k *Kernel) walkOp(t *explore.Thread, label string, fp explore.Footprint) {
+	if !k.inWalk {
+		t.Op(label, fp)
+	}
+}
+
 // initTransition mirrors klp_init_transition.
 func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 	t.Op("klp_init_transition: klp_transition_patch, klp_target_state", k.fpKLP(explore.Write))
@@ -45,16 +79,13 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 		initial = Patched
 	}
 	setStates := func() {
-		t.Op("klp_init_transition: patch_state := "+initial.String()+" (tasklist_lock)", k.fpTasks(explore.Write))
-		for _, tk := range k.Tasks {
-			if !tk.linked {
-				continue
-			}
+		k.forEachTask(t, "klp_init_transition: patch_state := "+initial.String()+" (tasklist_lock)", func(tk *Task) {
+			k.walkOp(t, "klp_init_transition: "+tk.Name+"->patch_state = "+initial.String(), k.fpPState(tk, explore.Write))
 			if tk.PatchState != Undef {
 				t.Failf("pending-flag", "WARN_ON_ONCE in klp_init_transition: %s has patch_state %s", tk.Name, tk.PatchState)
 			}
 			tk.PatchState = initial
-		}
+		})
 	}
 	setTransition := func() {
 		t.Op("klp_init_transition: func->transition = true", k.fpAllOps())
@@ -81,12 +112,12 @@ func (k *Kernel) startTransition(t *explore.Thread) {
 	if p.Immediate {
 		return
 	}
-	t.Op("klp_start_transition: set TIF_PATCH_PENDING (tasklist_lock)", k.fpTasks(explore.Write))
-	for _, tk := range k.Tasks {
-		if tk.linked && tk.PatchState != k.target {
+	k.forEachTask(t, "klp_start_transition: set TIF_PATCH_PENDING (tasklist_lock)", func(tk *Task) {
+		k.walkOp(t, "klp_start_transition: set TIF_PATCH_PENDING of "+tk.Name+" if not in the target state", k.fpPStateFlags(tk, explore.Write))
+		if tk.PatchState != k.target {
 			tk.PatchPending = true
 		}
-	}
+	})
 	t.Op("klp_start_transition: klp_cond_resched_enable, klp_signals_cnt = 0", k.fpKLP(explore.Write))
 	k.hookEnabled = true
 	k.signalsCnt = 0
@@ -149,7 +180,7 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 		// that changed in between is judged as if checked after the
 		// change). Inspections of running tasks then commute with what
 		// those tasks read.
-		t.Op("klp_try_switch_task("+tk.Name+")", k.fpTask(tk, explore.Read))
+		t.Op("klp_try_switch_task("+tk.Name+")", k.fpStatePState(tk, explore.Read))
 		if tk.PatchState == k.target {
 			return true
 		}
@@ -157,9 +188,14 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 			if t.Tracing() {
 				t.Notef("klp_try_switch_task: %s:%d %s", tk.Name, tk.Pid, reason)
 			}
+			// Only a sleep that nothing else ends makes a signal matter
+			// (a timed sleep ends anyway, at any time).
+			if tk.blocked && !k.cfg.disabled("signals") {
+				k.wouldWake = true
+			}
 			return false
 		}
-		t.Op("klp_check_and_switch_task("+tk.Name+"): switch", k.fpTask(tk, explore.Write))
+		t.Op("klp_check_and_switch_task("+tk.Name+"): switch", k.fpTaskAll(tk))
 	}
 	if tk.PatchState == k.target {
 		return true
@@ -172,10 +208,6 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 	}
 	tk.PatchPending = false
 	tk.PatchState = k.target
-	tk.bump()
-	if !current {
-		k.attemptBumps++
-	}
 	if t.Tracing() {
 		t.Notef("klp_try_switch_task: %s switched to %s", tk.Name, k.target)
 	}
@@ -187,7 +219,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 	p := k.transition
 	complete := true
 	if !p.Immediate {
-		t.Op("klp_try_complete_transition", k.fpKLPSched(explore.Read))
+		t.Op("klp_try_complete_transition", k.fpWorkEpochs(explore.Read))
 		e := k.epoch()
 		if e == k.attemptEpoch && k.attemptsTotal > 0 {
 			// Nothing changed since the last attempt: the attempts until
@@ -201,7 +233,8 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 			k.idleAttempts = 0
 		}
 		k.attemptsTotal++
-		k.attemptStart, k.attemptBumps = e, 0
+		k.attemptEpoch = e
+		k.wouldWake = false
 		for _, tk := range k.Tasks {
 			if tk.Idle || !tk.linked {
 				continue
@@ -218,16 +251,14 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 				if !k.trySwitchTask(t, tk, false) {
 					complete = false
 					if !k.cfg.disabled("wake-up-if-idle") && tk.cpuState == "idle" {
-						t.Op(fmt.Sprintf("wake_up_if_idle(%d)", tk.cpu), k.fpTask(tk, explore.Write))
+						t.Op(fmt.Sprintf("wake_up_if_idle(%d)", tk.cpu), k.fpFlags(tk, explore.Write))
 						tk.kicked = true
 					}
 				}
 			} else if tk.PatchState != k.target {
-				t.Op("offline CPU: switch "+tk.Name, k.fpTask(tk, explore.Write))
+				t.Op("offline CPU: switch "+tk.Name, k.fpPStateFlags(tk, explore.Write))
 				tk.PatchPending = false
 				tk.PatchState = k.target
-				tk.bump()
-				k.attemptBumps++
 			}
 		}
 	}
@@ -236,9 +267,6 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 			k.sendSignals(t)
 		}
 		t.Op("klp_signals_cnt++, schedule_delayed_work(klp_transition_work)", k.fpWork(explore.Write))
-		// What the attempt saw, plus its own changes: a task that changed
-		// concurrently makes the work due again.
-		k.attemptEpoch = k.attemptStart + k.attemptBumps
 		k.signalsCnt++
 		k.workArmed = true
 		return
@@ -266,10 +294,13 @@ func (k *Kernel) sendSignals(t *explore.Thread) {
 	if k.signalsCnt == signalsTimeout {
 		k.klpLog("signaling remaining tasks")
 	}
-	t.Op("klp_send_signals (tasklist_lock)", k.fpTasks(explore.Write))
-	for _, tk := range k.Tasks {
-		if tk.Idle || !tk.linked || !tk.PatchPending {
-			continue
+	k.forEachTask(t, "klp_send_signals (tasklist_lock)", func(tk *Task) {
+		if tk.Idle {
+			return
+		}
+		k.walkOp(t, "klp_send_signals: "+tk.Name, k.fpTaskAll(tk))
+		if !tk.PatchPending {
+			return
 		}
 		if !tk.Kthread {
 			tk.NotifySignal = true
@@ -277,7 +308,7 @@ func (k *Kernel) sendSignals(t *explore.Thread) {
 		if tk.State == SleepingInterruptible {
 			tk.woken = true
 		}
-	}
+	})
 }
 
 // completeTransition mirrors klp_complete_transition, in its order.
@@ -319,13 +350,11 @@ func (k *Kernel) completeTransition(t *explore.Thread) {
 		if target == Patched {
 			k.synchronize(t, "sync-complete-patched", "before resetting patch_state")
 		}
-		t.Op("klp_complete_transition: patch_state = IDLE (tasklist_lock)", k.fpTasks(explore.Write))
-		k.check(t, k.mon.Completing(k))
-		for _, tk := range k.Tasks {
-			if tk.linked {
-				tk.PatchState = Undef
-			}
-		}
+		k.forEachTask(t, "klp_complete_transition: patch_state = IDLE (tasklist_lock)", func(tk *Task) {
+			k.walkOp(t, "klp_complete_transition: WARN_ON_ONCE(TIF_PATCH_PENDING), "+tk.Name+"->patch_state = IDLE", k.fpPStateFlags(tk, explore.Write))
+			k.check(t, k.mon.Completing(k, tk))
+			tk.PatchState = Undef
+		})
 	}
 	for _, o := range p.Objs {
 		if !o.Loaded() {
@@ -385,12 +414,10 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 		from = "unpatching to patching"
 	}
 	k.klpLog("'%s': reversing transition from %s", p.Name, from)
-	t.Op("klp_reverse_transition: clear TIF_PATCH_PENDING (tasklist_lock)", k.fpTasks(explore.Write))
-	for _, tk := range k.Tasks {
-		if tk.PatchPending {
-			tk.PatchPending = false
-		}
-	}
+	k.forEachTask(t, "klp_reverse_transition: clear TIF_PATCH_PENDING (tasklist_lock)", func(tk *Task) {
+		k.walkOp(t, "klp_reverse_transition: clear TIF_PATCH_PENDING of "+tk.Name, k.fpFlags(tk, explore.Write))
+		tk.PatchPending = false
+	})
 	k.synchronize(t, "sync-reverse", "klp_reverse_transition")
 	t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpWorkKLP(explore.Write))
 	p.Enabled = !p.Enabled
@@ -407,13 +434,17 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 // forceTransition mirrors klp_force_transition.
 func (k *Kernel) forceTransition(t *explore.Thread) {
 	k.klpLog("forcing remaining tasks to the patched state")
-	t.Op("klp_force_transition: klp_update_patch_state on every task", k.fpTasks(explore.Write))
-	for _, tk := range k.Tasks {
-		if tk.linked && tk.PatchPending {
+	var switched []*Task
+	k.forEachTask(t, "klp_force_transition: klp_update_patch_state on every task (tasklist_lock)", func(tk *Task) {
+		k.walkOp(t, "klp_force_transition: klp_update_patch_state("+tk.Name+")", k.fpPStateFlags(tk, explore.Write))
+		if tk.PatchPending {
 			tk.PatchPending = false
 			tk.PatchState = k.target
-			tk.bump()
+			switched = append(switched, tk)
 		}
+	})
+	for _, tk := range switched {
+		tk.bump(t)
 	}
 	if k.target == Unpatched {
 		k.transition.Forced = true
@@ -426,36 +457,22 @@ func (k *Kernel) forceTransition(t *explore.Thread) {
 	}
 }
 
-// signalWouldWake reports whether klp_send_signals would wake some task
-// (a TIF_PATCH_PENDING task in interruptible sleep): only then can the
-// attempts up to the next signalling one make a difference.
-func (k *Kernel) signalWouldWake() bool {
-	if k.cfg.disabled("signals") {
-		return false
-	}
-	for _, tk := range k.Tasks {
-		if tk.linked && !tk.Idle && tk.PatchPending && tk.State == SleepingInterruptible && !tk.woken {
-			return true
-		}
-	}
-	return false
-}
-
 // transitionWork is klp_transition_work: the delayed work that re-runs
 // klp_try_complete_transition under klp_mutex about once a second while a
 // transition is incomplete.
 //
-// Time is abstracted: the work runs again when some task changed in a way
-// that can make it switchable since the last attempt (it went to sleep,
-// exited, or switched itself; anything else would fail alike), and once
-// more when nothing changed but a signal would wake a sleeper, which
-// stands for the ≈15 identical attempts up to the next klp_send_signals. So a transition that cannot progress ends in
+// Time is abstracted: the work runs again when some pending task changed
+// in a way that can let a retry succeed since the last attempt began (it
+// went to sleep, exited, or switched itself; anything else would fail
+// alike), and once more when nothing changed but the last attempt saw a
+// pending task in interruptible sleep, which stands for the ≈15 identical
+// attempts up to the next klp_send_signals. So a transition that cannot progress ends in
 // a state where no thread can move, which the transition-completes
 // property judges.
 func (k *Kernel) transitionWork(t *explore.Thread) {
 	for {
-		t.Await("klp_transition_work: delayed work due", k.fpKLPSched(explore.Read), func() bool {
-			return k.workArmed && k.transition != nil && (k.epoch() != k.attemptEpoch || (k.idleAttempts < 1 && k.signalWouldWake()))
+		t.Await("klp_transition_work: delayed work due", k.fpWorkEpochs(explore.Read), func() bool {
+			return k.workArmed && k.transition != nil && (k.epoch() != k.attemptEpoch || (k.idleAttempts < 1 && k.wouldWake))
 		})
 		k.mutex.Lock(t)
 		if k.transition != nil && k.workArmed {
