@@ -18,6 +18,7 @@ import (
 //	wait-transition P      wait until /sys/kernel/livepatch/P/transition reads 0 (or P is gone)
 //	wait-gone P            wait until /sys/kernel/livepatch/P disappears
 //	wait-patches N         wait until exactly N patches are in /sys/kernel/livepatch
+//	wait-sleeping TASK     wait until TASK is asleep (to order a script after a task)
 //	cat FUNC               run FUNC as a reader of its /proc file would; what the
 //	                       running version prints goes to the log (grep … > /dev/kmsg)
 //	log TEXT               write TEXT to the log (echo TEXT > /dev/kmsg)
@@ -121,6 +122,11 @@ func parseScript(c *Config) ([]command, error) {
 				return nil, bad("want set_pre_patch_ret P VALUE")
 			}
 			cmd.value = f[2]
+		case "wait-sleeping":
+			if len(f) != 2 || !tasks[f[1]] {
+				return nil, bad("want wait-sleeping TASK (a task of params.tasks)")
+			}
+			cmd.name = f[1]
 		case "wait-patches":
 			if len(f) != 2 {
 				return nil, bad("want wait-patches N")
@@ -273,6 +279,11 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 		var n int
 		fmt.Sscan(c.value, &n)
 		t.Await("wait until "+c.value+" patches remain", k.fpWorkKLP(explore.Read), func() bool { return len(k.Patches) == n })
+	case "wait-sleeping":
+		tk := k.taskNamed(c.name)
+		t.Await("wait until "+c.name+" sleeps", k.fpState(tk, explore.Read), func() bool {
+			return tk.State == SleepingInterruptible || tk.State == SleepingUninterruptible
+		})
 	case "cat":
 		k.cat(t, c.name)
 	case "log":

@@ -118,9 +118,10 @@ func (k *Kernel) startTransition(t *explore.Thread) {
 			tk.PatchPending = true
 		}
 	})
-	t.Op("klp_start_transition: klp_cond_resched_enable, klp_signals_cnt = 0", k.fpKLP(explore.Write))
+	t.Op("klp_start_transition: klp_cond_resched_enable, klp_signals_cnt = 0", k.fpWorkKLP(explore.Write))
 	k.hookEnabled = true
 	k.signalsCnt = 0
+	k.attemptsTotal, k.idleAttempts = 0, 0
 }
 
 // switchBlocker is klp_check_and_switch_task's verdict without the
