@@ -477,15 +477,16 @@ func (x86Kind) Builtin() []Scenario {
 	}
 	batches := []struct {
 		name  string
+		nmis  int
 		sites []X86Site
 	}{
-		{"2 adjacent", []X86Site{{Addr: "0xffffffff8100001e", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000023", Old: hexNOP5, New: hexJMP32}}},
-		{"3 in one line", []X86Site{{Addr: "0xffffffff81000000", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000010", Old: hexNOP2, New: hexJMP8}, {Addr: "0xffffffff81000030", Old: hexJMP32, New: hexNOP5}}},
+		{"2 adjacent", 0, []X86Site{{Addr: "0xffffffff8100001e", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000023", Old: hexNOP5, New: hexJMP32}}},
+		{"3 nop2 in one block", 1, []X86Site{{Addr: "0xffffffff81000020", Old: hexNOP2, New: hexJMP8}, {Addr: "0xffffffff81000022", Old: hexNOP2, New: hexJMP8}, {Addr: "0xffffffff81000024", Old: hexNOP2, New: hexJMP8}}},
 	}
 	for _, bt := range batches {
 		for _, f := range x86Fetches {
-			p := X86Params{CPUs: 1, Fetch: f, Sites: bt.sites}
-			out = append(out, x86Scenario("batch/"+strings.ReplaceAll(bt.name, " ", "-")+"/"+f, "x86 batches (text_poke_bp, 1 executor)", bt.name, f,
+			p := X86Params{CPUs: 1, NMIs: bt.nmis, Fetch: f, Sites: bt.sites}
+			out = append(out, x86Scenario("batch/"+strings.ReplaceAll(bt.name, " ", "-")+"/"+f, "x86 batches (text_poke_bp, 1 executor; NMIs: 0 for 2 nop5, 1 for 3 nop2)", bt.name, f,
 				"smp_text_poke_batch_finish over "+bt.name+" sites", p, x86Bounds(), "safe"))
 		}
 	}
