@@ -455,6 +455,8 @@ func (x86Kind) Builtin() []Scenario {
 			X86Params{Disable: []string{"sync3", "refs-drain"}}, "violation:handler-memory"},
 		{"emulate≠new", "text_poke_bp whose handler emulates a call to another target (the emulate argument)",
 			X86Params{Emulate: "e8 00 10 00 00"}, "violation:emulation"},
+		{"writer-NMI", "text_poke_bp with an NMI on the writer's CPU that runs the site mid-protocol",
+			X86Params{WriterNMIs: 1}, "safe"},
 	}
 	for _, mr := range more {
 		p := mr.p

@@ -250,3 +250,43 @@ func TestX86ObservedHistory(t *testing.T) {
 		t.Error("a default run is not linearizable")
 	}
 }
+
+// TestX86WriterNMIAndRepeatedCalls: an NMI on the writer's own CPU runs the
+// site in the middle of the protocol (its int3 is handled locally), and an
+// executor that calls the site twice (a stale line from its first call)
+// stays safe; without sync1 the writer's NMI does not hide the tear.
+func TestX86WriterNMIAndRepeatedCalls(t *testing.T) {
+	for _, c := range []struct {
+		p    X86Params
+		want string
+	}{
+		{X86Params{CPUs: 1, WriterNMIs: 1, Old: hexNOP5, New: hexCALL32}, "safe"},
+		{X86Params{CPUs: 1, WriterNMIs: 1, Old: hexNOP5, New: hexCALL32, Fetch: "stale:64", Placement: "cross-64"}, "safe"},
+		{X86Params{CPUs: 1, Executions: 2, Old: hexNOP5, New: hexCALL32, Fetch: "stale:64"}, "safe"},
+		{X86Params{CPUs: 1, WriterNMIs: 1, Old: hexNOP5, New: hexCALL32, Disable: []string{"sync1"}}, "violation:torn-decode"},
+	} {
+		if got := verdict(exploreX86(t, x86(t, "w", c.p))); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.p, got, c.want)
+		}
+	}
+}
+
+// FuzzX86Params: whatever the params, Build returns a program or an
+// error that names a params field; it never panics.
+func FuzzX86Params(f *testing.F) {
+	for _, seed := range []string{
+		`{"old":"0f1f440000","new":"e8e7570700"}`,
+		`{"old":"0f1f440000","new":"e8e7570700","fetch":"stale:64","placement":"cross-64","disable":["sync2"],"nmis":1}`,
+		`{"sites":[{"addr":"0xffffffff81000020","old":"6690","new":"eb10"}]}`,
+		`{"old":"6690","new":"eb7f","addr":"0xffffffff81000ffe","variant":"naive-atomic"}`,
+		`{"old":"e9fbffffff","new":"0f1f440000","emulate":"e8"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, params []byte) {
+		_, err := Build(Scenario{Name: "fuzz", Kind: "x86", Params: params})
+		if err != nil && !strings.Contains(err.Error(), "params") {
+			t.Fatalf("error does not name a params field: %v", err)
+		}
+	})
+}
