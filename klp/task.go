@@ -144,8 +144,10 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 			// time abstraction, not kernel code.)
 			t.Op("(is the sleeper pending?)", k.fpFlags(tk, explore.Read))
 			if tk.PatchPending {
+				// A retry is due if the stack check can pass now, or if
+				// only the fake signal can end this sleep.
 				t.Op("(can the stack check pass now?)", k.fpKLPOps())
-				if k.transition != nil && k.switchBlocker(tk, false) == "" {
+				if k.transition != nil && (tk.blocked || k.switchBlocker(tk, false) == "") {
 					tk.bump(t)
 				}
 			}

@@ -1,0 +1,63 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// stuckBlockers are what the stuck verdicts must name (the kernel's "is
+// running" / "is sleeping on function" reasons), and must not name.
+var stuckBlockers = map[string]struct{ want, not []string }{
+	"livepatch/s3-cpu-bound-kthread-pre-6.4": {want: []string{"K:100 is running"}},
+	"livepatch/s3-cond-resched-inside-f":     {want: []string{"K:100 is running"}},
+	"livepatch/s4-idle-cpu-pre-5.16":         {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
+	"livepatch/s16-sleepers-signals":         {want: []string{"D:102 is sleeping on function f"}, not: []string{"U:", "K:"}},
+}
+
+// TestLivepatchBuiltin explores every built-in livepatch scenario with its
+// own bounds and compares the computed verdict with the documented one.
+func TestLivepatchBuiltin(t *testing.T) {
+	for _, s := range Livepatch().Builtin() {
+		t.Run(strings.TrimPrefix(s.Name, "livepatch/"), func(t *testing.T) {
+			prog, err := Build(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts, err := s.Explore.Options()
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.TimeLimit = 5 * time.Minute
+			res := explore.Explore(prog, opts)
+			got := string(res.Verdict)
+			if res.Failure != nil {
+				got += ":" + res.Failure.Property
+			}
+			t.Logf("%s: %s in %d executions (%d pruned, max depth %d), %s (%s)", s.Name, got, res.Stats.Executions, res.Stats.Pruned, res.Stats.MaxDepth, res.Stats.Elapsed.Round(time.Millisecond), res.Bounds)
+			if res.Failure != nil {
+				t.Logf("failure: %s", res.Failure.Message)
+			}
+			if b, ok := stuckBlockers[s.Name]; ok && res.Failure != nil {
+				for _, w := range b.want {
+					if !strings.Contains(res.Failure.Message, w) {
+						t.Errorf("stuck message %q does not name %q", res.Failure.Message, w)
+					}
+				}
+				for _, w := range b.not {
+					if strings.Contains(res.Failure.Message, w) {
+						t.Errorf("stuck message %q names %q, which does not block", res.Failure.Message, w)
+					}
+				}
+			}
+			if got != s.Expect {
+				t.Errorf("verdict %s, expected %s", got, s.Expect)
+				if res.Failure != nil {
+					t.Log(explore.Explain(prog, res))
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,259 @@
+package props
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/klp"
+)
+
+// Livepatch lists the properties the livepatch scenarios check.
+var Livepatch = []string{MixedState, UndefState, PendingFlag, FuncStates, Callbacks, ModuleText, TransitionCompletes, Deadlock}
+
+// NewLivepatchMonitor returns the monitor of the livepatch properties for
+// one execution (klp.Program calls it once per execution).
+func NewLivepatchMonitor() klp.Monitor { return &livepatchMonitor{phase: map[*klp.Object]cbPhase{}} }
+
+type livepatchMonitor struct {
+	phase map[*klp.Object]cbPhase
+}
+
+func violation(prop, format string, args ...any) error {
+	return &klp.Violation{Property: prop, Message: fmt.Sprintf(format, args...)}
+}
+
+// patchSyms is the set of functions a patch patches (resolved ones).
+func patches(p *klp.Patch, sym *klp.Symbol) bool {
+	for _, o := range p.Objs {
+		for _, f := range o.Funcs {
+			if f.Old() == sym {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// classify says whether a frame of a function patched by p runs p's
+// version ("new"), an older one or the original ("old"), or a newer
+// patch's version (neither: per-patch consistency does not judge it).
+func classify(p *klp.Patch, fr klp.Frame) (isNew, isOld bool) {
+	if !patches(p, fr.Sym) {
+		return false, false
+	}
+	if fr.Func != nil && fr.Func.Patch() == p {
+		return true, false
+	}
+	if fr.Func == nil || fr.Func.Patch().Seq < p.Seq {
+		return false, true
+	}
+	return false, false
+}
+
+// Entered checks mixed-state: when a task enters a function, no patch on
+// klp_patches may have both its own version and an older version of its
+// functions active on the task's stack (per-task consistency, §6 PTC).
+func (m *livepatchMonitor) Entered(k *klp.Kernel, tk *klp.Task, fr klp.Frame) error {
+	for _, p := range k.Patches {
+		n, o := classify(p, fr)
+		if !n && !o {
+			continue
+		}
+		for _, other := range tk.Stack[:len(tk.Stack)-1] {
+			n2, o2 := classify(p, other)
+			if (n && o2) || (o && n2) {
+				newer, older := fr, other
+				if o {
+					newer, older = other, fr
+				}
+				return violation(MixedState, "task %s runs %s while %s is still active on its stack: old and new versions of patch '%s' at once (stack %s)",
+					tk.Name, newer, older, p.Name, stackString(tk))
+			}
+		}
+	}
+	return nil
+}
+
+func stackString(tk *klp.Task) string {
+	var parts []string
+	for _, f := range tk.Stack {
+		parts = append(parts, f.String())
+	}
+	return "[" + strings.Join(parts, " > ") + "]"
+}
+
+// HandlerRead checks undef-state (the kernel's WARN_ON_ONCE in
+// klp_ftrace_handler).
+func (m *livepatchMonitor) HandlerRead(k *klp.Kernel, tk *klp.Task, fn *klp.Func, st klp.PatchState) error {
+	if st == klp.Undef {
+		return violation(UndefState, "klp_ftrace_handler read patch_state UNDEF of task %s while %s has transition set (WARN_ON_ONCE in klp_ftrace_handler)", tk.Name, fn)
+	}
+	return nil
+}
+
+// The seed's table: patching (0,0)→(0,1)→(1,1)→(1,0), unpatching the
+// same backwards.
+var funcTable = map[[2]klp.FuncState]bool{
+	{fs(0, 0), fs(0, 1)}: true,
+	{fs(0, 1), fs(1, 1)}: true,
+	{fs(1, 1), fs(1, 0)}: true,
+	{fs(1, 0), fs(1, 1)}: true,
+	{fs(1, 1), fs(0, 1)}: true,
+	{fs(0, 1), fs(0, 0)}: true,
+}
+
+func fs(patched, transition int) klp.FuncState {
+	return klp.FuncState{Patched: patched == 1, Transition: transition == 1}
+}
+
+// FuncStateChanged checks func-states. Besides the table's edges, the
+// kernel changes (patched) directly, outside any per-task transition, in
+// three documented places: klp_module_coming for a settled patch (no task
+// can run the module's code before its init), klp_module_going (the
+// module's code is dead) and klp_unpatch_replaced_patches (the replacing
+// transition already moved every task off the replaced code); and the
+// removed immediate flag bypassed the transition by design.
+func (m *livepatchMonitor) FuncStateChanged(k *klp.Kernel, f *klp.Func, from, to klp.FuncState, why string) error {
+	if funcTable[[2]klp.FuncState{from, to}] {
+		return nil
+	}
+	direct := !from.Transition && !to.Transition && from.Patched != to.Patched
+	if direct && (why == "module-coming" || why == "module-going" || why == "replaced" || f.Patch().Immediate) {
+		return nil
+	}
+	return violation(FuncStates, "klp_func %s went %s → %s (%s), which the klp_func state table does not allow", f, from, to, why)
+}
+
+type cbPhase uint8
+
+const (
+	cbIdle         cbPhase = iota // nothing ran, or the unpatch twin ran
+	cbPrePatched                  // pre_patch succeeded
+	cbPatched                     // post_patch ran
+	cbPreUnpatched                // pre_unpatch ran
+)
+
+// Callback checks callbacks: each object's callbacks follow pre_patch →
+// post_patch → pre_unpatch → post_unpatch, where post_unpatch may follow a
+// successful pre_patch directly (cancel, reverse, module going during a
+// transition) and post_patch may follow pre_unpatch (a reversed disable);
+// post callbacks run only once no task has TIF_PATCH_PENDING; replaced or
+// removed patches run none.
+func (m *livepatchMonitor) Callback(k *klp.Kernel, o *klp.Object, cb klp.CallbackKind, ret int) error {
+	p := o.Patch()
+	onList := false
+	for _, q := range k.Patches {
+		onList = onList || q == p
+	}
+	where := fmt.Sprintf("%s of patch '%s' object '%s'", cb, p.Name, o.Name)
+	if !onList {
+		return violation(Callbacks, "%s ran although the patch is not on klp_patches (replaced or freed)", where)
+	}
+	ph := m.phase[o]
+	bad := func(why string) error {
+		return violation(Callbacks, "%s ran %s", where, why)
+	}
+	switch cb {
+	case klp.PrePatch:
+		if ph != cbIdle {
+			return bad("twice without its unpatch twin")
+		}
+		if ret == 0 {
+			m.phase[o] = cbPrePatched
+		}
+	case klp.PostPatch:
+		if ph != cbPrePatched && ph != cbPreUnpatched {
+			return bad("without a successful pre_patch")
+		}
+		if err := noPending(k, where); err != nil {
+			return err
+		}
+		m.phase[o] = cbPatched
+	case klp.PreUnpatch:
+		if ph != cbPatched {
+			return bad("although post_patch never ran")
+		}
+		m.phase[o] = cbPreUnpatched
+	case klp.PostUnpatch:
+		if ph == cbIdle {
+			return bad("without a successful pre_patch")
+		}
+		if err := noPending(k, where); err != nil {
+			return err
+		}
+		m.phase[o] = cbIdle
+	}
+	return nil
+}
+
+func noPending(k *klp.Kernel, where string) error {
+	if k.TransitionPatch() == nil {
+		return nil
+	}
+	for _, tk := range k.Tasks {
+		if tk.Linked() && tk.PatchPending {
+			return violation(Callbacks, "%s ran while task %s still has TIF_PATCH_PENDING (the transition is not complete)", where, tk.Name)
+		}
+	}
+	return nil
+}
+
+// Completing checks pending-flag at the kernel's WARN_ON_ONCE in
+// klp_complete_transition.
+func (m *livepatchMonitor) Completing(k *klp.Kernel, tk *klp.Task) error {
+	if tk.PatchPending {
+		return violation(PendingFlag, "klp_complete_transition of '%s': task %s still has TIF_PATCH_PENDING (patch_state %s, target %s): WARN_ON_ONCE",
+			k.TransitionPatch().Name, tk.Name, tk.PatchState, k.TargetState())
+	}
+	return nil
+}
+
+// ModuleRemoved checks module-text: no task may still have code of the
+// removed livepatch module on its stack.
+func (m *livepatchMonitor) ModuleRemoved(k *klp.Kernel, p *klp.Patch) error {
+	for _, tk := range k.Tasks {
+		for _, fr := range tk.Stack {
+			if !fr.Original() && fr.Func.Patch() == p {
+				return violation(ModuleText, "rmmod %s freed the text of %s, which task %s still has on its stack %s: it will return into freed memory",
+					p.Name, fr, tk.Name, stackString(tk))
+			}
+		}
+	}
+	return nil
+}
+
+// Quiescent judges transition-completes: when no thread can move and a
+// transition is still in progress, the transition is stuck; the message
+// names every task that blocks it, in the kernel's debug wording.
+func (m *livepatchMonitor) Quiescent(k *klp.Kernel, blocked []*explore.Thread) *explore.Failure {
+	if p := k.TransitionPatch(); p != nil {
+		return &explore.Failure{Property: TransitionCompletes, Stuck: true, Thread: -1,
+			Message: fmt.Sprintf("'%s': %s transition never completes; blocking: %s", p.Name, map[bool]string{true: "patching", false: "unpatching"}[k.TargetState() == klp.Patched],
+				strings.Join(k.BlockingReasons(), "; "))}
+	}
+	for _, t := range blocked {
+		if t.Name() == "admin" {
+			return &explore.Failure{Property: "script", Stuck: true, Thread: t.ID(),
+				Message: fmt.Sprintf("the admin script waits forever at %q", t.Pending())}
+		}
+	}
+	return nil
+}
+
+// End checks pending-flag outside transitions: every task's patch_state is
+// IDLE and no TIF_PATCH_PENDING is left.
+func (m *livepatchMonitor) End(k *klp.Kernel) error {
+	if k.TransitionPatch() != nil {
+		return nil
+	}
+	for _, tk := range k.Tasks {
+		if !tk.Linked() {
+			continue
+		}
+		if tk.PatchPending || tk.PatchState != klp.Undef {
+			return violation(PendingFlag, "no transition is in progress but task %s has patch_state %s and TIF_PATCH_PENDING=%v", tk.Name, tk.PatchState, tk.PatchPending)
+		}
+	}
+	return nil
+}
