@@ -35,7 +35,7 @@ type MinimizeOptions struct {
 	// (default 200000).
 	MaxExecutions int64
 	// Shrinker overrides the kind's Shrinker (for tests and tools); nil
-	// uses the kind's if it implements one.
+	// uses the kind's if it implements one, else ParamShrinker.
 	Shrinker Shrinker
 	// NoScenarioShrink keeps the scenario's parameters as they are.
 	NoScenarioShrink bool
@@ -111,9 +111,12 @@ func (m *minimizer) try(sched explore.Schedule) *explore.Record {
 
 // shrink improves rec's schedule until no candidate helps or the budget
 // runs out. Every accepted candidate has no more steps than the current
-// one and a smaller cost.
+// one and a smaller cost. Each pass goes on from where it accepted a
+// candidate (against the new schedule) rather than starting over; the
+// passes repeat while any of them helped.
 func (m *minimizer) shrink(rec *explore.Record) *explore.Record {
 	cur, curCost := rec, costOf(rec)
+	improved := false
 	accept := func(r *explore.Record) bool {
 		if r == nil || len(r.Steps) > len(cur.Steps) {
 			return false
@@ -122,127 +125,114 @@ func (m *minimizer) shrink(rec *explore.Record) *explore.Record {
 		if !c.less(curCost) {
 			return false
 		}
-		cur, curCost = r, c
+		cur, curCost, improved = r, c, true
 		return true
 	}
-	for improved := true; improved && !m.exhausted(); {
+	sched := func() explore.Schedule { return cur.Schedule() }
+	without := func(s explore.Schedule, lo, hi int) explore.Schedule {
+		return append(append(explore.Schedule(nil), s[:lo]...), s[hi:]...)
+	}
+	for round := 0; round == 0 || improved; round++ {
 		improved = false
-		sched := cur.Schedule()
 		// 1. Truncate: the shortest prefix that, run on with default
-		// decisions, still fails.
-		for k := 0; k < len(sched) && !m.exhausted(); k++ {
-			if accept(m.try(sched[:k])) {
-				improved = true
+		// decisions (the current thread goes on), still fails.
+		for k, s := 0, sched(); k < len(s) && !m.exhausted(); k++ {
+			if accept(m.try(s[:k])) {
 				break
 			}
 		}
-		if improved {
-			continue
-		}
-		// 2. Remove preemptions: let the preempted thread go on instead.
-		for i, d := range cur.Decisions {
-			if d.Choice || d.Step == 0 || m.exhausted() {
+		// 2. Remove preemptions: pull the preempted thread's next step
+		// forward to the preemption, or let it take that decision.
+		for i := 0; i < len(cur.Decisions) && !m.exhausted(); i++ {
+			d := cur.Decisions[i]
+			if d.Choice || d.Step == 0 || d.Step >= len(cur.Steps) || !cur.Steps[d.Step].Preempted {
 				continue
 			}
 			prev := cur.Steps[d.Step-1].Thread
-			if !cur.Steps[d.Step].Preempted || prev == d.Value {
+			if prev == d.Value {
 				continue
 			}
-			// Pull the preempted thread's next step forward to here…
+			s := sched()
 			for j := i + 1; j < len(cur.Decisions); j++ {
 				if dj := cur.Decisions[j]; !dj.Choice && dj.Value == prev {
-					cand := append(append(explore.Schedule(nil), sched[:i]...), prev)
-					cand = append(append(cand, sched[i:j]...), sched[j+1:]...)
-					improved = accept(m.try(cand))
+					cand := append(append(explore.Schedule(nil), s[:i]...), prev)
+					cand = append(append(cand, s[i:j]...), s[j+1:]...)
+					if accept(m.try(cand)) {
+						i--
+					}
 					break
 				}
 			}
-			if improved {
-				break
+			if i < 0 || (i < len(cur.Decisions) && cur.Decisions[i].Value == prev) {
+				continue
 			}
-			// …or let it take this decision instead.
-			cand := append(append(explore.Schedule(nil), sched[:i]...), prev)
-			cand = append(cand, sched[i+1:]...)
+			cand := append(explore.Schedule(nil), s...)
+			cand[i] = prev
 			if accept(m.try(cand)) {
-				improved = true
-				break
+				i--
 			}
 		}
-		if improved {
-			continue
-		}
-		// 3. Swap adjacent decisions of different threads: run a step
-		// earlier.
-		for i := 0; i+1 < len(cur.Decisions) && !improved && !m.exhausted(); i++ {
+		// 3. Swap adjacent scheduling decisions of different threads:
+		// run a step earlier.
+		for i := 0; i+1 < len(cur.Decisions) && !m.exhausted(); i++ {
 			a, b := cur.Decisions[i], cur.Decisions[i+1]
 			if a.Choice || b.Choice || a.Value == b.Value {
 				continue
 			}
-			cand := append(explore.Schedule(nil), sched...)
+			cand := sched()
 			cand[i], cand[i+1] = cand[i+1], cand[i]
-			improved = accept(m.try(cand))
-		}
-		if improved {
-			continue
+			accept(m.try(cand))
 		}
 		// 4. Smaller choices: 0 first (no NMI, no stale line), then one
 		// less.
-		for i, d := range cur.Decisions {
-			if !d.Choice || d.Value == 0 || m.exhausted() {
+		for i := 0; i < len(cur.Decisions) && !m.exhausted(); i++ {
+			d := cur.Decisions[i]
+			if !d.Choice || d.Value == 0 {
 				continue
 			}
 			for _, v := range []int{0, d.Value - 1} {
-				cand := append(explore.Schedule(nil), sched...)
+				cand := sched()
 				cand[i] = v
 				if accept(m.try(cand)) {
-					improved = true
 					break
 				}
 			}
-			if improved {
-				break
-			}
 		}
-		if improved {
-			continue
-		}
-		// 5. Delete a thread's run of consecutive steps (with its
-		// choices), or every decision of one thread.
-		for lo := 0; lo < len(cur.Decisions) && !improved && !m.exhausted(); {
+		// 5. Delete a thread's run of consecutive decisions, or every
+		// decision of one thread.
+		for lo := 0; lo < len(cur.Decisions) && !m.exhausted(); {
 			d := cur.Decisions[lo]
 			hi := lo + 1
-			for hi < len(cur.Decisions) && (cur.Decisions[hi].Thread == d.Thread) {
+			for hi < len(cur.Decisions) && cur.Decisions[hi].Thread == d.Thread {
 				hi++
 			}
-			if !d.Choice {
-				cand := append(append(explore.Schedule(nil), sched[:lo]...), sched[hi:]...)
-				improved = accept(m.try(cand))
+			if !d.Choice && accept(m.try(without(sched(), lo, hi))) {
+				continue // the next run now starts at lo
 			}
 			lo = hi
 		}
-		for th := 0; th < len(cur.Threads) && !improved && !m.exhausted(); th++ {
+		for th := 0; th < len(cur.Threads) && !m.exhausted(); th++ {
 			var cand explore.Schedule
+			s := sched()
 			for i, d := range cur.Decisions {
 				if d.Thread != th {
-					cand = append(cand, sched[i])
+					cand = append(cand, s[i])
 				}
 			}
-			if len(cand) < len(sched) {
-				improved = accept(m.try(cand))
+			if len(cand) < len(s) {
+				accept(m.try(cand))
 			}
 		}
-		if improved {
-			continue
-		}
-		// 6. Delete decisions, in chunks halving down to one.
-		for size := len(sched) / 2; size >= 1 && !improved; size /= 2 {
-			for lo := 0; lo+size <= len(sched) && !m.exhausted(); lo += size {
-				cand := append(append(explore.Schedule(nil), sched[:lo]...), sched[lo+size:]...)
-				if accept(m.try(cand)) {
-					improved = true
-					break
+		// 6. Delete chunks of decisions, halving down to one.
+		for size := len(cur.Decisions) / 2; size >= 1 && !m.exhausted(); size /= 2 {
+			for lo := 0; lo+size <= len(cur.Decisions) && !m.exhausted(); {
+				if !accept(m.try(without(sched(), lo, lo+size))) {
+					lo += size
 				}
 			}
+		}
+		if m.exhausted() {
+			break
 		}
 	}
 	return cur
@@ -277,6 +267,9 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 			if k, err := catalog.KindOf(scen.Kind); err == nil {
 				sh, _ = k.(Shrinker)
 			}
+		}
+		if sh == nil {
+			sh = ParamShrinker{}
 		}
 		for sh != nil && time.Now().Before(deadline) {
 			next, nrec := shrinkScenario(sh, scen, t, len(rec.Steps), opts, deadline)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klpcheck/klpcheck/catalog"
 )
 
 // klp runs the command in-process and returns its exit code and output.
@@ -37,7 +39,7 @@ func expect(t *testing.T, args []string, wantCode int, wantOut, wantErr []string
 }
 
 func TestCheckBuiltin(t *testing.T) {
-	out, errs := expect(t, []string{"check", "--time-limit", "30s"}, 1, []string{
+	out, errs := expect(t, []string{"check", "--kind", "engine"}, 1, []string{
 		"== engine: 9 scenarios",
 		"lost-update      violation lost-update 4/1",
 		"peterson         safe",
@@ -51,11 +53,29 @@ func TestCheckBuiltin(t *testing.T) {
 	}
 }
 
+// The whole built-in catalog runs (with a tiny execution budget: its
+// verdicts are the kinds' tests' business) and prints a table per table.
+func TestCheckWholeCatalog(t *testing.T) {
+	code, out, errs := klp(t, "check", "--max-executions", "30")
+	if code == exitUsage || errs != "" {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
+	}
+	seen := map[string]bool{}
+	for _, s := range catalog.Builtin() {
+		if !seen[s.Table] {
+			seen[s.Table] = true
+			if !strings.Contains(out, "== "+s.Table+":") {
+				t.Fatalf("no table %q in:\n%s", s.Table, out)
+			}
+		}
+	}
+}
+
 func TestCheckFilters(t *testing.T) {
 	expect(t, []string{"check", "--run", "*/peterson"}, 0, []string{"peterson  safe", "1 scenarios: 1 safe"}, nil)
 	expect(t, []string{"check", "--run", "peterson"}, 1, []string{"2 scenarios: 1 safe, 1 violation"}, nil)
 	expect(t, []string{"check", "--property", "deadlock", "--kind", "engine"}, 1, []string{"lock-inversion"}, nil)
-	out, _ := expect(t, []string{"check", "--property", "deadlock"}, 1, nil, nil)
+	out, _ := expect(t, []string{"check", "--property", "deadlock", "--max-executions", "20"}, 1, nil, nil)
 	if strings.Contains(out, "lost-update  ") {
 		t.Fatalf("--property deadlock kept a lost-update scenario:\n%s", out)
 	}
