@@ -130,7 +130,10 @@ func (t *Thread) Name() string { return t.name }
 type System struct {
 	ex       *execution
 	threads  []*Thread
-	objNames []string
+	// objRuns name the objects: run k covers [objRuns[k].first, next
+	// run's first); a run of more than one object is an array.
+	objRuns []objRun
+	nobj    Obj
 
 	invariants []NamedCheck
 	visibleAll bool        // an invariant reads everything
@@ -172,26 +175,35 @@ type failSignal struct{}
 
 // Object allocates one shared object; the name appears in messages.
 func (s *System) Object(name string) Obj {
-	s.objNames = append(s.objNames, name)
-	return Obj(len(s.objNames) - 1)
+	return s.Objects(name, 1)
+}
+
+type objRun struct {
+	first Obj
+	n     Obj
+	name  string
 }
 
 // Objects allocates n consecutive shared objects named name[0..n) and
 // returns the first.
 func (s *System) Objects(name string, n int) Obj {
-	first := Obj(len(s.objNames))
-	for i := 0; i < n; i++ {
-		s.objNames = append(s.objNames, fmt.Sprintf("%s[%d]", name, i))
-	}
+	first := s.nobj
+	s.objRuns = append(s.objRuns, objRun{first, Obj(n), name})
+	s.nobj += Obj(n)
 	return first
 }
 
 // ObjectName returns the name an object was allocated with.
 func (s *System) ObjectName(o Obj) string {
-	if o < 0 || int(o) >= len(s.objNames) {
-		return fmt.Sprintf("obj#%d", o)
+	for _, r := range s.objRuns {
+		if o >= r.first && o < r.first+r.n {
+			if r.n == 1 {
+				return r.name
+			}
+			return fmt.Sprintf("%s[%d]", r.name, o-r.first)
+		}
 	}
-	return s.objNames[o]
+	return fmt.Sprintf("obj#%d", o)
 }
 
 // Invariant registers a check run after every step. It may read any
