@@ -128,8 +128,8 @@ func (t *Thread) Name() string { return t.name }
 
 // System is the world of one execution.
 type System struct {
-	ex       *execution
-	threads  []*Thread
+	ex      *execution
+	threads []*Thread
 	// objRuns name the objects: run k covers [objRuns[k].first, next
 	// run's first); a run of more than one object is an array.
 	objRuns []objRun
