@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -36,6 +37,10 @@ type listedScenario struct {
 	FetchModel  string `json:"fetch_model,omitempty"`
 	Expect      string `json:"expect,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Params and Explore make the entry a scenario file's entry (with
+	// the names above mapped back: variant→row, fetch_model→column).
+	Params  json.RawMessage `json:"params,omitempty"`
+	Explore *catalog.Bounds `json:"explore,omitempty"`
 }
 
 type listedProperty struct {
@@ -61,7 +66,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	builtin := catalog.Builtin()
 	var scen []listedScenario
 	for _, s := range builtin {
-		scen = append(scen, listedScenario{s.Name, s.Kind, s.Table, s.Row, s.Column, s.Expect, s.Description})
+		scen = append(scen, listedScenario{s.Name, s.Kind, s.Table, s.Row, s.Column, s.Expect, s.Description, s.Params, s.Explore})
 	}
 	// Variants and fetch models per table, in catalog order.
 	var tables []string

@@ -262,3 +262,31 @@ func TestHelp(t *testing.T) {
 		expect(t, []string{"help", cmd}, 0, []string{"Usage: klpcheck " + cmd}, nil)
 	}
 }
+
+// For x86 traces, --history adds porcupine's view of the atomic-switch
+// history to the HTML page.
+func TestShowHistoryX86(t *testing.T) {
+	const name = "x86/no-sync1/bytewise/inside-line"
+	if _, ok := catalog.Find(name); !ok {
+		t.Skip("no x86 scenario " + name)
+	}
+	dir := t.TempDir()
+	expect(t, []string{"check", "--run", name, "--traces", dir}, 1, []string{"violation torn-decode"}, nil)
+	path := filepath.Join(dir, "x86_no-sync1_bytewise_inside-line.trace.json")
+	html := filepath.Join(dir, "x.html")
+	expect(t, []string{"show", "--history", "--html", html, path}, 0, []string{"wrote"}, nil)
+	page, _ := os.ReadFile(html)
+	for _, want := range []string{`id="timeline"`, `id="porcupine"`, "const data = ", "porcupine: Ok"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Fatalf("the page lacks %q", want)
+		}
+	}
+	// Without --history, a torn-decode trace has no history view.
+	expect(t, []string{"show", "--html", html, path}, 0, nil, nil)
+	page, _ = os.ReadFile(html)
+	if bytes.Contains(page, []byte(`id="porcupine"`)) {
+		t.Fatal("a porcupine view without --history for a non-history property")
+	}
+	out, _ := expect(t, []string{"show", path}, 0, []string{"torn decode"}, nil)
+	_ = out
+}

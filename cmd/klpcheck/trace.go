@@ -165,11 +165,13 @@ model's notes (bytes and GNU-syntax decodes, task states, the event log)
 below it; "»" marks a preemption, "?" a choice (an NMI, a stale line), "✗"
 the step after which the property failed. With --html, writes one
 self-contained HTML page (the timeline, plus porcupine's visualisation when
-the property is a history property) that opens offline.
+the property is a history property, or with --history for x86 traces) that
+opens offline.
 
 Examples:
   klpcheck show out/engine_lost-update.trace.json
   klpcheck show --html trace.html out/engine_lost-update.trace.json
+  klpcheck show --history --html trace.html out/x86_no-sync1_bytewise_inside-line.trace.json
 `
 
 func cmdShow(args []string, stdout, stderr io.Writer) int {
@@ -177,6 +179,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	htmlPath := c.fs.String("html", "", "write an HTML page to `file` instead of text")
 	width := c.fs.Int("width", 34, "maximum width of a thread column (text)")
 	objects := c.fs.Bool("objects", false, "show each step's footprint (text)")
+	history := c.fs.Bool("history", false, "with --html, add porcupine's view of the x86 atomic-switch history even when another property failed")
 	pos, code, done := c.parse(args, stdout, stderr)
 	if done {
 		return code
@@ -204,7 +207,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	}
 	tl := traces.NewTimeline(got.Record)
 	if *htmlPath != "" {
-		hist, herr := traces.HistoryOf(tr)
+		hist, herr := historyFor(tr, *history)
 		if herr != nil {
 			fmt.Fprintf(stderr, "klpcheck: warning: no porcupine history: %v\n", herr)
 		}
