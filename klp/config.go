@@ -140,9 +140,8 @@ var Steps = []struct{ Name, Meaning string }{
 // barrier orders are swapped (under sequential consistency this is what
 // omitting the barrier allows).
 var Reorders = []struct{ Name, Meaning string }{
-	{"wmb1", "__klp_enable_patch: func_stack insertion before func->transition=true (no wmb#1)"},
+	{"wmb1", "__klp_enable_patch: the func_stack pushes become visible before func->transition=true (no wmb#1)"},
 	{"wmb2", "klp_init_transition: func->transition=true before the patch_state initialisation (no wmb#2)"},
-	{"wmb3", "__klp_disable_patch: TIF_PATCH_PENDING set before func->transition... (no wmb#3; transition is already true when unpatching, so only the pre_unpatch/TIF order changes)"},
 }
 
 // Validate checks the configuration, naming the offending field.

@@ -280,6 +280,14 @@ func (k *Kernel) enablePatchLocked(t *explore.Thread, p *Patch) int {
 			return k.enableFailed(t, p, EINVAL)
 		}
 	}
+	if k.cfg.reordered("wmb1") && !p.Immediate {
+		t.Op("klp_init_transition's func->transition = true, visible only now (no wmb#1)", k.fpAllOps())
+		for _, o := range p.Objs {
+			for _, f := range o.Funcs {
+				k.setFuncState(t, f, f.Patched, true, "init")
+			}
+		}
+	}
 	k.startTransition(t)
 	p.Enabled = true
 	k.tryCompleteTransition(t)

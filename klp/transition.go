@@ -100,6 +100,12 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 		setStates()
 		return
 	}
+	if k.cfg.reordered("wmb1") && state == Patched {
+		// The transition stores are made visible after the func_stack
+		// pushes (see enablePatchLocked).
+		setStates()
+		return
+	}
 	setStates()
 	t.Op("klp_init_transition: smp_wmb (wmb#2; no effect under SC)", explore.Local)
 	setTransition()

@@ -84,3 +84,14 @@ func TestLivepatchViolations(t *testing.T) {
 		})
 	}
 }
+
+// Omitting wmb#1: a task sees the new func on func_stack before its
+// transition flag; the func's state skips the table's (0,1).
+func TestLivepatchWMB1(t *testing.T) {
+	cfg := klp.Config{Functions: []string{"f"}, Patches: []klp.PatchConfig{{Name: "P", Objects: []klp.ObjectConfig{{Name: "vmlinux", Funcs: []klp.FuncConfig{{OldName: "f"}}}}}},
+		Script: []string{"load_lp P"}, Reorder: []string{"wmb1"}}
+	res := explorePatch(t, cfg, explore.Options{})
+	if res.Failure == nil || res.Failure.Property != FuncStates {
+		t.Fatalf("verdict %s %v, want func-states", res.Verdict, res.Failure)
+	}
+}
