@@ -92,6 +92,30 @@ func livepatchBuiltin() []Scenario {
 	out = append(out, lpBounded("s5-fork-race-pre-6.1", "as s5 with the child's TIF_PATCH_PENDING copied early by dup_task_struct only (before 747f7a290117): the stale flag survives to klp_complete_transition",
 		s5([]string{"klp-copy-process-tif"}), "5 fork race", "before v6.1", "violation:pending-flag", 2))
 
+	// §6.9 Barrier and synchronisation mutants (the current algorithm
+	// holds on the same scenarios: s2, s21 and the 3-task scenario).
+	s9 := func(reorder, disable []string, prog ...string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			Tasks:  []klp.TaskConfig{user("A", prog...)},
+			Script: []string{"load_lp P", "disable_lp P"}, Reorder: reorder, Disable: disable}
+	}
+	out = append(out, lpScenario("s9-barriers", "enable then disable while A enters f: the current algorithm with every barrier and synchronisation",
+		s9(nil, nil, "user", "call f", "ret", "user"), "9 barrier mutants", "current", "safe"))
+	out = append(out, lpBounded("s9a-no-wmb1", "__klp_enable_patch without wmb#1: the new func is on func_stack before its transition flag",
+		s9([]string{"wmb1"}, nil, "call f", "ret", "user"), "9 barrier mutants", "no wmb#1", "violation:func-states", 2))
+	out = append(out, lpBounded("s9b-no-wmb2", "klp_init_transition without wmb#2 (disable): the handler sees transition set with patch_state still UNDEF",
+		s9([]string{"wmb2"}, nil, "user", "call f", "ret", "user"), "9 barrier mutants", "no wmb#2", "violation:undef-state", 2))
+	out = append(out, lpBounded("s9e-no-sync-patched", "klp_complete_transition(PATCHED) without klp_synchronize_transition: a handler that saw transition set reads the reset patch_state",
+		s9(nil, []string{"sync-complete-patched"}, "user", "call f", "ret", "user"), "9 barrier mutants", "no sync before patch_state reset", "violation:undef-state", 2))
+
+	// §6.18 Unreliable stacks: user tasks still switch at exit to user,
+	// a sleeping kthread never does.
+	out = append(out, lpScenario("s18-unreliable-stacks", "an arch without reliable stack traces: U switches on its way to user space, the idle CPU in its idle loop, kthread C sleeps outside f and is never switched",
+		klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")}, UnreliableStacks: true, CPUs: []string{"idle"},
+			Tasks:  []klp.TaskConfig{user("U", "call f", "ret", "user"), kthread("C", "call g", "block-d", "ret")},
+			Script: []string{"load_lp P"}},
+		"18 unreliable stacks", "current", "stuck:transition-completes"))
+
 	// §6.10 Force.
 	out = append(out, lpScenario("s10-force", "A sleeps uninterruptibly in old f; the admin forces the transition; A then calls g: old f and new g at once (admin override, by design)",
 		klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f", "g")},
