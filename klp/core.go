@@ -70,7 +70,12 @@ func (k *Kernel) findObjectSymbol(object, name string, sympos int) (*Symbol, int
 	case len(syms) == 0:
 		k.klpLog("symbol '%s' not found in symbol table", name)
 	case len(syms) > 1 && sympos == 0:
-		k.klpLog("unresolvable ambiguity for symbol '%s' in object '%s'", name, object)
+		// The kernel passes objname NULL for vmlinux and prints it as is.
+		objname := object
+		if object == "vmlinux" {
+			objname = "(null)"
+		}
+		k.klpLog("unresolvable ambiguity for symbol '%s' in object '%s'", name, objname)
 	case sympos > 0 && sympos > len(syms):
 		k.klpLog("symbol position %d for symbol '%s' in object '%s' not found", sympos, name, object)
 	default:

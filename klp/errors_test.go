@@ -51,7 +51,7 @@ insmod: ERROR: could not insert module test_modules/P.ko: Invalid argument`)
 			Script: []string{"load_failing_mod P"}})
 		wantLog(t, got, `
 % insmod test_modules/P.ko
-livepatch: unresolvable ambiguity for symbol 'f' in object 'vmlinux'
+livepatch: unresolvable ambiguity for symbol 'f' in object '(null)'
 insmod: ERROR: could not insert module test_modules/P.ko: Invalid argument`)
 	})
 	t.Run("sympos out of range", func(t *testing.T) {
