@@ -98,6 +98,7 @@ type Kernel struct {
 	idleAttempts  int
 	attemptsTotal int
 	wouldWake     bool // the last attempt saw a pending interruptible sleeper
+	sawBlocked    bool // the attempt in progress saw one (attempt-private)
 
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string

@@ -198,7 +198,7 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 			// Only a sleep that nothing else ends makes a signal matter
 			// (a timed sleep ends anyway, at any time).
 			if tk.blocked && !k.cfg.disabled("signals") {
-				k.wouldWake = true
+				k.sawBlocked = true // published by the re-arm step
 			}
 			return false
 		}
@@ -226,7 +226,8 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 	p := k.transition
 	complete := true
 	if !p.Immediate {
-		t.Op("klp_try_complete_transition", k.fpWorkEpochs(explore.Read))
+		// Reads the change counters, writes the work's bookkeeping.
+		t.Op("klp_try_complete_transition", k.fpWorkEpochs(explore.Write))
 		e := k.epoch()
 		if e == k.attemptEpoch && k.attemptsTotal > 0 {
 			// Nothing changed since the last attempt: the attempts until
@@ -241,7 +242,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		}
 		k.attemptsTotal++
 		k.attemptEpoch = e
-		k.wouldWake = false
+		k.sawBlocked = false
 		for _, tk := range k.Tasks {
 			if tk.Idle || !tk.linked {
 				continue
@@ -274,6 +275,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 			k.sendSignals(t)
 		}
 		t.Op("klp_signals_cnt++, schedule_delayed_work(klp_transition_work)", k.fpWork(explore.Write))
+		k.wouldWake = k.sawBlocked
 		k.signalsCnt++
 		k.workArmed = true
 		return
