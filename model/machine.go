@@ -214,6 +214,13 @@ func (m *Machine) WriteFP(addr uint64, n int) explore.Footprint {
 	return explore.WRange(m.textObj+explore.Obj(addr-m.L.WinLo), n)
 }
 
+// ReturnFP is the footprint of the writer's return: it conflicts with every
+// fetch of patchable text, so that "fetched after the writer returned"
+// (final-text) is an order DPOR keeps apart from "before".
+func (m *Machine) ReturnFP() explore.Footprint {
+	return explore.WRange(m.textObj, int(m.L.WinHi-m.L.WinLo))
+}
+
 // step is the index of the operation being executed.
 func (m *Machine) step() int32 { return int32(m.S.Step() - 1) }
 

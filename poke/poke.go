@@ -182,7 +182,7 @@ func (k *Poker) Writer() func(t *explore.Thread) {
 				}
 			}
 		}
-		t.Op("return", explore.Local)
+		t.Op("return", k.m.ReturnFP())
 		k.m.WriterDone()
 		if t.Tracing() {
 			t.Note("writer: returns")
