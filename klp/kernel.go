@@ -325,6 +325,7 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	addSym := func(object, name string) {
 		key := object + "\x00" + name
 		sym := &Symbol{Name: name, Object: object, Pos: len(k.symsBy[key]) + 1, index: len(k.syms)}
+		sym.buildLabels()
 		k.syms = append(k.syms, sym)
 		k.symsBy[key] = append(k.symsBy[key], sym)
 	}
@@ -387,6 +388,10 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 			tk.State = NotStarted
 		}
 		k.Tasks = append(k.Tasks, tk)
+	}
+	for _, tk := range k.Tasks {
+		tk.lCheck = "klp_try_switch_task(" + tk.Name + ")"
+		tk.lSwitch = "klp_check_and_switch_task(" + tk.Name + "): switch"
 	}
 	return k
 }

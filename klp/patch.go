@@ -37,7 +37,7 @@ func (k *Kernel) namedByPatch(sym *Symbol) bool {
 // and leaves the task inside the preempt-disabled section (call closes
 // it).
 func (k *Kernel) ftraceHandler(t *explore.Thread, tk *Task, sym *Symbol) Frame {
-	t.Op("call "+sym.Name+": klp_ftrace_handler: preempt_disable_notrace", k.fpHandler(tk))
+	t.Op(sym.lHandler, k.fpHandler(tk))
 	tk.inHandler = true
 	t.Op("klp_ftrace_handler: func_stack head, smp_rmb, func->transition", k.fpOps(sym, explore.Read))
 	st := k.ops[sym.index].stack

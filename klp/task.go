@@ -50,10 +50,12 @@ type Task struct {
 	obj       explore.Obj // sched
 	objStack  explore.Obj // stack; handler is objStack+1
 	objEpoch  explore.Obj // change counter; obj is sched, obj+1 flags
-	cfg       *TaskConfig
-	prog      []instr
-	cpu       int
-	cpuState  string
+
+	lCheck, lSwitch string // step labels of the stack check
+	cfg             *TaskConfig
+	prog            []instr
+	cpu             int
+	cpuState        string
 }
 
 // InKLP reports whether the task is inside a preempt-disabled klp section
@@ -124,7 +126,11 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 		case opCall:
 			tk.call(t, k.lookup("vmlinux", in.arg)[0])
 		case opRet:
-			t.Op("return from "+tk.where(), k.fpStack(tk))
+			lbl := "return from user space"
+			if top := tk.top(); top != nil {
+				lbl = top.lRet
+			}
+			t.Op(lbl, k.fpStack(tk))
 			if len(tk.Stack) == 0 {
 				t.Failf("program", "%s: ret with an empty kernel stack", tk.Name)
 			}
@@ -134,8 +140,11 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 			if in.uninterruptib {
 				st = SleepingUninterruptible
 			}
-			where := tk.where()
-			t.Op("sleep in "+where, k.fpState(tk, explore.Write))
+			lSleep, lWake, lWoken := "sleep", "wake up", "woken"
+			if top := tk.top(); top != nil {
+				lSleep, lWake, lWoken = top.lSleep, top.lWake, top.lWoken
+			}
+			t.Op(lSleep, k.fpState(tk, explore.Write))
 			tk.State = st
 			tk.woken = false
 			tk.blocked = in.op == opBlock && !in.uninterruptib
@@ -152,9 +161,9 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 				}
 			}
 			if in.op == opSleep {
-				t.Op("wake up in "+where, k.fpState(tk, explore.Write))
+				t.Op(lWake, k.fpState(tk, explore.Write))
 			} else {
-				t.Await("woken in "+where, k.fpState(tk, explore.Write), func() bool { return tk.woken })
+				t.Await(lWoken, k.fpState(tk, explore.Write), func() bool { return tk.woken })
 				tk.blocked = false
 			}
 			// Waking makes no task easier to switch: no retry is due.
@@ -165,7 +174,7 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 				t.Op("exit to user mode", explore.Local)
 				t.Failf("program", "%s: `user` with %s still on its kernel stack", tk.Name, tk.where())
 			}
-			tk.updatePatchState(t, "exit_to_user_mode")
+			tk.updatePatchState(t, "exit_to_user_mode: klp_update_patch_state: test_and_clear TIF_PATCH_PENDING")
 		case opCondResched:
 			tk.condResched(t)
 		case opLoop:
@@ -215,13 +224,16 @@ func (tk *Task) spin(t *explore.Thread, loop, end int) {
 func (tk *Task) call(t *explore.Thread, sym *Symbol) {
 	k := tk.k
 	if !k.patchable(sym) {
-		t.Op("call "+sym.Name, k.fpStack(tk))
+		t.Op(sym.lCall, k.fpStack(tk))
 		tk.Stack = append(tk.Stack, Frame{Sym: sym})
 		k.check(t, k.mon.Entered(k, tk, Frame{Sym: sym}))
 		return
 	}
 	fr := k.ftraceHandler(t, tk, sym)
-	t.Op("enter "+fr.String()+" (preempt_enable_notrace)", k.fpStackHandler(tk))
+	t.Op(sym.lEnter, k.fpStackHandler(tk))
+	if t.Tracing() {
+		t.Notef("%s enters %s", tk.Name, fr)
+	}
 	tk.inHandler = false
 	tk.Stack = append(tk.Stack, fr)
 	k.check(t, k.mon.Entered(k, tk, fr))
@@ -233,7 +245,7 @@ func (tk *Task) call(t *explore.Thread, sym *Symbol) {
 // klp_target_state into patch_state.
 func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 	k := tk.k
-	t.Op(where+": klp_update_patch_state: test_and_clear TIF_PATCH_PENDING", k.fpFlags(tk, explore.Write))
+	t.Op(where, k.fpFlags(tk, explore.Write))
 	tk.NotifySignal = false
 	tk.kicked = false
 	if !tk.PatchPending {
@@ -243,7 +255,7 @@ func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 	tk.inUpdate = true
 	t.Op("klp_update_patch_state: READ_ONCE(klp_target_state)", k.fpKLP(explore.Read))
 	target := k.target
-	t.Op("klp_update_patch_state: patch_state = "+target.String(), k.fpPStateFlags(tk, explore.Write))
+	t.Op("klp_update_patch_state: patch_state = klp_target_state", k.fpPStateFlags(tk, explore.Write))
 	tk.PatchState = target
 	tk.inUpdate = false
 	tk.bump(t)
@@ -306,6 +318,6 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 func (tk *Task) idleLoop(t *explore.Thread) {
 	for {
 		t.Await("do_idle: CPU idle until woken", tk.k.fpFlags(tk, explore.Read), func() bool { return tk.kicked })
-		tk.updatePatchState(t, "do_idle (end of iteration)")
+		tk.updatePatchState(t, "do_idle (end of iteration): klp_update_patch_state: test_and_clear TIF_PATCH_PENDING")
 	}
 }

@@ -187,7 +187,7 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 		// that changed in between is judged as if checked after the
 		// change). Inspections of running tasks then commute with what
 		// those tasks read.
-		t.Op("klp_try_switch_task("+tk.Name+")", k.fpStatePState(tk, explore.Read))
+		t.Op(tk.lCheck, k.fpStatePState(tk, explore.Read))
 		if tk.PatchState == k.target {
 			return true
 		}
@@ -202,7 +202,7 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 			}
 			return false
 		}
-		t.Op("klp_check_and_switch_task("+tk.Name+"): switch", k.fpTaskAll(tk))
+		t.Op(tk.lSwitch, k.fpTaskAll(tk))
 	}
 	if tk.PatchState == k.target {
 		return true

@@ -40,6 +40,19 @@ type Symbol struct {
 	Object string // "vmlinux" or the module's name
 	Pos    int
 	index  int // index into Kernel.syms and the ops objects
+
+	// Step labels, built once per execution so that steps do not allocate.
+	lCall, lHandler, lEnter, lRet, lSleep, lWake, lWoken string
+}
+
+func (s *Symbol) buildLabels() {
+	s.lCall = "call " + s.Name
+	s.lHandler = "call " + s.Name + ": klp_ftrace_handler: preempt_disable_notrace"
+	s.lEnter = "enter " + s.Name + " (preempt_enable_notrace)"
+	s.lRet = "return from " + s.Name
+	s.lSleep = "sleep in " + s.Name
+	s.lWake = "wake up in " + s.Name
+	s.lWoken = "woken in " + s.Name
 }
 
 func (s *Symbol) String() string { return s.Name }
