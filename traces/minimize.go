@@ -16,8 +16,9 @@ import (
 // Shrink returns candidate scenarios, each a one-step simplification of s
 // (one CPU fewer, one NMI fewer…), most aggressive first; nil when there is
 // nothing to shrink. Minimize explores each candidate under the trace's
-// strategy and bounds (with a budget), adopts the first whose
-// counterexample fails the same property in no more steps, and asks again.
+// strategy and bounds (with a budget), minimises its counterexample,
+// adopts the first that fails the same property in no more steps (and no
+// more threads), and asks again.
 // Candidates must be valid scenarios of the same kind; their names should
 // say what changed (e.g. "x86/batch-nmi (cpus=2)").
 type Shrinker interface {
@@ -238,10 +239,12 @@ func (m *minimizer) shrink(rec *explore.Record) *explore.Record {
 	return cur
 }
 
-// Minimize shrinks a trace: first the scenario's parameters (when its kind
-// implements Shrinker), then the schedule — fewer preemptions, fewer
-// steps, smaller choices, fewer decisions — while the same property still
-// fails. The result never has more steps than the input, and it replays
+// Minimize shrinks a trace: first its schedule — fewer preemptions, fewer
+// steps, smaller choices, fewer decisions — then its scenario's
+// parameters (fewer CPUs, NMIs, executions: the kind's Shrinker, else
+// ParamShrinker), adopting a smaller scenario when its own minimised
+// counterexample fails the same property in no more steps with no more
+// threads. The result never has more steps than the input, and it replays
 // exactly (its schedule is complete). The input must replay (see Replay).
 func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 	if opts.MaxReplays <= 0 {
@@ -258,9 +261,25 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 		return nil, fmt.Errorf("the trace does not replay, so it cannot be minimised: %w", err)
 	}
 	deadline := time.Now().Add(opts.TimeLimit)
-	scen, rec := t.Scenario, got.Record
 	replays := 0
-
+	shrinkSchedule := func(s catalog.Scenario, rec *explore.Record) (explore.Program, *explore.Record, error) {
+		prog, err := catalog.Build(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		m := &minimizer{prog: prog, property: t.Property, maxSteps: t.Bounds.MaxSteps, budget: opts.MaxReplays - replays, deadline: deadline}
+		best := m.shrink(rec)
+		replays += m.replays
+		return prog, best, nil
+	}
+	// First the schedule of the scenario as it is.
+	scen := t.Scenario
+	prog, best, err := shrinkSchedule(scen, got.Record)
+	if err != nil {
+		return nil, err
+	}
+	// Then smaller scenarios: a candidate is adopted when its own
+	// minimised counterexample is no longer, with no more threads.
 	if !opts.NoScenarioShrink {
 		sh := opts.Shrinker
 		if sh == nil {
@@ -271,22 +290,22 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 		if sh == nil {
 			sh = ParamShrinker{}
 		}
-		for sh != nil && time.Now().Before(deadline) {
-			next, nrec := shrinkScenario(sh, scen, t, len(rec.Steps), opts, deadline)
-			if nrec == nil {
+		for adopted := true; adopted && time.Now().Before(deadline) && replays < opts.MaxReplays; {
+			adopted = false
+			for _, c := range sh.Shrink(scen) {
+				rec := counterexampleOf(c, t, len(best.Threads), opts, deadline)
+				if rec == nil {
+					continue
+				}
+				cprog, cbest, err := shrinkSchedule(c, rec)
+				if err != nil || len(cbest.Steps) > len(best.Steps) {
+					continue
+				}
+				scen, prog, best, adopted = c, cprog, cbest, true
 				break
 			}
-			scen, rec = next, nrec
 		}
 	}
-
-	prog, err := catalog.Build(scen)
-	if err != nil {
-		return nil, err
-	}
-	m := &minimizer{prog: prog, property: t.Property, maxSteps: t.Bounds.MaxSteps, budget: opts.MaxReplays, deadline: deadline}
-	best := m.shrink(rec)
-	replays += m.replays
 
 	// The final schedule is complete: check that it replays exactly.
 	sched := best.Schedule()
@@ -320,33 +339,32 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 	return &out, nil
 }
 
-// shrinkScenario tries the shrinker's candidates and returns the first
-// that still fails the property in no more than maxLen steps, with its
-// counterexample's record.
-func shrinkScenario(sh Shrinker, s catalog.Scenario, t *Trace, maxLen int, opts MinimizeOptions, deadline time.Time) (catalog.Scenario, *explore.Record) {
-	for _, c := range sh.Shrink(s) {
-		if time.Now().After(deadline) {
-			break
-		}
-		prog, err := catalog.Build(c)
-		if err != nil {
-			continue
-		}
-		eo := explore.Options{Strategy: explore.Strategy(t.Strategy), MaxSteps: t.Bounds.MaxSteps,
-			MaxExecutions: opts.MaxExecutions, MaxPreemptions: t.Bounds.MaxPreemptions, Seed: t.Bounds.Seed,
-			TimeLimit: time.Until(deadline)}
-		if eo.Strategy == explore.Random || eo.Strategy == explore.PCT {
-			eo.MaxExecutions = min(opts.MaxExecutions, max(t.Bounds.MaxExecutions, 10000))
-		}
-		res := explore.Explore(prog, eo)
-		if res.Failure == nil || res.Failure.Property != t.Property || res.Length > maxLen {
-			continue
-		}
-		rec, err := explore.Replay(prog, res.Schedule, explore.ReplayOptions{MaxSteps: t.Bounds.MaxSteps})
-		if err != nil || rec.Failure == nil {
-			continue
-		}
-		return c, rec
+// counterexampleOf explores a candidate scenario under the trace's
+// strategy and bounds (with a budget) and returns the record of its
+// counterexample when it fails the trace's property with no more than
+// maxThreads threads.
+func counterexampleOf(c catalog.Scenario, t *Trace, maxThreads int, opts MinimizeOptions, deadline time.Time) *explore.Record {
+	if time.Now().After(deadline) {
+		return nil
 	}
-	return s, nil
+	prog, err := catalog.Build(c)
+	if err != nil {
+		return nil
+	}
+	eo := explore.Options{Strategy: explore.Strategy(t.Strategy), MaxSteps: t.Bounds.MaxSteps,
+		MaxExecutions: opts.MaxExecutions, MaxPreemptions: t.Bounds.MaxPreemptions, Seed: t.Bounds.Seed,
+		TimeLimit: time.Until(deadline)}
+	if eo.Strategy == explore.Random || eo.Strategy == explore.PCT {
+		eo.MaxExecutions = min(opts.MaxExecutions, max(t.Bounds.MaxExecutions, 10000))
+	}
+	res := explore.Explore(prog, eo)
+	if res.Failure == nil || res.Failure.Property != t.Property {
+		return nil
+	}
+	rec, err := explore.Replay(prog, res.Schedule, explore.ReplayOptions{MaxSteps: t.Bounds.MaxSteps})
+	if err != nil || rec.Failure == nil || len(rec.Threads) > maxThreads {
+		// More threads is not smaller, whatever the parameters say.
+		return nil
+	}
+	return rec
 }

@@ -8,12 +8,21 @@ import (
 	"github.com/klpcheck/klpcheck/catalog"
 )
 
-// CountFields are the parameter names ParamShrinker decrements by
-// default: counts of resources a counterexample may not need (CPUs,
-// NMIs, executions of the patched code, tasks). The convention holds for
-// every kind's params; a kind with other knobs implements Shrinker.
-func CountFields() []string {
-	return []string{"cpus", "executions", "nmis", "writer_nmis", "unrelated_int3", "tasks", "threads", "calls"}
+// CountFields are the parameters ParamShrinker decrements by default,
+// with the smallest value each may take: counts of resources a
+// counterexample may not need (CPUs, executions of the patched code,
+// tasks: at least 1, since 0 usually means "the default"; NMIs: down to
+// 0), and optional extras to turn off. The convention holds for every
+// kind's params; a kind with other knobs implements Shrinker.
+func CountFields() []CountField {
+	return []CountField{{"cpus", 1}, {"executions", 1}, {"nmis", 0}, {"writer_nmis", 0}, {"unrelated_int3", 0},
+		{"tasks", 1}, {"threads", 1}, {"calls", 1}}
+}
+
+// CountField is a shrinkable parameter and its smallest value.
+type CountField struct {
+	Name string
+	Min  int64
 }
 
 // ParamShrinker shrinks a scenario by decrementing integer parameters
@@ -22,7 +31,7 @@ func CountFields() []string {
 // (Build). It knows nothing of any model: Minimize adopts a candidate only
 // if exploring it still fails the same property in no more steps.
 type ParamShrinker struct {
-	Fields []string
+	Fields []CountField
 }
 
 // Shrink returns the candidates: for each named field present in params,
@@ -40,7 +49,8 @@ func (p ParamShrinker) Shrink(s catalog.Scenario) []catalog.Scenario {
 		return nil
 	}
 	var out []catalog.Scenario
-	for _, f := range fields {
+	for _, cf := range fields {
+		f := cf.Name
 		raw, ok := params[f]
 		if !ok {
 			continue
@@ -50,7 +60,7 @@ func (p ParamShrinker) Shrink(s catalog.Scenario) []catalog.Scenario {
 		var n int64
 		var b bool
 		switch {
-		case json.Unmarshal(raw, &n) == nil && n > 0:
+		case json.Unmarshal(raw, &n) == nil && n > cf.Min:
 			next, desc = json.RawMessage(fmt.Sprint(n-1)), fmt.Sprintf("%s=%d", f, n-1)
 		case json.Unmarshal(raw, &b) == nil && b:
 			next, desc = json.RawMessage("false"), f+"=false"

@@ -625,19 +625,23 @@ func TestHTML(t *testing.T) {
 
 func TestParamShrinker(t *testing.T) {
 	s := catalog.Scenario{Name: "e", Kind: "engine", Params: []byte(`{"program": "writers", "n": 3}`)}
-	got := ParamShrinker{Fields: []string{"n", "program", "missing"}}.Shrink(s)
+	got := ParamShrinker{Fields: []CountField{{"n", 0}, {"program", 0}, {"missing", 0}}}.Shrink(s)
 	if len(got) != 1 || string(got[0].Params) != `{"n":2,"program":"writers"}` || got[0].Name != "e [shrunk: n=2]" {
 		t.Fatalf("got %+v", got)
 	}
-	again := ParamShrinker{Fields: []string{"n"}}.Shrink(got[0])
+	again := ParamShrinker{Fields: []CountField{{"n", 0}}}.Shrink(got[0])
 	if len(again) != 1 || again[0].Name != "e [shrunk: n=2, n=1]" {
 		t.Fatalf("got %+v", again)
 	}
 	// n=0 is out of range for the engine kind: no candidate.
-	if c := (ParamShrinker{Fields: []string{"n"}}).Shrink(again[0]); len(c) != 0 {
+	if c := (ParamShrinker{Fields: []CountField{{"n", 0}}}).Shrink(again[0]); len(c) != 0 {
 		t.Fatalf("an invalid candidate was offered: %+v", c)
 	}
 	if c := (ParamShrinker{}).Shrink(catalog.Scenario{Name: "x", Kind: "engine"}); c != nil {
 		t.Fatalf("got %+v", c)
+	}
+	// A field at its minimum is left alone.
+	if c := (ParamShrinker{Fields: []CountField{{"n", 2}}}).Shrink(got[0]); len(c) != 0 {
+		t.Fatalf("shrunk below the minimum: %+v", c)
 	}
 }

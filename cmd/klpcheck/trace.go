@@ -85,10 +85,11 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 }
 
 const minimizeHelp = `
-Shrinks a trace while the same property still fails: first the scenario's
-parameters (fewer CPUs, NMIs, tasks — for kinds that support it), then the
-schedule: fewer preemptions, fewer steps, smaller choices (no NMI, no stale
-line), fewer decisions. The result never has more steps than the input and
+Shrinks a trace while the same property still fails: first the schedule —
+fewer preemptions, fewer steps, smaller choices (no NMI, no stale line),
+fewer decisions — then the scenario's parameters (fewer CPUs, NMIs,
+executions, tasks), keeping a smaller scenario when its own minimised
+counterexample is no longer. The result never has more steps than the input and
 replays exactly. It is written to -o (default: the input name with .min
 before .json). Exit status 0 on success, 2 when the trace cannot be read or
 does not replay.
