@@ -492,6 +492,17 @@ func (x86Kind) Builtin() []Scenario {
 				"smp_text_poke_batch_finish over "+bt.name+" sites", p, x86Bounds(), "safe"))
 		}
 	}
+	// The must-show configuration: two executors with an NMI each and the
+	// kprobe int3, exhaustive up to one preemption (unbounded DPOR does not
+	// finish in minutes; see docs/x86.md).
+	for _, f := range x86Fetches {
+		for _, pl := range x86Placements {
+			p := X86Params{CPUs: 2, NMIs: 1, UnrelatedInt3: true, Fetch: f, Placement: pl, Old: hexNOP5, New: hexCALL32}
+			out = append(out, x86Scenario("two-executors-nmi/"+f+"/"+pl, "x86 two executors + 1 NMI each + kprobe int3 (text_poke_bp, nop5 → call; ≤1 preemption)", f, pl,
+				"text_poke_bp with two executors that each take an NMI, one also hitting a kprobe", p,
+				&Bounds{Strategy: "bounded", MaxPreemptions: 1, MaxSteps: 2000}, "safe"))
+		}
+	}
 	for _, f := range []string{"bytewise", "block:16"} {
 		p := X86Params{CPUs: 2, Fetch: f, Placement: "cross-16", Old: hexNOP5, New: hexCALL32}
 		out = append(out, x86Scenario("two-executors/"+f, "x86 two executors (text_poke_bp, nop5 → call, cross-16, no NMI)", "text_poke_bp", f,

@@ -290,3 +290,34 @@ func FuzzX86Params(f *testing.F) {
 		}
 	})
 }
+
+// TestX86MustShowTwoExecutors: two executors, one NMI each and an
+// unrelated int3, under every fetch model and placement: text_poke_bp is
+// safe in every interleaving with at most one preemption, and the same
+// bound is not vacuous — it finds the naive copy's tear and the stale line
+// of a missing sync2.
+func TestX86MustShowTwoExecutors(t *testing.T) {
+	run := func(p X86Params) *explore.Result {
+		prog, err := Build(x86(t, "must", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return explore.Explore(prog, explore.Options{Strategy: explore.Bounded, MaxPreemptions: 1, MaxSteps: 2000})
+	}
+	for _, f := range x86Fetches {
+		for _, pl := range x86Placements {
+			p := X86Params{CPUs: 2, NMIs: 1, UnrelatedInt3: true, Fetch: f, Placement: pl, Old: hexNOP5, New: hexCALL32}
+			if r := run(p); r.Verdict != explore.Safe {
+				t.Errorf("%s %s: %s, want safe: %v", f, pl, verdict(r), r.Failure)
+			}
+			p.Variant = "naive-copy"
+			if r := run(p); verdict(r) != "violation:torn-decode" {
+				t.Errorf("naive-copy %s %s: %s, want violation:torn-decode", f, pl, verdict(r))
+			}
+		}
+	}
+	p := X86Params{CPUs: 2, NMIs: 1, UnrelatedInt3: true, Fetch: "stale:64", Placement: "cross-64", Old: hexNOP5, New: hexCALL32, Disable: []string{"sync2"}}
+	if r := run(p); verdict(r) != "violation:torn-decode" {
+		t.Errorf("no-sync2 stale:64 cross-64: %s, want violation:torn-decode", verdict(r))
+	}
+}
