@@ -2,6 +2,7 @@ package traces
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"pgregory.net/rapid"
 
 	"github.com/klpcheck/klpcheck/catalog"
 	"github.com/klpcheck/klpcheck/explore"
@@ -644,4 +646,59 @@ func TestParamShrinker(t *testing.T) {
 	if c := (ParamShrinker{Fields: []CountField{{"n", 2}}}).Shrink(got[0]); len(c) != 0 {
 		t.Fatalf("shrunk below the minimum: %+v", c)
 	}
+}
+
+// Random x86 scenarios explored by random walks: every counterexample
+// survives encoding, replays to the same failure at the same step, and
+// minimises to a trace no longer that still fails the same property.
+func TestRandomScenariosReplayAndMinimize(t *testing.T) {
+	if _, err := catalog.KindOf("x86"); err != nil || len(catalog.X86().Builtin()) == 0 {
+		t.Skip("no x86 model")
+	}
+	found := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		p := map[string]any{
+			"cpus":  rapid.IntRange(1, 2).Draw(rt, "cpus"),
+			"nmis":  rapid.IntRange(0, 1).Draw(rt, "nmis"),
+			"fetch": rapid.SampledFrom([]string{"bytewise", "block:16", "stale:64"}).Draw(rt, "fetch"),
+			"old":   "0f 1f 44 00 00",
+			"new":   "e8 e7 57 07 00",
+		}
+		switch rapid.IntRange(0, 2).Draw(rt, "writer") {
+		case 0:
+			p["variant"] = "naive-copy"
+		case 1:
+			p["disable"] = []string{rapid.SampledFrom([]string{"sync1", "sync2", "sync3"}).Draw(rt, "disable")}
+		}
+		params, _ := json.Marshal(p)
+		s := catalog.Scenario{Name: "random", Kind: "x86", Params: params,
+			Explore: &catalog.Bounds{Strategy: "random", Seed: rapid.Uint64Range(0, 1000).Draw(rt, "seed"), MaxExecutions: 50, MaxSteps: 2000}}
+		tr, err := findCounterexample(s)
+		if err != nil {
+			rt.Fatalf("%s: %v", params, err)
+		}
+		if tr == nil {
+			return
+		}
+		found++
+		data, _ := tr.Encode()
+		back, err := Decode("r.json", data)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if _, err := Replay(back); err != nil {
+			rt.Fatalf("%s: %v", params, err)
+		}
+		min, err := Minimize(back, MinimizeOptions{MaxReplays: 200, TimeLimit: 2 * time.Second, NoScenarioShrink: true})
+		if err != nil {
+			rt.Fatalf("%s: %v", params, err)
+		}
+		if min.Length > tr.Length || min.Property != tr.Property {
+			rt.Fatalf("%s: minimised %s %d steps from %s %d", params, min.Property, min.Length, tr.Property, tr.Length)
+		}
+		if _, err := Replay(min); err != nil {
+			rt.Fatalf("%s: minimised trace: %v", params, err)
+		}
+	})
+	t.Logf("%d counterexamples found, replayed and minimised", found)
 }
