@@ -10,9 +10,12 @@
 //
 // traces knows scenarios (catalog) and schedules (explore), and nothing of
 // x86 or livepatch: a kind can opt into minimisation of its parameters
-// (Shrinker), version checks of its own (Versioned) and porcupine
-// histories for the HTML page (Historian) by implementing the small
-// interfaces declared here. It must not know about flags or the terminal.
+// (Shrinker; without one, ParamShrinker decrements conventional count
+// parameters such as "cpus" and "nmis"), version checks of its own
+// (Versioned) and porcupine histories for the HTML page (Historian) by
+// implementing the small interfaces declared here, whose signatures use
+// no traces type so that catalog can implement them without an import
+// cycle. It must not know about flags or the terminal.
 package traces
 
 import (
