@@ -239,7 +239,7 @@ func (m *Machine) WriterDone() {
 	m.Writer.Done, m.Writer.DoneAt = true, m.step()
 }
 
-// Fail records a handler fault reported by the protocol.
+// ReportHandlerFault records a handler fault reported by the protocol.
 func (m *Machine) ReportHandlerFault(c *CPU, what string) {
 	if m.Fault == nil {
 		m.Fault = &HandlerFault{CPU: c.ID, Step: m.step(), What: what, Writer: m.Writer}

@@ -135,23 +135,29 @@ type Poker struct {
 
 	refsObj explore.Obj // text_poke_array_refs[cpu]
 	refs    []int32
-	descObj explore.Obj // nr_entries, vec[0..n)
+	descObj explore.Obj // nr_entries, vec[0..capacity)
 	nr      int
-	vec     []Entry
+	vec     []Entry // vec[:nr] is the queue; len(vec) is the capacity
 }
 
 // Install allocates the protocol's state on the machine, queues the batch
 // (the input state of smp_text_poke_batch_finish: vec filled, nr_entries
-// set) and installs the int3 handler.
-func Install(m *model.Machine, p *Patch) *Poker {
+// set) and installs the int3 handler. The vector holds at least
+// `capacity` entries (TEXT_POKE_ARRAY_MAX in the kernel) for BatchAdd.
+func Install(m *model.Machine, p *Patch, capacity ...int) *Poker {
 	k := &Poker{m: m, patch: p}
 	n := len(m.CPUs)
 	k.refsObj = m.S.Objects("text_poke_array_refs", n)
 	k.refs = make([]int32, n)
-	k.descObj = m.S.Objects("text_poke_array", 1+len(p.Entries))
-	k.vec = append([]Entry(nil), p.Entries...)
+	size := max(len(p.Entries), 1)
+	if len(capacity) > 0 {
+		size = max(size, capacity[0])
+	}
+	k.descObj = m.S.Objects("text_poke_array", 1+size)
+	k.vec = make([]Entry, size)
+	copy(k.vec, p.Entries)
 	if p.Variant == BP {
-		k.nr = len(k.vec)
+		k.nr = len(p.Entries)
 	}
 	m.Int3 = k.Int3Handler
 	return k
@@ -172,11 +178,11 @@ func (k *Poker) Writer() func(t *explore.Thread) {
 		case BP:
 			k.BatchFinish(t)
 		case NaiveCopy:
-			for _, e := range k.vec {
+			for _, e := range k.patch.Entries {
 				k.TextPokeEarly(t, e.Addr, e.Text)
 			}
 		case NaiveAtomic:
-			for _, e := range k.vec {
+			for _, e := range k.patch.Entries {
 				if err := k.TextPoke(t, e.Addr, e.Text); err != nil {
 					panic(err) // NewPatch checked it
 				}
@@ -239,6 +245,28 @@ func (k *Poker) sync(t *explore.Thread, step string) {
 	k.m.SyncEachCPU(t, k.m.CPUs[0], step, func() { k.nmi(t) })
 }
 
+// BatchAdd mirrors smp_text_poke_batch_add: the vector must stay sorted
+// by address and within its capacity, so it first runs the queued batch
+// (BatchFinish) when it is full or when e's address is below the last
+// queued one; then it appends e (one operation writing the vector).
+func (k *Poker) BatchAdd(t *explore.Thread, e Entry) {
+	if k.nr == len(k.vec) || (k.nr > 0 && k.vec[k.nr-1].Addr > e.Addr) {
+		k.BatchFinish(t)
+	}
+	t.Op("smp_text_poke_batch_add", explore.WRange(k.descObj, 1+len(k.vec)))
+	k.m.SetWriterStep(t, "smp_text_poke_batch_add")
+	k.vec[k.nr] = e
+	k.nr++
+	k.nmi(t)
+}
+
+// TextPokeBP mirrors smp_text_poke_single (formerly text_poke_bp) as fixed
+// in June 2025: it goes through the checked add, then runs the batch.
+func (k *Poker) TextPokeBP(t *explore.Thread, e Entry) {
+	k.BatchAdd(t, e)
+	k.BatchFinish(t)
+}
+
 // BatchFinish mirrors smp_text_poke_batch_finish (6.16), step by step.
 func (k *Poker) BatchFinish(t *explore.Thread) {
 	m := k.m
@@ -256,7 +284,7 @@ func (k *Poker) BatchFinish(t *explore.Thread) {
 	}
 	// cond_resched(); smp_wmb() — no effect in the model.
 	// First step: an int3 at every site, remembering the old first byte.
-	for i := range k.vec {
+	for i := range k.vec[:k.nr] {
 		e := &k.vec[i]
 		t.Op("int3", m.WriteFP(e.Addr, 1))
 		m.SetWriterStep(t, "int3")
@@ -268,7 +296,7 @@ func (k *Poker) BatchFinish(t *explore.Thread) {
 	k.sync(t, StepSync1)
 	// Second step: all but the first byte.
 	doSync := 0
-	for i := range k.vec {
+	for i := range k.vec[:k.nr] {
 		e := &k.vec[i]
 		if e.Len > 1 {
 			k.memcpy(t, "tail", e.Addr+1, e.Text[1:])
@@ -281,7 +309,7 @@ func (k *Poker) BatchFinish(t *explore.Thread) {
 	// Third step: the first byte over the int3, unless the new
 	// instruction is itself an int3.
 	doSync = 0
-	for i := range k.vec {
+	for i := range k.vec[:k.nr] {
 		e := &k.vec[i]
 		if e.Text[0] == INT3Opcode {
 			continue
