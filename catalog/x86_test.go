@@ -9,6 +9,7 @@ import (
 	"github.com/anishathalye/porcupine"
 	"github.com/klpcheck/klpcheck/explore"
 	"github.com/klpcheck/klpcheck/props"
+	"pgregory.net/rapid"
 )
 
 func x86(t *testing.T, name string, p X86Params) Scenario {
@@ -320,4 +321,36 @@ func TestX86MustShowTwoExecutors(t *testing.T) {
 	if r := run(p); verdict(r) != "violation:torn-decode" {
 		t.Errorf("no-sync2 stale:64 cross-64: %s, want violation:torn-decode", verdict(r))
 	}
+}
+
+// TestX86FetchMonotonicity (rapid): for random instruction pairs,
+// placements and protocol variants, a scenario safe under bytewise is safe
+// under every block:N.
+func TestX86FetchMonotonicity(t *testing.T) {
+	pairs := [][2]string{{hexNOP5, hexCALL32}, {hexCALL32, hexNOP5}, {hexNOP5, hexJMP32}, {hexJMP32, hexCALL32}, {hexNOP2, hexJMP8}, {hexJMP8, hexNOP2}}
+	variants := [][]string{nil, {"sync1"}, {"sync2"}, {"sync3"}, {"refs-drain"}, {"sync1", "sync2"}}
+	rapid.Check(t, func(rt *rapid.T) {
+		pr := rapid.SampledFrom(pairs).Draw(rt, "pair")
+		p := X86Params{CPUs: 1, Old: pr[0], New: pr[1],
+			Placement: rapid.SampledFrom(x86Placements).Draw(rt, "placement"),
+			Disable:   rapid.SampledFrom(variants).Draw(rt, "disable"),
+			Fetch:     "bytewise"}
+		if rapid.Bool().Draw(rt, "naive") {
+			p.Disable, p.Variant = nil, "naive-copy"
+		}
+		prog, err := Build(x86(t, "mono", p))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if explore.Explore(prog, explore.Options{MaxSteps: 2000}).Verdict != explore.Safe {
+			return
+		}
+		for _, n := range []string{"block:8", "block:16", "block:64"} {
+			p.Fetch = n
+			prog, _ := Build(x86(t, "mono", p))
+			if r := explore.Explore(prog, explore.Options{MaxSteps: 2000}); r.Verdict != explore.Safe {
+				rt.Fatalf("%+v: safe under bytewise, %s under %s: %v", p, verdict(r), n, r.Failure)
+			}
+		}
+	})
 }
