@@ -354,3 +354,56 @@ func TestX86FetchMonotonicity(t *testing.T) {
 		}
 	})
 }
+
+// TestX86DPORCoversPlainOutcomes checks the model's footprints: DPOR
+// explores one interleaving per equivalence class, so every per-CPU
+// observation (what each CPU decoded at each site, and the effect) that
+// plain enumeration reaches within a preemption bound must also be reached
+// by DPOR. A footprint that hides a dependency breaks this.
+func TestX86DPORCoversPlainOutcomes(t *testing.T) {
+	for _, p := range []X86Params{
+		{CPUs: 1, NMIs: 1, Old: hexNOP2, New: hexJMP8},
+		{CPUs: 1, Executions: 2, Old: hexNOP5, New: hexCALL32, Fetch: "stale:64", Placement: "cross-64"},
+		{CPUs: 1, NMIs: 1, Old: hexNOP5, New: hexJMP32, Fetch: "block:16", Placement: "cross-16", Disable: []string{"sync2"}},
+		{CPUs: 2, Old: hexNOP2, New: hexJMP8, Fetch: "block:8", UnrelatedInt3: true},
+	} {
+		collect := func(o explore.Options) map[string]bool {
+			prog, last, err := BuildX86Observed(x86(t, "diff", p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			wrapped := func(s *explore.System) {
+				prog(s)
+				m := last()
+				s.AtEnd("collect", func() error {
+					per := make([]string, len(m.CPUs))
+					for _, e := range m.Execs {
+						per[e.CPU] += fmt.Sprintf("[site%d nmi=%v %s→%s]", e.Site, e.NMI, e.Decoded, e.Outcome)
+					}
+					seen[strings.Join(per, " | ")] = true
+					return nil
+				})
+			}
+			if r := explore.Explore(wrapped, o); r.Verdict != explore.Safe {
+				t.Fatalf("%+v: %s %v", p, verdict(r), r.Failure)
+			}
+			return seen
+		}
+		dpor := collect(explore.Options{MaxSteps: 2000})
+		bound := 2
+		if testing.Short() {
+			bound = 1
+		}
+		plain := collect(explore.Options{Strategy: explore.Bounded, MaxPreemptions: bound, MaxSteps: 2000})
+		for k := range plain {
+			if !dpor[k] {
+				t.Errorf("%+v: plain enumeration reaches %q, DPOR does not", p, k)
+			}
+		}
+		if len(plain) < 2 {
+			t.Errorf("%+v: only %d observations; the test would not notice a missing one", p, len(plain))
+		}
+		t.Logf("%+v: %d observations (DPOR %d)", p, len(plain), len(dpor))
+	}
+}
