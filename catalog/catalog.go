@@ -110,6 +110,20 @@ func Build(s Scenario) (explore.Program, error) {
 	return k.Build(s)
 }
 
+// Prepare builds a scenario and returns it with the explore options of its
+// own bounds: what every runner of a scenario needs first.
+func Prepare(s Scenario) (explore.Program, explore.Options, error) {
+	prog, err := Build(s)
+	if err != nil {
+		return nil, explore.Options{}, err
+	}
+	opts, err := s.Explore.Options()
+	if err != nil {
+		return nil, explore.Options{}, fmt.Errorf("scenario %q: explore: %w", s.Name, err)
+	}
+	return prog, opts, nil
+}
+
 // Builtin is the whole built-in catalog.
 func Builtin() []Scenario {
 	var out []Scenario

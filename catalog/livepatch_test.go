@@ -23,11 +23,7 @@ var stuckBlockers = map[string]struct{ want, not []string }{
 func TestLivepatchBuiltin(t *testing.T) {
 	for _, s := range Livepatch().Builtin() {
 		t.Run(strings.TrimPrefix(s.Name, "livepatch/"), func(t *testing.T) {
-			prog, err := Build(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts, err := s.Explore.Options()
+			prog, opts, err := Prepare(s)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,11 +18,7 @@ func TestSafeAgainstSampling(t *testing.T) {
 			continue
 		}
 		t.Run(s.Name, func(t *testing.T) {
-			prog, err := Build(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts, err := s.Explore.Options()
+			prog, opts, err := Prepare(s)
 			if err != nil {
 				t.Fatal(err)
 			}

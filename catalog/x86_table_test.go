@@ -26,11 +26,7 @@ func TestX86Table(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-44s %-26s %6s %5s %10s\n", "scenario", "verdict", "length", "pre", "executions")
 	for _, s := range X86().Builtin() {
-		prog, err := Build(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts, err := s.Explore.Options()
+		prog, opts, err := Prepare(s)
 		if err != nil {
 			t.Fatal(err)
 		}
