@@ -299,59 +299,42 @@ func (ex *execution) clockEvent(t *Thread, idx int32) {
 	case t.spawnEvent >= 0:
 		copy(c[:n], ex.clockOf(t.spawnEvent)[:n])
 	}
-	// pred is what the thread knew before this event: a candidate already
-	// ordered before it is not a race.
+	// pc is what the thread knew before this event: a conflicting access
+	// already ordered before it is not a race.
+	pc := ex.predClock(t)
 	e := &ex.events[idx]
-	fp := e.fp
-	for o := fp.Lo; o < fp.Hi; o++ {
+	for o := e.fp.Lo; o < e.fp.Hi; o++ {
 		if int(o) >= len(ex.hist) {
 			ex.hist = append(ex.hist, make([][]int32, int(o)+1-len(ex.hist))...)
 		}
-		h := ex.hist[o]
-		for k := len(h) - 1; k >= 0; k-- {
-			i := h[k]
-			ei := &ex.events[i]
-			if ei.fp.Access == Write || fp.Access == Write {
-				if ei.thread != e.thread {
-					// Ordered before the thread's previous knowledge?
-					pc := ex.predClock(t)
-					if pc == nil || pc[ei.thread] < uint32(ei.local)+1 {
-						ex.races = append(ex.races, racePair{i: i, j: idx})
-					}
-				}
-				joinClock(c[:n], ex.clockOf(i)[:n])
-			}
-			if ei.fp.Access == Write {
-				break
-			}
-		}
-		if len(h) == 0 {
+		if len(ex.hist[o]) == 0 {
 			ex.touched = append(ex.touched, o)
 		}
-		ex.hist[o] = append(h, idx)
+		ex.hist[o] = ex.scanHistory(ex.hist[o], idx, e, pc, c[:n], false)
 	}
 	if e.visible {
-		ex.visHist = ex.scanHistory(ex.visHist, idx, e, t, c[:n], true)
+		ex.visHist = ex.scanHistory(ex.visHist, idx, e, pc, c[:n], true)
 	}
 	c[t.id] = uint32(e.local) + 1
 }
 
-// scanHistory is clockEvent's work for one object's history h: join the
-// clocks of the conflicting accesses since the last write, record races,
-// and append the event. asWrite treats every access in h as a write (the
-// synthetic "visible" object).
-func (ex *execution) scanHistory(h []int32, idx int32, e *event, t *Thread, c []uint32, asWrite bool) []int32 {
+// scanHistory is clockEvent's work for one object's access history h:
+// walking back to the last write, it joins the clocks of the accesses
+// that conflict with event idx, records those not already known (pc) as
+// races, and appends the event. allWrites treats every access in h as a
+// write (the synthetic object every visible event writes).
+func (ex *execution) scanHistory(h []int32, idx int32, e *event, pc []uint32, c []uint32, allWrites bool) []int32 {
 	for k := len(h) - 1; k >= 0; k-- {
 		i := h[k]
 		ei := &ex.events[i]
-		if ei.thread != e.thread {
-			pc := ex.predClock(t)
-			if pc == nil || pc[ei.thread] < uint32(ei.local)+1 {
+		write := allWrites || ei.fp.Access == Write
+		if write || e.fp.Access == Write {
+			if ei.thread != e.thread && (pc == nil || pc[ei.thread] < uint32(ei.local)+1) {
 				ex.races = append(ex.races, racePair{i: i, j: idx})
 			}
+			joinClock(c, ex.clockOf(i)[:len(c)])
 		}
-		joinClock(c, ex.clockOf(i)[:len(c)])
-		if asWrite {
+		if write {
 			break
 		}
 	}
