@@ -26,12 +26,17 @@ catalog table: rows are variants, columns fetch models, each cell "safe",
 "incomplete". Scenarios run in parallel (--workers); output is in catalog
 order and does not depend on the worker count.
 
+An argument that names no file selects a part of the built-in catalog: a
+kind (engine, x86, livepatch) or a table, by its name or its first word
+("klpcheck check history").
+
 Filters take comma-separated globs ('*' matches anything, '/' included); a
 filter without '*' or '?' matches as a substring.
 
 Examples:
   klpcheck check
   klpcheck check --run 'engine/peterson*'
+  klpcheck check livepatch
   klpcheck check --kind x86 --fetch 'block:*' --variant 'v5.3*'
   klpcheck check --property torn-decode --traces out/
   klpcheck check --strategy random --seed 7 --max-executions 5000 examples/engine.json
@@ -82,7 +87,7 @@ type checkFlags struct {
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	c := newCommand("check", "check [flags] [scenario-file ...]", checkHelp, stderr)
+	c := newCommand("check", "check [flags] [scenario-file | kind | table ...]", checkHelp, stderr)
 	var f checkFlags
 	fs := c.fs
 	fs.StringVar(&f.run, "run", "", "select scenarios by `name` globs")
@@ -133,9 +138,20 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	// An argument that is not a file names a part of the built-in catalog:
+	// a kind or a table ("klpcheck check history", "klpcheck check x86").
 	var scenarios []catalog.Scenario
-	if len(files) == 0 {
+	var sections []string
+	files, sections = splitSections(files)
+	if len(files) == 0 && len(sections) == 0 {
 		scenarios = catalog.Builtin()
+	}
+	for _, sec := range sections {
+		ss := builtinSection(sec)
+		if len(ss) == 0 {
+			return inputError(stderr, fmt.Errorf("%s: no such scenario file, and no built-in kind or table of that name (see 'klpcheck list scenarios')", sec))
+		}
+		scenarios = append(scenarios, ss...)
 	}
 	for _, file := range files {
 		ss, err := catalog.LoadFile(file)
@@ -609,4 +625,29 @@ func writeJSON(w io.Writer, v any) {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
+}
+
+// splitSections separates scenario files from names of catalog sections:
+// an argument that names no existing file is a section.
+func splitSections(args []string) (files, sections []string) {
+	for _, a := range args {
+		if _, err := os.Stat(a); err != nil && !strings.ContainsAny(a, "/\\.") {
+			sections = append(sections, a)
+		} else {
+			files = append(files, a)
+		}
+	}
+	return files, sections
+}
+
+// builtinSection returns the built-in scenarios of a kind or a table: a
+// table matches by its full name or its first word.
+func builtinSection(name string) []catalog.Scenario {
+	var out []catalog.Scenario
+	for _, s := range catalog.Builtin() {
+		if s.Kind == name || s.Table == name || strings.HasPrefix(s.Table, name+" ") {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -290,3 +290,11 @@ func TestShowHistoryX86(t *testing.T) {
 	out, _ := expect(t, []string{"show", path}, 0, []string{"torn decode"}, nil)
 	_ = out
 }
+
+// A positional argument that is not a file names a kind or a table of the
+// built-in catalog.
+func TestCheckSections(t *testing.T) {
+	expect(t, []string{"check", "engine", "--run", "*/peterson"}, 0, []string{"peterson  safe", "1 scenarios: 1 safe"}, nil)
+	expect(t, []string{"check", "no-such-section"}, 2, nil, []string{"no-such-section: no such scenario file, and no built-in kind or table"})
+	expect(t, []string{"check", "missing/file.json"}, 2, nil, []string{"missing/file.json"})
+}
