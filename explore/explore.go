@@ -133,9 +133,10 @@ type Stats struct {
 	Truncated  int64 `json:"truncated"`  // cut by the step bound
 	Steps      int64 `json:"steps"`      // scheduling steps over all executions
 	MaxDepth   int   `json:"max_depth"`  // most steps in one execution
-	// Elapsed is wall-clock time; it is the only figure that varies
-	// between identical runs.
-	Elapsed time.Duration `json:"elapsed_ns"`
+	// Elapsed is wall-clock time; it and ExecPerSec are the only figures
+	// that vary between identical runs.
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	ExecPerSec float64       `json:"executions_per_second"`
 }
 
 // PerSecond is executions per second of wall-clock time.
@@ -231,6 +232,7 @@ func Explore(prog Program, opts Options) *Result {
 	}
 	res.Strategy = opts.Strategy
 	res.Stats.Elapsed = time.Since(start)
+	res.Stats.ExecPerSec = res.Stats.PerSecond()
 	if res.Verdict == Safe && opts.MaxExecutions > 0 && res.Stats.Executions >= opts.MaxExecutions {
 		res.Verdict = Incomplete
 	}
