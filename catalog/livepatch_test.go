@@ -11,11 +11,13 @@ import (
 // stuckBlockers are what the stuck verdicts must name (the kernel's "is
 // running" / "is sleeping on function" reasons), and must not name.
 var stuckBlockers = map[string]struct{ want, not []string }{
-	"livepatch/s3-cpu-bound-kthread-pre-6.4": {want: []string{"K:100 is running"}},
-	"livepatch/s3-cond-resched-inside-f":     {want: []string{"K:100 is running"}},
-	"livepatch/s4-idle-cpu-pre-5.16":         {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
-	"livepatch/s16-sleepers-signals":         {want: []string{"D:102 is sleeping on function f"}, not: []string{"U:", "K:"}},
-	"livepatch/s18-unreliable-stacks":        {want: []string{"C:101 has an unreliable stack"}, not: []string{"U:", "swapper"}},
+	"livepatch/s3-cpu-bound-kthread-pre-6.4":    {want: []string{"K:100 is running"}},
+	"livepatch/s3-cond-resched-inside-f":        {want: []string{"K:100 is running"}},
+	"livepatch/s4-idle-cpu-pre-5.16":            {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
+	"livepatch/s16-sleepers-signals":            {want: []string{"D:102 is sleeping on function f"}, not: []string{"U:", "K:"}},
+	"livepatch/s18-unreliable-stacks":           {want: []string{"C:101 has an unreliable stack"}, not: []string{"U:", "swapper"}},
+	"livepatch/history-idle-cpu-buggy":          {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
+	"livepatch/history-cpu-bound-kthread-buggy": {want: []string{"K:100 is running"}},
 }
 
 // TestLivepatchBuiltin explores every built-in livepatch scenario with its

@@ -1,0 +1,96 @@
+package catalog
+
+import "github.com/klpcheck/klpcheck/klp"
+
+// The livepatch part of the "history" table (issue 6): each known bug of
+// the livepatch transition code as a buggy/fixed pair of built-in
+// scenarios, computed by exploring. The buggy variant is the current
+// algorithm with the named steps removed (Config.Disable) or a genuinely
+// different historical mechanism (klp_patch.immediate); the fixed variant
+// is the algorithm with the fix. Rows name the bug, columns "buggy" and
+// "fixed" (a third column when a fix is hypothetical).
+
+// lpHistory places a livepatch scenario in the history table. preemptions
+// < 0 means exhaustive DPOR; otherwise the scenario is explored
+// exhaustively up to that many preemptions.
+func lpHistory(name, desc string, cfg klp.Config, row, column, expect string, preemptions int) Scenario {
+	var s Scenario
+	if preemptions < 0 {
+		s = lpScenario("history-"+name, desc, cfg, row, column, expect)
+	} else {
+		s = lpBounded("history-"+name, desc, cfg, row, column, expect, preemptions)
+	}
+	s.Table = "history"
+	return s
+}
+
+func livepatchHistory() []Scenario {
+	var out []Scenario
+
+	// H23, 747f7a290117: the fork race, reverse variant (the reported one).
+	fork := func(disable []string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			Tasks: []klp.TaskConfig{
+				user("T", "call f", "fork C", "ret", "user"),
+				{Name: "C", Kind: "user", Child: true, Program: []string{"user"}},
+			},
+			Script:  []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled"},
+			Disable: disable}
+	}
+	const forkRow = "2022 fork race (reverse)"
+	out = append(out, lpHistory("fork-race-reverse-buggy",
+		"before v6.1: dup_task_struct copies the parent's TIF_PATCH_PENDING early and klp_copy_process copies only patch_state; T (UNPATCHED, pending) forks C while the admin reverses the transition; klp_reverse_transition clears TIF only on listed tasks, C is not listed yet, so C keeps a stale flag while already in the target state (reported by Breno Leitao; fixed by 747f7a290117 \"livepatch: fix race between fork and KLP transition\")",
+		fork([]string{"klp-copy-process-tif"}), forkRow, "buggy", "violation:pending-flag", 2))
+	out = append(out, lpHistory("fork-race-reverse-fixed",
+		"v6.1+ (747f7a290117): klp_copy_process recomputes the child's TIF_PATCH_PENDING from the parent's current flag under tasklist_lock, right before the child is linked",
+		fork(nil), forkRow, "fixed", "safe", 2))
+
+	// H8, d0807da78e11: the immediate flag.
+	imm := func(immediate bool) klp.Config {
+		p1, p2 := vmlinuxPatch("P1", "f"), vmlinuxPatch("P2", "f")
+		p1.Immediate, p2.Immediate = immediate, immediate
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{p1, p2, vmlinuxPatch("P3", "f", "g")},
+			Tasks:  []klp.TaskConfig{user("T", "call f", "sleep", "call g", "ret", "ret", "user")},
+			Script: []string{"load_lp P1", "load_lp P2", "load_lp P3"}}
+	}
+	const immRow = "2018 immediate flag"
+	out = append(out, lpHistory("immediate-buggy",
+		"v4.12–v4.15 klp_patch.immediate: P1 and P2 (immediate) patch f, then P3{f,g} (normal); T sleeps in P1's f; P3's stack check looks only for P2's f, so T is switched while in P1's f and then calls P3's g: old and new versions at once (removed by d0807da78e11 \"livepatch: Remove immediate feature\")",
+		imm(true), immRow, "buggy", "violation:mixed-state", -1))
+	out = append(out, lpHistory("immediate-fixed",
+		"v4.16+ (d0807da78e11): no immediate patches; every patch goes through the per-task consistency model, so P2's transition waits for T to leave P1's f",
+		imm(false), immRow, "fixed", "safe", -1))
+
+	// H19, v5.16 "sched,livepatch: Use wake_up_if_idle()".
+	idle := func(disable []string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			CPUs:    []string{"busy", "idle", "offline"},
+			Tasks:   []klp.TaskConfig{user("A", "call f", "ret", "user")},
+			Script:  []string{"load_lp P"},
+			Disable: disable}
+	}
+	const idleRow = "2021 idle CPU never kicked"
+	out = append(out, lpHistory("idle-cpu-buggy",
+		"before v5.16: CPU1 stays idle (NO_HZ) the whole time; its idle task is 'running' at every attempt and never reaches the end of a do_idle() iteration, so the transition never completes (s390/x86 with 128 CPUs; fixed by PeterZ's \"sched,livepatch: Use wake_up_if_idle()\", [LKML] 20210929152428.828064133@infradead.org)",
+		idle([]string{"wake-up-if-idle"}), idleRow, "buggy", "stuck:transition-completes", -1))
+	out = append(out, lpHistory("idle-cpu-fixed",
+		"v5.16+: klp_try_complete_transition kicks idle CPUs with wake_up_if_idle; the idle task loops once and switches itself in do_idle",
+		idle(nil), idleRow, "fixed", "safe", -1))
+
+	// H24, e3ff7c609f39: CPU-bound kthreads.
+	kt := func(disable []string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			Tasks:   []klp.TaskConfig{kthread("K", "loop 2", "call f", "ret", "cond_resched", "end", "spin")},
+			Script:  []string{"load_lp P"},
+			Disable: disable}
+	}
+	const ktRow = "2023 CPU-bound kthread"
+	out = append(out, lpHistory("cpu-bound-kthread-buggy",
+		"before v6.4: K loops { f(); cond_resched(); } and never sleeps nor exits to user; it is 'running' at every attempt, so the transition never completes (reports by Song Liu 2022 and Seth Forshee's vhost 2023; fixed by e3ff7c609f39 \"livepatch,sched: Add livepatch task switching to cond_resched()\")",
+		kt([]string{"cond-resched-hook"}), ktRow, "buggy", "stuck:transition-completes", -1))
+	out = append(out, lpHistory("cpu-bound-kthread-fixed",
+		"v6.4+ (e3ff7c609f39): cond_resched calls __klp_sched_try_switch, which stack-checks and switches the current task while a transition is pending",
+		kt(nil), ktRow, "fixed", "safe", -1))
+
+	return out
+}

@@ -1,0 +1,58 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestLivepatchHistoryPairs checks the shape of the livepatch history
+// table: every row has a buggy variant expected to fail (violation or
+// stuck) and a fixed variant expected safe, and every description cites
+// its kernel commit or thread. The verdicts themselves are computed by
+// TestLivepatchBuiltin, which explores every built-in scenario, history
+// ones included, and compares with Expect.
+func TestLivepatchHistoryPairs(t *testing.T) {
+	rows := map[string]map[string]Scenario{}
+	var order []string
+	for _, s := range Livepatch().Builtin() {
+		if s.Table != "history" {
+			continue
+		}
+		if rows[s.Row] == nil {
+			rows[s.Row] = map[string]Scenario{}
+			order = append(order, s.Row)
+		}
+		rows[s.Row][s.Column] = s
+	}
+	if len(order) < 4 {
+		t.Fatalf("%d livepatch history rows, want at least 4", len(order))
+	}
+	for _, r := range order {
+		b, ok := rows[r]["buggy"]
+		if !ok {
+			t.Errorf("row %q has no buggy column", r)
+			continue
+		}
+		if !strings.HasPrefix(b.Expect, "violation:") && !strings.HasPrefix(b.Expect, "stuck:") {
+			t.Errorf("row %q: buggy %s expects %s", r, b.Name, b.Expect)
+		}
+		fixed := 0
+		for c, s := range rows[r] {
+			if c == "buggy" {
+				continue
+			}
+			fixed++
+			if strings.HasPrefix(c, "fixed") && s.Expect != "safe" {
+				t.Errorf("row %q: fix %s expects %s", r, s.Name, s.Expect)
+			}
+		}
+		if fixed == 0 {
+			t.Errorf("row %q has no fixed column", r)
+		}
+		for _, s := range rows[r] {
+			if !strings.ContainsAny(s.Description, "0123456789") || len(s.Description) < 60 {
+				t.Errorf("%s: the description must cite the kernel commit or thread: %q", s.Name, s.Description)
+			}
+		}
+	}
+}
