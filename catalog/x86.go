@@ -29,6 +29,10 @@ type X86Params struct {
 	// UnrelatedInt3: the first executor also hits a kprobe's int3
 	// elsewhere, which the poke handler must answer "not mine".
 	UnrelatedInt3 bool `json:"unrelated_int3,omitempty"`
+	// KprobeLast: the first executor hits the unrelated kprobe int3 after
+	// its calls of the patched code instead of before (requires
+	// unrelated_int3).
+	KprobeLast bool `json:"kprobe_last,omitempty"`
 	// Fetch is the fetch model: bytewise (default), block:N, stale:N.
 	Fetch string `json:"fetch,omitempty"`
 	// Variant is the writer: text_poke_bp (default), naive-copy,
@@ -86,7 +90,7 @@ func placementOffset(p string, n int) (uint64, error) {
 
 type x86Config struct {
 	cpus, execs, nmis, writerNMIs int
-	kprobe                        bool
+	kprobe, kprobeLast            bool
 	layout                        *model.Layout
 	patch                         *poke.Patch
 }
@@ -143,7 +147,8 @@ func (c *x86Config) program(last **model.Machine) explore.Program {
 		sys.Go("writer", k.Writer())
 		for i := 1; i <= c.cpus; i++ {
 			// The first executor also hits the unrelated kprobe int3.
-			sys.Go(fmt.Sprintf("cpu%d", i), m.Executor(m.CPUs[i], c.execs, c.kprobe && i == 1))
+			kp := c.kprobe && i == 1
+			sys.Go(fmt.Sprintf("cpu%d", i), m.ExecutorKprobe(m.CPUs[i], c.execs, kp && !c.kprobeLast, kp && c.kprobeLast))
 		}
 	}
 }
@@ -211,7 +216,10 @@ func parseX86(s Scenario) (*x86Config, error) {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("scenario %q: params.%s: %s", s.Name, field, fmt.Sprintf(format, args...))
 	}
-	c := &x86Config{cpus: p.CPUs, execs: p.Executions, nmis: p.NMIs, writerNMIs: p.WriterNMIs, kprobe: p.UnrelatedInt3}
+	c := &x86Config{cpus: p.CPUs, execs: p.Executions, nmis: p.NMIs, writerNMIs: p.WriterNMIs, kprobe: p.UnrelatedInt3, kprobeLast: p.KprobeLast}
+	if p.KprobeLast && !p.UnrelatedInt3 {
+		return nil, bad("kprobe_last", "needs unrelated_int3")
+	}
 	if c.cpus == 0 {
 		c.cpus = 2
 	}
@@ -250,8 +258,8 @@ func parseX86(s Scenario) (*x86Config, error) {
 	if err != nil {
 		return nil, bad("disable", "%v", err)
 	}
-	if len(disabled) > 0 && variant != poke.BP {
-		return nil, bad("disable", "steps can be disabled only in text_poke_bp, not in %s", variant)
+	if len(disabled) > 0 && variant != poke.BP && (variant != poke.Flag2013 || len(disabled) > 1 || !disabled[poke.StepSync3]) {
+		return nil, bad("disable", "steps can be disabled only in text_poke_bp (and sync3 in %s), not in %s", poke.Flag2013, variant)
 	}
 	// Sites.
 	var specs []model.SiteSpec
@@ -508,7 +516,7 @@ func (x86Kind) Builtin() []Scenario {
 		out = append(out, x86Scenario("two-executors/"+f, "x86 two executors (text_poke_bp, nop5 → call, cross-16, no NMI)", "text_poke_bp", f,
 			"text_poke_bp with two executor CPUs", p, x86Bounds(), "safe"))
 	}
-	return out
+	return append(out, x86History()...)
 }
 
 // x86Expect is the verdict docs/x86.md explains for each cell of the

@@ -87,8 +87,17 @@ const retSentinel = ^uint64(0)
 // (the caller's next instruction) and leaves an idle daemon that answers
 // sync IPIs.
 func (m *Machine) Executor(c *CPU, executions int, kprobe bool) func(t *explore.Thread) {
+	return m.ExecutorKprobe(c, executions, kprobe, false)
+}
+
+// ExecutorKprobe is Executor with the kprobe'd function called first
+// (kprobeFirst), after the calls of the patched code (kprobeLast), or
+// both. Calling it last lets the unrelated int3 come after the executor
+// has passed the instruction boundaries where it acknowledges the
+// writer's syncs (the historical teardown races need that).
+func (m *Machine) ExecutorKprobe(c *CPU, executions int, kprobeFirst, kprobeLast bool) func(t *explore.Thread) {
 	return func(t *explore.Thread) {
-		if kprobe && m.L.Kprobe != 0 {
+		if kprobeFirst && m.L.Kprobe != 0 {
 			if !c.call(t, m.L.Kprobe) {
 				return
 			}
@@ -98,6 +107,11 @@ func (m *Machine) Executor(c *CPU, executions int, kprobe bool) func(t *explore.
 				if !c.call(t, e) {
 					return
 				}
+			}
+		}
+		if kprobeLast && m.L.Kprobe != 0 {
+			if !c.call(t, m.L.Kprobe) {
+				return
 			}
 		}
 		c.boundary(t)

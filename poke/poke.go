@@ -43,6 +43,12 @@ func ParseVariant(s string) (Variant, error) {
 		}
 		names = append(names, string(v.Name))
 	}
+	for _, v := range HistoryVariants {
+		if string(v.Name) == s {
+			return v.Name, nil
+		}
+		names = append(names, string(v.Name))
+	}
 	return "", fmt.Errorf("unknown protocol variant %q (want one of %s)", s, strings.Join(names, ", "))
 }
 
@@ -138,6 +144,8 @@ type Poker struct {
 	descObj explore.Obj // nr_entries, vec[0..capacity)
 	nr      int
 	vec     []Entry // vec[:nr] is the queue; len(vec) is the capacity
+
+	h *history // the state of a historical generation (history.go)
 }
 
 // Install allocates the protocol's state on the machine, queues the batch
@@ -160,6 +168,9 @@ func Install(m *model.Machine, p *Patch, capacity ...int) *Poker {
 		k.nr = len(p.Entries)
 	}
 	m.Int3 = k.Int3Handler
+	if IsHistory(p.Variant) {
+		k.installHistory()
+	}
 	return k
 }
 
@@ -177,6 +188,8 @@ func (k *Poker) Writer() func(t *explore.Thread) {
 		switch k.patch.Variant {
 		case BP:
 			k.BatchFinish(t)
+		case Flag2013, Batch53, Batch55, Desc56, Desc60:
+			k.historyWriter(t)
 		case NaiveCopy:
 			for _, e := range k.patch.Entries {
 				k.TextPokeEarly(t, e.Addr, e.Text)

@@ -1,0 +1,57 @@
+package catalog
+
+// The x86 rows of the history table (issue 6): each known text-patching
+// bug as a buggy/fixed pair of built-in scenarios whose verdicts are
+// computed by exploring.
+
+// x86HistoryTable is the table every history scenario belongs to.
+const x86HistoryTable = "history"
+
+// x86History lists the x86 history pairs, in the issue's order.
+func x86History() []Scenario {
+	var out []Scenario
+	add := func(name, row, col, desc string, p X86Params, b *Bounds, expect string) {
+		out = append(out, x86Scenario("history/"+name, x86HistoryTable, row, col, desc, p, b, expect))
+	}
+	dpor := func() *Bounds { return &Bounds{Strategy: "dpor", MaxSteps: 2000} }
+
+	// 2013: the flag scheme. A jump label site (nop5 → jmp32), one
+	// executor that takes an NMI; the handler redirects to the end of the
+	// instruction (bp_int3_handler), as jump labels passed it.
+	flag := X86Params{CPUs: 1, NMIs: 1, Variant: "text_poke_bp-v3.12", Old: hexNOP5, New: hexJMP32}
+	noSync := flag
+	noSync.Disable = []string{"sync3"}
+	row := "2013 flag cleared early"
+	add("2013-flag/buggy", row, "buggy",
+		"text_poke_bp of v3.12 (fd4363fff3d9, arch/x86/kernel/alternative.c) clearing bp_patching_in_progress right after writing the first byte, without the final on_each_cpu(do_sync_core): a CPU that fetched the int3 traps after the flag is cleared and poke_int3_handler says \"not mine\"",
+		noSync, dpor(), "violation:stray-int3")
+	add("2013-flag/fixed", row, "fixed",
+		"text_poke_bp of v3.12–v5.2 as merged (fd4363fff3d9): the final sync before bp_patching_in_progress = false",
+		flag, dpor(), "safe")
+
+	// v5.3: the batch teardown order, hit by an unrelated int3 (a kprobe).
+	batch := func(v string) X86Params {
+		return X86Params{CPUs: 1, UnrelatedInt3: true, KprobeLast: true, Variant: v, Old: hexNOP5, New: hexCALL32}
+	}
+	row = "v5.3 vec cleared before nr_entries"
+	add("v5.3-clear-order/buggy", row, "buggy",
+		"text_poke_bp_batch of v5.3 (c0213b0ac03c) tears down with bp_patching.vec = NULL; bp_patching.nr_entries = 0 and no sync; a kprobe int3 on another CPU reads nr_entries ≠ 0, then dereferences the NULL vec (fixed by 285a54efe386)",
+		batch("text_poke_bp_batch-v5.3"), dpor(), "violation:handler-memory")
+	add("v5.3-clear-order/fixed", row, "fixed",
+		"285a54efe386 \"x86/alternatives: Sync bp_patching update for avoiding NULL pointer exception\" (v5.5): nr_entries = 0; text_poke_sync(); vec = NULL",
+		batch("text_poke_bp_batch-v5.5"), dpor(), "safe")
+	cur := batch("")
+	add("v5.3-clear-order/refcount", row, "fixed (refcount)",
+		"the refcount scheme that replaced the extra sync (1f676247f36a, per-CPU since 2025): smp_text_poke_batch_finish as in 6.16",
+		cur, dpor(), "safe")
+
+	// v5.6: the descriptor on the writer's stack.
+	row = "v5.6 on-stack descriptor"
+	add("v5.6-stack-desc/buggy", row, "buggy",
+		"text_poke_bp_batch of v5.6 (1f676247f36a) publishes a descriptor on its stack through bp_desc; a kprobe int3 reads bp_desc, the writer stores NULL, drops refs to 0 and returns, and try_get_desc's atomic_inc_not_zero runs on the reused frame (fixed by efd608fa7403)",
+		batch("text_poke_bp_batch-v5.6"), dpor(), "violation:handler-memory")
+	add("v5.6-stack-desc/fixed", row, "fixed",
+		"efd608fa7403 \"x86/alternative: Fix race in try_get_desc()\" (v6.0): a static descriptor, refs set with release, inc_not_zero on it",
+		batch("text_poke_bp_batch-v6.0"), dpor(), "safe")
+	return out
+}

@@ -1,0 +1,362 @@
+package poke
+
+import (
+	"fmt"
+
+	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/model"
+)
+
+// Historical generations of the int3 protocol (issue 6). Each is
+// different code from the current BatchFinish: a Go function per
+// historical kernel function, named in its doc comment with the kernel
+// version. They share the three write phases (int3, tails, first bytes,
+// with their syncs), which did not change; what changed is how the handler
+// finds the patch and how the writer tears it down.
+const (
+	// Flag2013 is text_poke_bp of v3.12–v5.2 (fd4363fff3d9): globals
+	// bp_patching_in_progress, bp_int3_addr, bp_int3_handler; the handler
+	// redirects the trapped CPU to bp_int3_handler (the end of the
+	// instruction: "behave as the old NOP").
+	Flag2013 Variant = "text_poke_bp-v3.12"
+	// Batch53 is text_poke_bp_batch of v5.3 (c0213b0ac03c): globals
+	// bp_patching.vec and bp_patching.nr_entries, cleared after the last
+	// sync as vec = NULL, then nr_entries = 0, with no sync between.
+	Batch53 Variant = "text_poke_bp_batch-v5.3"
+	// Batch55 is the same with 285a54efe386's teardown: nr_entries = 0,
+	// text_poke_sync(), vec = NULL.
+	Batch55 Variant = "text_poke_bp_batch-v5.5"
+	// Desc56 is text_poke_bp_batch of v5.6 (1f676247f36a): a descriptor
+	// {vec, nr_entries, refs} on the writer's stack, published through the
+	// global pointer bp_desc.
+	Desc56 Variant = "text_poke_bp_batch-v5.6"
+	// Desc60 is efd608fa7403 (v6.0): the descriptor is a static global
+	// and the handler does inc_not_zero on its refs directly.
+	Desc60 Variant = "text_poke_bp_batch-v6.0"
+)
+
+// HistoryVariants lists the historical writers with their meaning.
+var HistoryVariants = []struct {
+	Name    Variant
+	Meaning string
+}{
+	{Flag2013, "v3.12–v5.2 text_poke_bp: bp_patching_in_progress flag, handler redirects to the end of the instruction; flag cleared after sync3"},
+	{Batch53, "v5.3 text_poke_bp_batch: after sync3, vec = NULL then nr_entries = 0, no sync"},
+	{Batch55, "v5.5 text_poke_bp_batch (285a54efe386): after sync3, nr_entries = 0, sync, vec = NULL"},
+	{Desc56, "v5.6 text_poke_bp_batch (1f676247f36a): refcounted descriptor on the writer's stack, published by pointer"},
+	{Desc60, "v6.0 text_poke_bp_batch (efd608fa7403): refcounted static descriptor"},
+}
+
+// IsHistory reports whether v is a historical generation.
+func IsHistory(v Variant) bool {
+	for _, h := range HistoryVariants {
+		if h.Name == v {
+			return true
+		}
+	}
+	return false
+}
+
+// history is the protocol state of a historical generation: one object
+// for the globals the handler reads first (the flag, nr_entries, the
+// bp_desc pointer) and one for what it reads next (vec, or the
+// descriptor with its refs).
+type history struct {
+	headObj explore.Obj
+	bodyObj explore.Obj
+
+	// Flag2013: bp_patching_in_progress, bp_int3_addr, bp_int3_handler.
+	inProgress         bool
+	int3Addr, int3Dest uint64
+	// Batch53/55: bp_patching.nr_entries and whether bp_patching.vec is
+	// set (the head holds nr_entries, the body the vec pointer).
+	nr     int
+	vecSet bool
+	// Desc56: bp_desc != NULL (head); the stack descriptor's refs and
+	// whether the writer's frame still holds it (body).
+	// Desc60: the static descriptor's refs (body).
+	descPub   bool
+	refs      int32
+	frameLive bool
+}
+
+func (k *Poker) installHistory() {
+	k.h = &history{}
+	k.h.headObj = k.m.S.Object("history: " + string(k.patch.Variant) + " head")
+	k.h.bodyObj = k.m.S.Object("history: " + string(k.patch.Variant) + " body")
+	if k.patch.Variant == Flag2013 {
+		k.m.Int3 = k.PokeInt3Handler2013
+	} else {
+		k.m.Int3 = k.PokeInt3HandlerBatch
+	}
+}
+
+func (k *Poker) historyWriter(t *explore.Thread) {
+	switch k.patch.Variant {
+	case Flag2013:
+		for _, e := range k.patch.Entries {
+			k.TextPokeBP2013(t, e)
+		}
+	case Batch53, Batch55:
+		k.TextPokeBPBatch53(t)
+	case Desc56:
+		k.TextPokeBPBatch56(t)
+	case Desc60:
+		k.TextPokeBPBatch60(t)
+	}
+}
+
+// hop is one operation of the writer on the history state.
+func (k *Poker) hop(t *explore.Thread, name string, fp explore.Footprint, f func()) {
+	t.Op(name, fp)
+	k.m.SetWriterStep(t, name)
+	f()
+	k.nmi(t)
+}
+
+// threePhases is the unchanged core of every generation: an int3 at each
+// site, sync1, the tails, sync2 (if a tail was written), the first bytes,
+// sync3 (if one was written; StepSync3 disables it).
+func (k *Poker) threePhases(t *explore.Thread, vec []Entry) {
+	m := k.m
+	for i := range vec {
+		e := &vec[i]
+		t.Op("int3", m.WriteFP(e.Addr, 1))
+		m.SetWriterStep(t, "int3")
+		e.Old = m.Mem(e.Addr)
+		m.Store(e.Addr, []byte{INT3Opcode})
+		m.CPUs[0].Serialize()
+		k.nmi(t)
+	}
+	k.sync(t, StepSync1)
+	tails := false
+	for i := range vec {
+		if e := &vec[i]; e.Len > 1 {
+			k.memcpy(t, "tail", e.Addr+1, e.Text[1:])
+			tails = true
+		}
+	}
+	if tails {
+		k.sync(t, StepSync2)
+	}
+	first := false
+	for i := range vec {
+		e := &vec[i]
+		if e.Text[0] == INT3Opcode {
+			continue
+		}
+		t.Op("first-byte", m.WriteFP(e.Addr, 1))
+		m.SetWriterStep(t, "first-byte")
+		m.Store(e.Addr, e.Text[:1])
+		m.CPUs[0].Serialize()
+		k.nmi(t)
+		first = true
+	}
+	if first {
+		k.sync(t, StepSync3)
+	}
+}
+
+// TextPokeBP2013 mirrors text_poke_bp of v3.12–v5.2 (fd4363fff3d9,
+// arch/x86/kernel/alternative.c): set bp_int3_handler (here the end of the
+// instruction, as jump labels passed it), bp_int3_addr and
+// bp_patching_in_progress; smp_wmb; int3, sync, tail, sync, first byte,
+// sync (the last one is StepSync3); bp_patching_in_progress = false.
+func (k *Poker) TextPokeBP2013(t *explore.Thread, e Entry) {
+	h := k.h
+	k.hop(t, "bp_patching_in_progress = true", explore.W(h.headObj), func() {
+		h.int3Dest = e.Addr + uint64(e.Len)
+		h.int3Addr = e.Addr + 1
+		h.inProgress = true
+	})
+	vec := []Entry{e}
+	k.threePhases(t, vec)
+	k.hop(t, "bp_patching_in_progress = false", explore.W(h.headObj), func() { h.inProgress = false })
+}
+
+// PokeInt3Handler2013 mirrors poke_int3_handler of v3.12–v5.2: smp_rmb;
+// not mine unless bp_patching_in_progress and the trap is at
+// bp_int3_addr; then regs->ip = bp_int3_handler.
+func (k *Poker) PokeInt3Handler2013(t *explore.Thread, c *model.CPU, regs *model.Regs) bool {
+	h := k.h
+	t.Op("int3: poke_int3_handler reads bp_patching_in_progress", explore.R(h.headObj))
+	if !h.inProgress || regs.IP != h.int3Addr {
+		if t.Tracing() {
+			t.Notef("cpu%d: poke_int3_handler: not mine (in_progress=%v)", c.ID, h.inProgress)
+		}
+		return false
+	}
+	regs.IP = h.int3Dest
+	if t.Tracing() {
+		t.Notef("cpu%d: poke_int3_handler: redirect to bp_int3_handler %#x", c.ID, regs.IP)
+	}
+	return true
+}
+
+// TextPokeBPBatch53 mirrors text_poke_bp_batch of v5.3 (c0213b0ac03c):
+// bp_patching.vec = tp; bp_patching.nr_entries = n; smp_wmb; the three
+// phases; then, relying on sync_core's barrier, "bp_patching.vec = NULL;
+// bp_patching.nr_entries = 0;". For Batch55 it has 285a54efe386's order
+// instead: nr_entries = 0; text_poke_sync(); vec = NULL.
+func (k *Poker) TextPokeBPBatch53(t *explore.Thread) {
+	h := k.h
+	n := len(k.patch.Entries)
+	k.hop(t, "bp_patching.vec = tp", explore.W(h.bodyObj), func() {
+		copy(k.vec, k.patch.Entries)
+		h.vecSet = true
+	})
+	k.hop(t, "bp_patching.nr_entries = n", explore.W(h.headObj), func() { h.nr = n })
+	k.threePhases(t, k.vec[:n])
+	if k.patch.Variant == Batch53 {
+		k.hop(t, "bp_patching.vec = NULL", explore.W(h.bodyObj), func() { h.vecSet = false })
+		k.hop(t, "bp_patching.nr_entries = 0", explore.W(h.headObj), func() { h.nr = 0 })
+		return
+	}
+	k.hop(t, "bp_patching.nr_entries = 0", explore.W(h.headObj), func() { h.nr = 0 })
+	k.m.SyncEachCPU(t, k.m.CPUs[0], "text_poke_sync", func() { k.nmi(t) })
+	k.hop(t, "bp_patching.vec = NULL", explore.W(h.bodyObj), func() { h.vecSet = false })
+}
+
+// TextPokeBPBatch56 mirrors text_poke_bp_batch of v5.6 (1f676247f36a):
+// struct bp_patching_desc desc = {vec, nr_entries, refs = 1} on the
+// stack; smp_store_release(&bp_desc, &desc); the three phases;
+// WRITE_ONCE(bp_desc, NULL); if (!atomic_dec_and_test(&desc.refs))
+// atomic_cond_read_acquire(&desc.refs, !VAL); return — after which the
+// stack frame is reused.
+func (k *Poker) TextPokeBPBatch56(t *explore.Thread) {
+	h := k.h
+	n := len(k.patch.Entries)
+	k.hop(t, "desc = {vec, nr_entries, refs = 1} (on the stack)", explore.W(h.bodyObj), func() {
+		copy(k.vec, k.patch.Entries)
+		h.nr, h.refs, h.frameLive = n, 1, true
+	})
+	k.hop(t, "smp_store_release(&bp_desc, &desc)", explore.W(h.headObj), func() { h.descPub = true })
+	k.threePhases(t, k.vec[:n])
+	k.hop(t, "WRITE_ONCE(bp_desc, NULL)", explore.W(h.headObj), func() { h.descPub = false })
+	k.dropRefs(t)
+	k.hop(t, "return: the stack frame holding desc is reused", explore.W(h.bodyObj), func() { h.frameLive = false })
+}
+
+// TextPokeBPBatch60 mirrors text_poke_bp_batch after efd608fa7403 (v6.0):
+// the static bp_desc gets vec and nr_entries, then
+// atomic_set_release(&bp_desc.refs, 1); the three phases; drop and wait.
+func (k *Poker) TextPokeBPBatch60(t *explore.Thread) {
+	h := k.h
+	n := len(k.patch.Entries)
+	h.frameLive = true // static storage never goes away
+	k.hop(t, "bp_desc.vec, nr_entries; atomic_set_release(&bp_desc.refs, 1)", explore.W(h.bodyObj), func() {
+		copy(k.vec, k.patch.Entries)
+		h.nr, h.refs = n, 1
+	})
+	k.threePhases(t, k.vec[:n])
+	k.dropRefs(t)
+}
+
+// dropRefs is "if (!atomic_dec_and_test(&desc->refs))
+// atomic_cond_read_acquire(&desc->refs, !VAL);".
+func (k *Poker) dropRefs(t *explore.Thread) {
+	h := k.h
+	k.hop(t, "atomic_dec_and_test(&desc.refs)", explore.W(h.bodyObj), func() { h.refs-- })
+	if h.refs != 0 {
+		t.Await("atomic_cond_read_acquire(&desc.refs, !VAL)", explore.R(h.bodyObj), func() bool { return h.refs == 0 })
+		k.nmi(t)
+	}
+}
+
+// PokeInt3HandlerBatch mirrors poke_int3_handler of the batch
+// generations: v5.3/v5.5 (read nr_entries; zero → not mine; then use
+// bp_patching.vec), v5.6 (try_get_desc: READ_ONCE(bp_desc), NULL → not
+// mine, then atomic_inc_not_zero(&desc->refs)) and v6.0 (inc_not_zero on
+// the static descriptor); then the bsearch (or vec[0]) and the
+// emulation, and put_desc where there is a refcount.
+func (k *Poker) PokeInt3HandlerBatch(t *explore.Thread, c *model.CPU, regs *model.Regs) bool {
+	h, m := k.h, k.m
+	var n int
+	refcounted := false
+	switch k.patch.Variant {
+	case Batch53, Batch55:
+		t.Op("int3: poke_int3_handler reads bp_patching.nr_entries", explore.R(h.headObj))
+		if n = h.nr; n == 0 {
+			return false
+		}
+		t.Op("int3: poke_int3_handler reads bp_patching.vec", explore.R(h.bodyObj))
+		if !h.vecSet {
+			m.ReportHandlerFault(c, fmt.Sprintf("poke_int3_handler read nr_entries = %d, then bp_patching.vec was NULL: NULL pointer dereference", n))
+			return false
+		}
+	case Desc56:
+		t.Op("int3: try_get_desc: READ_ONCE(bp_desc)", explore.R(h.headObj))
+		if !h.descPub {
+			return false
+		}
+		t.Op("int3: try_get_desc: atomic_inc_not_zero(&desc->refs)", explore.W(h.bodyObj))
+		if !h.frameLive {
+			m.ReportHandlerFault(c, "try_get_desc read bp_desc, then the writer returned and its stack frame was reused: atomic_inc_not_zero on the dead frame, the vector is garbage (use after return)")
+			return false
+		}
+		if h.refs == 0 {
+			return false
+		}
+		h.refs++
+		n, refcounted = h.nr, true
+	case Desc60:
+		t.Op("int3: try_get_desc: atomic_inc_not_zero(&bp_desc.refs)", explore.W(h.bodyObj))
+		if h.refs == 0 {
+			return false
+		}
+		h.refs++
+		n, refcounted = h.nr, true
+	}
+	ip := regs.IP - 1
+	var tpl *Entry
+	if n > 1 {
+		lo, hi := 0, n
+		for lo < hi {
+			mid := (lo + hi) / 2
+			switch a := k.vec[mid].Addr; {
+			case ip < a:
+				hi = mid
+			case ip > a:
+				lo = mid + 1
+			default:
+				tpl = &k.vec[mid]
+				lo = hi
+			}
+		}
+	} else if k.vec[0].Addr == ip {
+		tpl = &k.vec[0]
+	}
+	handled := tpl != nil && emulate(m, c, tpl, regs)
+	if refcounted {
+		t.Op("int3: put_desc: atomic_dec(&desc->refs)", explore.W(h.bodyObj))
+		h.refs--
+	}
+	if t.Tracing() {
+		if handled {
+			t.Notef("cpu%d: int3 handler: emulated, continue at %#x", c.ID, regs.IP)
+		} else {
+			t.Notef("cpu%d: int3 handler: not mine", c.ID)
+		}
+	}
+	return handled
+}
+
+// emulate is the handler's switch on the entry's opcode (int3_emulate_*).
+func emulate(m *model.Machine, c *model.CPU, tpl *Entry, regs *model.Regs) bool {
+	next := tpl.Addr + uint64(tpl.Len)
+	switch tpl.Opcode {
+	case INT3Opcode:
+		return false
+	case RETOpcode:
+		regs.IP = regs.Pop()
+	case CALLOpcode:
+		regs.Push(next)
+		regs.IP = next + uint64(int64(tpl.Disp))
+	case JMP32Opcode, JMP8Opcode:
+		regs.IP = next + uint64(int64(tpl.Disp))
+	default:
+		m.ReportHandlerFault(c, fmt.Sprintf("BUG(): the vector entry at %#x has opcode %#02x, which the handler cannot emulate", tpl.Addr, tpl.Opcode))
+		return false
+	}
+	return true
+}
