@@ -92,5 +92,24 @@ func livepatchHistory() []Scenario {
 		"v6.4+ (e3ff7c609f39): cond_resched calls __klp_sched_try_switch, which stack-checks and switches the current task while a transition is pending",
 		kt(nil), ktRow, "fixed", "safe", -1))
 
+	// H26, 2025 (open upstream): an exiting task unhashed while it still
+	// runs a livepatched do_exit.
+	exit := func(proposed []string) klp.Config {
+		p2 := vmlinuxPatch("P2", "do_exit")
+		p2.Replace = true
+		return klp.Config{Functions: []string{"do_exit", "f"},
+			Patches:  []klp.PatchConfig{vmlinuxPatch("P1", "do_exit"), p2},
+			Tasks:    []klp.TaskConfig{user("X", "user", "call do_exit", "release_task", "ret")},
+			Script:   []string{"load_lp P1", "load_lp P2", "unload_lp P1"},
+			Proposed: proposed}
+	}
+	const exitRow = "2025 do_exit unhashed task"
+	out = append(out, lpHistory("do-exit-buggy",
+		"mainline (open upstream as of 2026): P1 patches do_exit; X runs P1's do_exit and release_task unhashes it from the task list while it keeps running there; the cumulative P2 (replace) never sees X, completes, and rmmod of P1 frees the text X returns into (Yafang Shao's crash report, [LKML] CALOAHbA9WHPjeZKUcUkwULagQjTMfqAdAg+akqPzbZ7Byc=qrw@mail.gmail.com; analysis Z5DHQG4geRsuIflc@pathway.suse.cz)",
+		exit(nil), exitRow, "buggy", "violation:module-text", -1))
+	out = append(out, lpHistory("do-exit-releasing-count",
+		"HYPOTHETICAL fix, not in mainline (after Petr Mladek's POC \"Block transition until delayed_put_task_struct()\", Z5DaUvNAMUP0Euoy@pathway.suse.cz): release_task counts the task in klp_releasing_tasks until delayed_put_task_struct, and klp_try_complete_transition fails while the count is not zero",
+		exit([]string{"releasing-tasks-count"}), exitRow, "fixed (proposed releasing count)", "safe", -1))
+
 	return out
 }

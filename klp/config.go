@@ -40,6 +40,9 @@ type Config struct {
 	// Reorder lists named store pairs to swap, modelling the omission of
 	// the barrier between them (see Reorders).
 	Reorder []string `json:"reorder,omitempty"`
+	// Proposed lists mechanisms that are not in mainline (posted fixes,
+	// proofs of concept) to add to the algorithm (see Proposals).
+	Proposed []string `json:"proposed,omitempty"`
 }
 
 // ModuleConfig is a target module.
@@ -118,6 +121,8 @@ type TaskConfig struct {
 	//   loop N … end  repeat the body N times (a CPU-bound loop)
 	//   spin          keep running on the CPU forever (CPU-bound)
 	//   fork C        fork task C (declared with child: true)
+	//   release_task  exit_notify of a self-reaping task: release_task unhashes
+	//                 it from the task list while it keeps running do_exit
 	Program []string `json:"program"`
 	// Child tasks start only when forked.
 	Child bool `json:"child,omitempty"`
@@ -134,6 +139,12 @@ var Steps = []struct{ Name, Meaning string }{
 	{"sync-reverse", "klp_reverse_transition skips klp_synchronize_transition"},
 	{"signals", "klp_try_complete_transition never calls klp_send_signals"},
 	{"atomic-task-walk", "task-list walks become one step per task under a modelled tasklist_lock (finer, slower to explore)"},
+}
+
+// Proposals are the mechanisms Config.Proposed may add: fixes that were
+// posted or sketched upstream but are not in mainline.
+var Proposals = []struct{ Name, Meaning string }{
+	{"releasing-tasks-count", "hypothetical fix of the 2025 do_exit crash (Petr Mladek's POC \"Block transition until delayed_put_task_struct()\"): release_task counts the task in klp_releasing_tasks until delayed_put_task_struct, and klp_try_complete_transition fails while the count is not zero"},
 }
 
 // Reorders are the barrier mutants Config.Reorder may apply: the stores a
@@ -233,6 +244,15 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("params.disable[%d]: unknown step %q", i, d)
 		}
 	}
+	for i, d := range c.Proposed {
+		ok := false
+		for _, s := range Proposals {
+			ok = ok || s.Name == d
+		}
+		if !ok {
+			return fmt.Errorf("params.proposed[%d]: unknown mechanism %q", i, d)
+		}
+	}
 	for i, d := range c.Reorder {
 		ok := false
 		for _, s := range Reorders {
@@ -248,6 +268,15 @@ func (c *Config) Validate() error {
 func (c *Config) disabled(step string) bool {
 	for _, d := range c.Disable {
 		if d == step {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) proposed(m string) bool {
+	for _, d := range c.Proposed {
+		if d == m {
 			return true
 		}
 	}
@@ -277,6 +306,7 @@ const (
 	opEnd
 	opSpin
 	opFork
+	opRelease
 )
 
 type instr struct {
@@ -304,7 +334,7 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 				return bad("want `call FUNC`")
 			}
 			out = append(out, instr{op: opCall, arg: f[1]})
-		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "block", "block-d":
+		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "block", "block-d", "release_task":
 			if !want(1) {
 				return bad("takes no argument")
 			}
@@ -325,6 +355,8 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 				out = append(out, instr{op: opBlock})
 			case "block-d":
 				out = append(out, instr{op: opBlock, uninterruptib: true})
+			case "release_task":
+				out = append(out, instr{op: opRelease})
 			}
 		case "loop":
 			if !want(2) {
@@ -351,7 +383,7 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 			}
 			out = append(out, instr{op: opFork, arg: f[1]})
 		default:
-			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork)")
+			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork, release_task)")
 		}
 	}
 	if len(loops) > 0 {

@@ -128,6 +128,8 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Patches: []PatchConfig{{Name: "P"}}}, "params.patches[0].objects"},
 		{Config{CPUs: []string{"sleepy"}}, "params.cpus[0]"},
 		{Config{Disable: []string{"everything"}}, "params.disable[0]"},
+		{Config{Proposed: []string{"magic"}}, "params.proposed[0]"},
+		{Config{Tasks: []TaskConfig{{Name: "A", Kind: "user", Program: []string{"release_task now"}}}}, "params.tasks[0].program[0]"},
 		{Config{Functions: []string{"f"}, Tasks: []TaskConfig{{Name: "A", Kind: "user", Program: []string{"call g"}}}}, "params.tasks[0].program"},
 	}
 	for _, c := range cases {

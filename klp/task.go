@@ -41,6 +41,8 @@ type Task struct {
 	NotifySignal bool // TIF_NOTIFY_SIGNAL (the fake signal of user tasks)
 
 	linked    bool // on the task list (for_each_process_thread)
+	released  bool // release_task ran while the task still runs (self-reaping exit)
+	releasing bool // counted in klp_releasing_tasks (proposed fix; epoch object)
 	inHandler bool // inside klp_ftrace_handler's preempt-disabled section (handler object)
 	inUpdate  bool // inside klp_update_patch_state's section (sched object)
 	blocked   bool // in an interruptible sleep only a signal ends
@@ -96,6 +98,21 @@ func (tk *Task) run(t *explore.Thread) {
 	if len(tk.Stack) > 0 {
 		t.Op("return to do_exit", k.fpStack(tk))
 		tk.Stack = nil
+	}
+	if tk.released {
+		// The task already left the task list (release_task in the
+		// middle of its program): do_task_dead, then the RCU callback
+		// delayed_put_task_struct drops the last reference.
+		t.Op("do_exit: do_task_dead", k.fpState(tk, explore.Write))
+		tk.State = Dead
+		if tk.releasing {
+			// Proposed fix: delayed_put_task_struct → klp_releasing_tasks--.
+			// A retry of the transition is due (the epoch is the counter).
+			t.Op("delayed_put_task_struct: klp_releasing_tasks--", explore.W(tk.objEpoch))
+			tk.releasing = false
+			tk.epoch++
+		}
+		return
 	}
 	// do_exit → release_task: the task leaves the task list (under
 	// tasklist_lock taken for writing).
@@ -191,6 +208,8 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 			tk.spin(t, lastLoop, lastEnd)
 		case opFork:
 			tk.fork(t, k.taskNamed(in.arg))
+		case opRelease:
+			tk.releaseTask(t)
 		}
 	}
 }
@@ -310,6 +329,41 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 	child.linked = true
 	child.State = Running
 	t.System().Go(child.Name, child.run)
+}
+
+// releaseTask mirrors exit_notify of a self-reaping task (a thread whose
+// exit signal is -1, or one whose parent ignores SIGCHLD): release_task →
+// __exit_signal → __unhash_process removes it from the task list under
+// tasklist_lock, and the task goes on running the rest of do_exit (the
+// 2025 do_exit crash, [LKML] CALOAHbA9WHPjeZKUcUkwULagQjTMfqAdAg+akqPzbZ7Byc=qrw@mail.gmail.com).
+// With the proposed releasing-tasks count, release_task first counts the
+// task in klp_releasing_tasks.
+func (tk *Task) releaseTask(t *explore.Thread) {
+	k := tk.k
+	if tk.released {
+		t.Op("release_task", explore.Local)
+		t.Failf("program", "%s: release_task twice", tk.Name)
+	}
+	if k.cfg.proposed("releasing-tasks-count") {
+		t.Op("release_task: klp_releasing_tasks++", explore.W(tk.objEpoch))
+		tk.releasing = true
+	}
+	if !k.atomicWalk {
+		k.tasklist.Lock(t)
+	}
+	t.Op("exit_notify: release_task: __unhash_process (still running do_exit)", k.fpTaskAll(tk))
+	pending := tk.PatchPending
+	tk.linked = false
+	tk.released = true
+	if !k.atomicWalk {
+		k.tasklist.Unlock(t)
+	}
+	if t.Tracing() {
+		t.Notef("%s left the task list while still running %s", tk.Name, tk.where())
+	}
+	if pending {
+		tk.bump(t)
+	}
 }
 
 // idleLoop is the idle task of an idle CPU: it waits for a wakeup and at

@@ -243,6 +243,20 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		k.attemptsTotal++
 		k.attemptEpoch = e
 		k.sawBlocked = false
+		releasing := false
+		if k.cfg.proposed("releasing-tasks-count") {
+			// Proposed fix: atomic_read(&klp_releasing_tasks) — tasks
+			// unhashed by release_task may still run old code.
+			for _, tk := range k.Tasks {
+				releasing = releasing || tk.releasing
+			}
+			if releasing {
+				complete = false
+				if t.Tracing() {
+					t.Note("klp_releasing_tasks is not zero: an exiting task may still run old code")
+				}
+			}
+		}
 		for _, tk := range k.Tasks {
 			if tk.Idle || !tk.linked {
 				continue
