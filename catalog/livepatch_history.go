@@ -111,5 +111,24 @@ func livepatchHistory() []Scenario {
 		"HYPOTHETICAL fix, not in mainline (after Petr Mladek's POC \"Block transition until delayed_put_task_struct()\", Z5DaUvNAMUP0Euoy@pathway.suse.cz): release_task counts the task in klp_releasing_tasks until delayed_put_task_struct, and klp_try_complete_transition fails while the count is not zero",
 		exit([]string{"releasing-tasks-count"}), exitRow, "fixed (proposed releasing count)", "safe", -1))
 
+	// H27, 2025 (not merged): the RCU task walk, Petr Mladek's
+	// counterexample.
+	rcu := func(proposed []string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f", "g")},
+			Tasks: []klp.TaskConfig{
+				user("T", "call h", "fork C", "ret", "user"),
+				{Name: "C", Kind: "user", Child: true, Program: []string{"call f", "call g", "ret", "ret", "user"}},
+			},
+			Script:   []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled"},
+			Proposed: proposed}
+	}
+	const rcuRow = "2025 RCU task walk (rejected)"
+	out = append(out, lpHistory("rcu-task-walk-buggy",
+		"the rejected design of \"livepatch: Replace tasklist_lock with RCU\" (Yafang Shao, 2025, not merged): C, forked during the transition, starts UNDEF without TIF_PATCH_PENDING and the handler maps UNDEF to klp_target_state; C enters the new f, the admin reverses, C (still in new f) calls g and gets the old g (Petr Mladek's counterexample, [LKML] Z8CRXxfI24E9_IHC@pathway.suse.cz)",
+		rcu([]string{"rcu-task-walk"}), rcuRow, "buggy", "violation:mixed-state", 2))
+	out = append(out, lpHistory("rcu-task-walk-fixed",
+		"mainline (v6.1+, 747f7a290117): klp_copy_process copies the parent's patch_state and recomputes TIF_PATCH_PENDING under tasklist_lock, so the child follows its parent's consistent version through the reverse",
+		rcu(nil), rcuRow, "fixed", "safe", 2))
+
 	return out
 }

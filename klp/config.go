@@ -144,6 +144,7 @@ var Steps = []struct{ Name, Meaning string }{
 // Proposals are the mechanisms Config.Proposed may add: fixes that were
 // posted or sketched upstream but are not in mainline.
 var Proposals = []struct{ Name, Meaning string }{
+	{"rcu-task-walk", "the rejected 2025 design of \"livepatch: Replace tasklist_lock with RCU\" (Yafang Shao): klp_copy_process leaves the child UNDEF without TIF_PATCH_PENDING, and klp_ftrace_handler maps an UNDEF patch_state to klp_target_state"},
 	{"releasing-tasks-count", "hypothetical fix of the 2025 do_exit crash (Petr Mladek's POC \"Block transition until delayed_put_task_struct()\"): release_task counts the task in klp_releasing_tasks until delayed_put_task_struct, and klp_try_complete_transition fails while the count is not zero"},
 }
 

@@ -52,6 +52,12 @@ func (k *Kernel) ftraceHandler(t *explore.Thread, tk *Task, sym *Symbol) Frame {
 	if fn.Transition {
 		t.Op("klp_ftrace_handler: smp_rmb, current->patch_state", k.fpPState(tk, explore.Read))
 		state := tk.PatchState
+		if state == Undef && k.cfg.proposed("rcu-task-walk") {
+			// The rejected RCU-walk design: a child forked during the
+			// transition is UNDEF and follows klp_target_state.
+			t.Op("klp_ftrace_handler: patch_state UNDEF: READ_ONCE(klp_target_state)", k.fpKLP(explore.Read))
+			state = k.target
+		}
 		k.check(t, k.mon.HandlerRead(k, tk, fn, state))
 		if state == Unpatched {
 			fn = next

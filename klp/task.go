@@ -126,7 +126,9 @@ func (tk *Task) run(t *explore.Thread) {
 	if !k.atomicWalk {
 		k.tasklist.Unlock(t)
 	}
-	if pending {
+	// Under the rejected RCU-walk design an UNDEF child blocks the
+	// transition without TIF_PATCH_PENDING: its exit is a change too.
+	if pending || (tk.PatchState == Undef && k.cfg.proposed("rcu-task-walk")) {
 		tk.bump(t) // a pending task left: the transition may complete
 	}
 }
@@ -322,10 +324,18 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 		defer k.tasklist.Unlock(t)
 	}
 	t.Op("fork "+child.Name+": copy_process: klp_copy_process, link under tasklist_lock", fp)
-	if !k.cfg.disabled("klp-copy-process-tif") {
-		child.PatchPending = tk.PatchPending
+	switch {
+	case k.cfg.proposed("rcu-task-walk"):
+		// The rejected RCU-walk design: the child starts UNDEF with no
+		// TIF_PATCH_PENDING; the handler will map UNDEF to the target.
+		child.PatchPending = false
+		child.PatchState = Undef
+	default:
+		if !k.cfg.disabled("klp-copy-process-tif") {
+			child.PatchPending = tk.PatchPending
+		}
+		child.PatchState = tk.PatchState
 	}
-	child.PatchState = tk.PatchState
 	child.linked = true
 	child.State = Running
 	t.System().Go(child.Name, child.run)
