@@ -107,11 +107,11 @@ func childSleep(ex *execution, n *node, chosen int) uint64 {
 	if s == 0 {
 		return 0
 	}
-	fp := ex.sys.threads[chosen].fp
+	fps := &ex.sys.threads[chosen].fps
 	var out uint64
 	for m := s; m != 0; m &= m - 1 {
 		q := lowestBit(m)
-		if !ex.sys.dependent(ex.sys.threads[q].fp, fp) {
+		if !ex.sys.dependent(&ex.sys.threads[q].fps, fps) {
 			out |= 1 << uint(q)
 		}
 	}

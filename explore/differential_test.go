@@ -26,6 +26,7 @@ const (
 	opWait          // await v == k
 	opAssert        // assert r != k
 	opChoose        // r = choose(2) + k
+	opCopy          // x[(v+1)%vars] = v + k, one operation over two ranges
 	numOps
 )
 
@@ -40,7 +41,7 @@ type genProg struct {
 
 func (g genProg) String() string {
 	var b strings.Builder
-	names := []string{"read", "write", "incr", "lock", "unlock", "wait", "assert", "choose"}
+	names := []string{"read", "write", "incr", "lock", "unlock", "wait", "assert", "choose", "copy"}
 	fmt.Fprintf(&b, "invariant sum != %d (over vars: %v)\n", g.sum, g.overVars)
 	for i, th := range g.threads {
 		fmt.Fprintf(&b, "T%d:", i)
@@ -162,6 +163,14 @@ func (g genProg) program() (Program, func(*System) string) {
 					case opAssert:
 						t.Op("assert", Local)
 						t.Assert(w.regs[i] != o.k, "assert", fmt.Sprintf("T%d: r == %d", i, o.k))
+					case opCopy:
+						dst := w.vars[(o.v+1)%g.vars]
+						if dst == v {
+							t.OpMulti("copy", W(v.Obj()))
+						} else {
+							t.OpMulti("copy", R(v.Obj()), W(dst.Obj()))
+						}
+						dst.Poke(v.Peek() + o.k)
 					case opChoose:
 						t.Op("choose", Local)
 						w.regs[i] = t.Choose("c", 2) + o.k

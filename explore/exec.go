@@ -15,7 +15,7 @@ type event struct {
 	thread int32
 	local  int32 // index of the event within its thread
 	node   int32 // index of the scheduling node that chose it
-	fp     Footprint
+	fps    fpSet
 	label  string
 	// visible: the event writes what an invariant reads, so it depends
 	// on every other visible event.
@@ -86,8 +86,8 @@ type execution struct {
 	// Vector clocks, MaxThreads wide, one per event.
 	vc []uint32
 	// Per-object access history of this execution (event indices).
-	hist    [][]int32
-	visHist []int32 // history of the synthetic object every visible event writes
+	hist    [][]access
+	visHist []access // history of the synthetic object every visible event writes
 	touched []Obj
 	// Races found in this execution: (earlier, later) event pairs.
 	races []racePair
@@ -274,9 +274,9 @@ func (ex *execution) recordEvent(t *Thread) {
 		thread:  int32(t.id),
 		local:   t.events,
 		node:    int32(ex.cursor - 1),
-		fp:      t.fp,
+		fps:     t.fps,
 		label:   t.label,
-		visible: ex.sys.visible(t.fp),
+		visible: ex.sys.visible(&t.fps),
 	})
 	t.events++
 	if ex.clocks {
@@ -303,32 +303,43 @@ func (ex *execution) clockEvent(t *Thread, idx int32) {
 	// already ordered before it is not a race.
 	pc := ex.predClock(t)
 	e := &ex.events[idx]
-	for o := e.fp.Lo; o < e.fp.Hi; o++ {
-		if int(o) >= len(ex.hist) {
-			ex.hist = append(ex.hist, make([][]int32, int(o)+1-len(ex.hist))...)
+	for _, r := range e.fps.ranges() {
+		w := r.Access == Write
+		for o := r.Lo; o < r.Hi; o++ {
+			if int(o) >= len(ex.hist) {
+				ex.hist = append(ex.hist, make([][]access, int(o)+1-len(ex.hist))...)
+			}
+			if len(ex.hist[o]) == 0 {
+				ex.touched = append(ex.touched, o)
+			}
+			ex.hist[o] = ex.scanHistory(ex.hist[o], idx, e, w, pc, c[:n], false)
 		}
-		if len(ex.hist[o]) == 0 {
-			ex.touched = append(ex.touched, o)
-		}
-		ex.hist[o] = ex.scanHistory(ex.hist[o], idx, e, pc, c[:n], false)
 	}
 	if e.visible {
-		ex.visHist = ex.scanHistory(ex.visHist, idx, e, pc, c[:n], true)
+		ex.visHist = ex.scanHistory(ex.visHist, idx, e, true, pc, c[:n], true)
 	}
 	c[t.id] = uint32(e.local) + 1
 }
 
+// access is an entry of an object's history: the event and whether it
+// wrote the object (an event may read one range and write another).
+type access struct {
+	event int32
+	write bool
+}
+
 // scanHistory is clockEvent's work for one object's access history h:
 // walking back to the last write, it joins the clocks of the accesses
-// that conflict with event idx, records those not already known (pc) as
-// races, and appends the event. allWrites treats every access in h as a
-// write (the synthetic object every visible event writes).
-func (ex *execution) scanHistory(h []int32, idx int32, e *event, pc []uint32, c []uint32, allWrites bool) []int32 {
+// that conflict with event idx (which writes the object if w), records
+// those not already known (pc) as races, and appends the event. allWrites
+// treats every access in h as a write (the synthetic object every
+// visible event writes).
+func (ex *execution) scanHistory(h []access, idx int32, e *event, w bool, pc []uint32, c []uint32, allWrites bool) []access {
 	for k := len(h) - 1; k >= 0; k-- {
-		i := h[k]
+		i := h[k].event
 		ei := &ex.events[i]
-		write := allWrites || ei.fp.Access == Write
-		if write || e.fp.Access == Write {
+		write := allWrites || h[k].write
+		if write || w {
 			if ei.thread != e.thread && (pc == nil || pc[ei.thread] < uint32(ei.local)+1) {
 				ex.races = append(ex.races, racePair{i: i, j: idx})
 			}
@@ -338,7 +349,12 @@ func (ex *execution) scanHistory(h []int32, idx int32, e *event, pc []uint32, c 
 			break
 		}
 	}
-	return append(h, idx)
+	if n := len(h); n > 0 && h[n-1].event == idx {
+		// The same event touches the object through two ranges.
+		h[n-1].write = h[n-1].write || w
+		return h
+	}
+	return append(h, access{idx, w})
 }
 
 // blockedRaces records the races of a blocked thread's pending operation:
@@ -368,28 +384,27 @@ func (ex *execution) blockedRaces(t *Thread) {
 	}
 	if t.blockScanned && t.blockOp == t.events {
 		last := n - 1
-		if ex.sys.dependent(ex.events[last].fp, t.fp) && !known(last) {
+		if ex.sys.dependent(&ex.events[last].fps, &t.fps) && !known(last) {
 			add(last)
 		}
 		return
 	}
 	t.blockScanned, t.blockOp = true, t.events
-	fp := t.fp
-	if ex.sys.visible(fp) && len(ex.visHist) > 0 {
-		if i := ex.visHist[len(ex.visHist)-1]; !known(i) {
+	if ex.sys.visible(&t.fps) && len(ex.visHist) > 0 {
+		if i := ex.visHist[len(ex.visHist)-1].event; !known(i) {
 			add(i)
 		}
 	}
-	for o := fp.Lo; o < fp.Hi && int(o) < len(ex.hist); o++ {
-		h := ex.hist[o]
-		for k := len(h) - 1; k >= 0; k-- {
-			i := h[k]
-			ei := &ex.events[i]
-			if (ei.fp.Access == Write || fp.Access == Write) && !known(i) {
-				add(i)
-			}
-			if ei.fp.Access == Write {
-				break
+	for _, r := range t.fps.ranges() {
+		for o := r.Lo; o < r.Hi && int(o) < len(ex.hist); o++ {
+			h := ex.hist[o]
+			for k := len(h) - 1; k >= 0; k-- {
+				if (h[k].write || r.Access == Write) && !known(h[k].event) {
+					add(h[k].event)
+				}
+				if h[k].write {
+					break
+				}
 			}
 		}
 	}

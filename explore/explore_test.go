@@ -296,3 +296,29 @@ func (f *fakeTB) Errorf(format string, args ...any) {
 	f.failed = true
 	f.msg += fmt.Sprintf(format, args...)
 }
+
+// TestOpMulti: an operation over several ranges depends on exactly the
+// operations that touch one of them.
+func TestOpMulti(t *testing.T) {
+	prog := func(s *System) {
+		a, b, c := s.Object("a"), s.Object("b"), s.Object("c")
+		s.Go("t0", func(t *Thread) { t.OpMulti("read a, write b", R(a), W(b)) })
+		s.Go("t1", func(t *Thread) { t.OpMulti("read a, write c", R(a), W(c)) })
+		s.Go("t2", func(t *Thread) { t.Op("read a", R(a)) })
+	}
+	if res := Explore(prog, Options{}); res.Stats.Executions != 1 {
+		t.Fatalf("disjoint writes and shared reads: %d executions, want 1", res.Stats.Executions)
+	}
+	prog2 := func(s *System) {
+		a, b := s.Object("a"), s.Object("b")
+		s.Go("t0", func(t *Thread) { t.OpMulti("read a, write b", R(a), W(b)) })
+		s.Go("t1", func(t *Thread) { t.Op("read b", R(b)) })
+	}
+	if res := Explore(prog2, Options{}); res.Stats.Executions != 2 {
+		t.Fatalf("a write in the second range conflicts: %d executions, want 2", res.Stats.Executions)
+	}
+	rec, _ := Replay(prog2, Schedule{0, 1}, ReplayOptions{})
+	if rec.Steps[0].Objects != "R a, W b" {
+		t.Fatalf("objects: %q", rec.Steps[0].Objects)
+	}
+}

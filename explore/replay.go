@@ -8,8 +8,10 @@ import (
 
 // Step is one executed operation of a replayed execution.
 type Step struct {
-	Thread    int       `json:"thread"`
-	Label     string    `json:"label"`
+	Thread int    `json:"thread"`
+	Label  string `json:"label"`
+	// Footprint is the operation's first footprint range (Objects names
+	// them all).
 	Footprint Footprint `json:"-"`
 	// Objects names the footprint, e.g. "W text[3]" or "R text[0..16)".
 	Objects   string `json:"objects,omitempty"`
@@ -109,7 +111,7 @@ func (ex *execution) record() *Record {
 		rec.Decisions = append(rec.Decisions, d)
 	}
 	for _, e := range ex.events {
-		st := Step{Thread: int(e.thread), Label: e.label, Footprint: e.fp, Objects: ex.describe(e.fp)}
+		st := Step{Thread: int(e.thread), Label: e.label, Footprint: e.fps.r[0], Objects: ex.describeAll(&e.fps)}
 		if e.node >= 0 {
 			nd := &ex.nodes[e.node]
 			st.Preempted = preemptionAt(nd.prev, nd.enabled, int(nd.chosen))
@@ -118,6 +120,16 @@ func (ex *execution) record() *Record {
 	}
 	rec.Preemptions = ex.preemptions()
 	return rec
+}
+
+func (ex *execution) describeAll(fps *fpSet) string {
+	var parts []string
+	for _, f := range fps.ranges() {
+		if d := ex.describe(f); d != "" {
+			parts = append(parts, d)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (ex *execution) describe(fp Footprint) string {

@@ -53,6 +53,31 @@ func (f Footprint) Conflicts(g Footprint) bool {
 
 func (f Footprint) empty() bool { return f.Hi <= f.Lo }
 
+// MaxRanges bounds the ranges of one operation's footprint (OpMulti).
+const MaxRanges = 4
+
+// fpSet is an operation's whole footprint: up to MaxRanges ranges, each
+// read or written.
+type fpSet struct {
+	n uint8
+	r [MaxRanges]Footprint
+}
+
+func single(f Footprint) fpSet { return fpSet{n: 1, r: [MaxRanges]Footprint{f}} }
+
+func (a *fpSet) ranges() []Footprint { return a.r[:a.n] }
+
+func (a *fpSet) conflicts(b *fpSet) bool {
+	for _, x := range a.ranges() {
+		for _, y := range b.ranges() {
+			if x.Conflicts(y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Failure is a violated property: a thread's assertion, an invariant or end
 // check, a panic in a thread, a deadlock or a liveness failure.
 type Failure struct {
@@ -102,7 +127,7 @@ type Thread struct {
 
 	// The pending operation, announced at the last scheduling point.
 	label   string
-	fp      Footprint
+	fps     fpSet
 	enabled func() bool
 
 	// Coroutine plumbing.
@@ -225,7 +250,16 @@ func (s *System) InvariantOver(name string, reads Footprint, fn func() error) {
 }
 
 // visible reports whether an operation writes what an invariant reads.
-func (s *System) visible(fp Footprint) bool {
+func (s *System) visible(fps *fpSet) bool {
+	for _, f := range fps.ranges() {
+		if s.visibleRange(f) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *System) visibleRange(fp Footprint) bool {
 	if fp.Access != Write || fp.empty() {
 		return false
 	}
@@ -242,8 +276,8 @@ func (s *System) visible(fp Footprint) bool {
 
 // dependent is the engine's dependency relation: footprints conflict, or
 // both operations write what invariants read.
-func (s *System) dependent(a, b Footprint) bool {
-	return a.Conflicts(b) || (s.visible(a) && s.visible(b))
+func (s *System) dependent(a, b *fpSet) bool {
+	return a.conflicts(b) || (s.visible(a) && s.visible(b))
 }
 
 // AtEnd registers a check run when every non-daemon thread has finished.
@@ -353,15 +387,38 @@ func trimStack(s string) string {
 // scheduling point, is the operation's body and runs atomically; it may
 // touch only the objects in fp (and thread-local state).
 func (t *Thread) Op(label string, fp Footprint) {
-	t.label, t.fp, t.enabled = label, fp, nil
+	t.label, t.fps, t.enabled = label, single(fp), nil
 	t.park()
+}
+
+// OpMulti is Op for an operation that touches several separate ranges
+// (at most MaxRanges), each read or written: exact footprints keep DPOR
+// from treating unrelated operations as dependent.
+func (t *Thread) OpMulti(label string, fps ...Footprint) {
+	t.label, t.enabled = label, nil
+	t.setFootprints(fps)
+	t.park()
+}
+
+// AwaitMulti is Await with a footprint of several ranges.
+func (t *Thread) AwaitMulti(label string, enabled func() bool, fps ...Footprint) {
+	t.label, t.enabled = label, enabled
+	t.setFootprints(fps)
+	t.park()
+}
+
+func (t *Thread) setFootprints(fps []Footprint) {
+	if len(fps) > MaxRanges {
+		panic(fmt.Sprintf("explore: %q has %d footprint ranges, at most %d are allowed", t.label, len(fps), MaxRanges))
+	}
+	t.fps.n = uint8(copy(t.fps.r[:], fps))
 }
 
 // Await is a blocking scheduling point: the operation is enabled only while
 // enabled() holds, and its body runs with enabled() true. fp must cover
 // every object enabled reads. A spin-wait is one Await, not a loop of steps.
 func (t *Thread) Await(label string, fp Footprint, enabled func() bool) {
-	t.label, t.fp, t.enabled = label, fp, enabled
+	t.label, t.fps, t.enabled = label, single(fp), enabled
 	t.park()
 }
 
