@@ -33,6 +33,9 @@ type X86Params struct {
 	// its calls of the patched code instead of before (requires
 	// unrelated_int3).
 	KprobeLast bool `json:"kprobe_last,omitempty"`
+	// Capacity is TEXT_POKE_ARRAY_MAX, the vector's size (default: the
+	// number of sites; at least that many).
+	Capacity int `json:"capacity,omitempty"`
 	// Fetch is the fetch model: bytewise (default), block:N, stale:N.
 	Fetch string `json:"fetch,omitempty"`
 	// Variant is the writer: text_poke_bp (default), naive-copy,
@@ -91,6 +94,7 @@ func placementOffset(p string, n int) (uint64, error) {
 type x86Config struct {
 	cpus, execs, nmis, writerNMIs int
 	kprobe, kprobeLast            bool
+	capacity                      int
 	layout                        *model.Layout
 	patch                         *poke.Patch
 }
@@ -142,11 +146,15 @@ func (c *x86Config) program(last **model.Machine) explore.Program {
 		if last != nil {
 			*last = m
 		}
-		k := poke.Install(m, c.patch)
+		k := poke.Install(m, c.patch, c.capacity)
 		props.InstallX86(sys, m)
 		sys.Go("writer", k.Writer())
 		for i := 1; i <= c.cpus; i++ {
 			// The first executor also hits the unrelated kprobe int3.
+			if poke.IsStopMachine(c.patch.Variant) {
+				sys.Go(fmt.Sprintf("cpu%d", i), k.Parked(m.CPUs[i]))
+				continue
+			}
 			kp := c.kprobe && i == 1
 			sys.Go(fmt.Sprintf("cpu%d", i), m.ExecutorKprobe(m.CPUs[i], c.execs, kp && !c.kprobeLast, kp && c.kprobeLast))
 		}
@@ -216,7 +224,10 @@ func parseX86(s Scenario) (*x86Config, error) {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("scenario %q: params.%s: %s", s.Name, field, fmt.Sprintf(format, args...))
 	}
-	c := &x86Config{cpus: p.CPUs, execs: p.Executions, nmis: p.NMIs, writerNMIs: p.WriterNMIs, kprobe: p.UnrelatedInt3, kprobeLast: p.KprobeLast}
+	c := &x86Config{cpus: p.CPUs, execs: p.Executions, nmis: p.NMIs, writerNMIs: p.WriterNMIs, kprobe: p.UnrelatedInt3, kprobeLast: p.KprobeLast, capacity: p.Capacity}
+	if p.Capacity < 0 || p.Capacity > 64 {
+		return nil, bad("capacity", "%d; want 0..64 (0: the number of sites)", p.Capacity)
+	}
 	if p.KprobeLast && !p.UnrelatedInt3 {
 		return nil, bad("kprobe_last", "needs unrelated_int3")
 	}

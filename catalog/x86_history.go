@@ -53,5 +53,49 @@ func x86History() []Scenario {
 	add("v5.6-stack-desc/fixed", row, "fixed",
 		"efd608fa7403 \"x86/alternative: Fix race in try_get_desc()\" (v6.0): a static descriptor, refs set with release, inc_not_zero on it",
 		batch("text_poke_bp_batch-v6.0"), dpor(), "safe")
+
+	// kprobes: disarm relying on an RCU grace period.
+	kp := func(v string) X86Params {
+		return X86Params{CPUs: 1, Variant: v, Old: "90", New: "90"}
+	}
+	row = "2019 kprobe arm/disarm without sync"
+	add("kprobe-disarm/buggy", row, "buggy",
+		"kprobe arm/disarm before 5c02ece81848 (Nov 2019): arch_arm_kprobe/arch_disarm_kprobe are plain text_pokes and unregister_kprobe relies on synchronize_rcu; a CPU that fetched the int3 before the probed byte came back traps after the probe is gone (the handler without the \"int3 vanished\" fallback, as since 8e791f7eba4c)",
+		kp("kprobe-disarm-rcu"), dpor(), "violation:stray-int3")
+	add("kprobe-disarm/fixed", row, "fixed",
+		"5c02ece81848 \"x86/kprobes: Fix ordering while text-patching\": text_poke_sync() after arming and after disarming, before the grace period",
+		kp("kprobe-disarm-sync"), dpor(), "safe")
+	// 2025: queue / single / apply with the unchecked single.
+	sites := []X86Site{{Addr: "0xffffffff81000020", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000030", Old: hexNOP5, New: hexJMP32}}
+	single := func(v string, capacity int) X86Params {
+		return X86Params{CPUs: 1, Variant: v, Sites: sites, Capacity: capacity}
+	}
+	row = "2025 unsorted vector: bsearch miss"
+	add("2025-single-unsorted/buggy", row, "buggy",
+		"jump_label queue(0x…30) / smp_text_poke_single(0x…20) / apply after c8976ade0c1b: single appends below the queued address, the vector is [0x…30, 0x…20], and a CPU hitting the int3 at 0x…30 misses in the bsearch (\"Oops: int3\"; fixed by 2aebf5ee43bf)",
+		single("smp_text_poke_single-c8976ade0c1b", 2), dpor(), "violation:stray-int3")
+	add("2025-single-unsorted/fixed", row, "fixed",
+		"2aebf5ee43bf \"x86/alternatives: Fix int3 handling failure from broken text_poke array\" (June 2025): smp_text_poke_single goes through smp_text_poke_batch_add, which runs the queued batch first",
+		single("smp_text_poke_single-2aebf5ee43bf", 2), dpor(), "safe")
+	row = "2025 unsorted vector: overflow"
+	add("2025-single-overflow/buggy", row, "buggy",
+		"the same sequence with the vector full (TEXT_POKE_ARRAY_MAX = 1 here) after the queue: c8976ade0c1b's single writes vec[1], past the array, over nr_entries (fixed by 2aebf5ee43bf)",
+		single("smp_text_poke_single-c8976ade0c1b", 1), dpor(), "violation:handler-memory")
+	add("2025-single-overflow/fixed", row, "fixed",
+		"2aebf5ee43bf: the checked add runs the full batch before appending",
+		single("smp_text_poke_single-2aebf5ee43bf", 1), dpor(), "safe")
+
+	// 2008: stop_machine and NMIs on parked CPUs.
+	sm := func(v string) X86Params {
+		return X86Params{CPUs: 1, NMIs: 1, Variant: v, Old: hexNOP5, New: hexCALL32}
+	}
+	row = "2008 stop_machine vs NMI"
+	add("2008-stop-machine-nmi/buggy", row, "buggy",
+		"patching under stop_machine with text_poke's memcpy (text_poke_smp, 2.6.3x–3.11; ftrace before its 2008 NMI fix): the other CPU is parked, but an NMI on it runs the site mid-copy",
+		sm("stop_machine-text_poke"), dpor(), "violation:torn-decode")
+	add("2008-stop-machine-nmi/fixed", row, "fixed",
+		"ftrace's NMI-safe code modification (Steven Rostedt, 2008; arch/x86/kernel/ftrace.c of 2.6.28: ftrace_nmi_enter co-writes the bytes while MOD_CODE_WRITE_FLAG is set, the writer waits for running NMIs)",
+		sm("stop_machine-ftrace-nmi"), dpor(), "safe")
+
 	return out
 }

@@ -177,11 +177,17 @@ func (c *CPU) NMIPoint(t *explore.Thread) bool {
 	c.inNMI = true
 	saved := c.IF
 	c.IF = false
+	if h := c.m.NMIEnter; h != nil {
+		h(t, c)
+	}
 	ok := true
 	for _, e := range c.m.L.Entries {
 		if ok = c.call(t, e); !ok {
 			break
 		}
+	}
+	if h := c.m.NMIExit; ok && h != nil {
+		h(t, c)
 	}
 	c.Serialize() // IRET from the NMI
 	c.IF = saved

@@ -92,10 +92,11 @@ type EmulationRecord struct {
 // HandlerFault is a read of protocol state the handler must not make (a
 // cleared descriptor, an out-of-bounds entry), reported by the protocol.
 type HandlerFault struct {
-	CPU    int
-	Step   int32
-	What   string
-	Writer WriterState
+	CPU      int
+	InWriter bool // the writer itself corrupted the protocol's state
+	Step     int32
+	What     string
+	Writer   WriterState
 }
 
 // WriterState is where the patch writer is: its last named step.
@@ -138,6 +139,10 @@ type Machine struct {
 
 	// Int3 is the int3 handler; nil means none is installed yet.
 	Int3 Int3Handler
+	// NMIEnter and NMIExit, if set, run in an NMI before and after it
+	// calls the patched code (the 2008 ftrace_nmi_enter/exit); they may
+	// take operations of their own.
+	NMIEnter, NMIExit func(t *explore.Thread, c *CPU)
 
 	Writer WriterState
 
@@ -243,6 +248,14 @@ func (m *Machine) WriterDone() {
 func (m *Machine) ReportHandlerFault(c *CPU, what string) {
 	if m.Fault == nil {
 		m.Fault = &HandlerFault{CPU: c.ID, Step: m.step(), What: what, Writer: m.Writer}
+	}
+}
+
+// ReportWriterFault records that the writer itself corrupted the state
+// the handler reads (an out-of-bounds store into the vector, say).
+func (m *Machine) ReportWriterFault(what string) {
+	if m.Fault == nil {
+		m.Fault = &HandlerFault{CPU: 0, InWriter: true, Step: m.step(), What: what, Writer: m.Writer}
 	}
 }
 

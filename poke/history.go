@@ -33,6 +33,31 @@ const (
 	// Desc60 is efd608fa7403 (v6.0): the descriptor is a static global
 	// and the handler does inc_not_zero on its refs directly.
 	Desc60 Variant = "text_poke_bp_batch-v6.0"
+	// KprobeRCU is a kprobe arm and disarm before 5c02ece81848 (v5.5):
+	// arch_arm_kprobe and arch_disarm_kprobe are plain text_pokes, and
+	// unregister_kprobe relies on synchronize_rcu before the probe is
+	// gone.
+	KprobeRCU Variant = "kprobe-disarm-rcu"
+	// KprobeSync is arm/disarm after 5c02ece81848: each text_poke is
+	// followed by text_poke_sync(); then the grace period.
+	KprobeSync Variant = "kprobe-disarm-sync"
+	// Single2025 is jump_label's queue / single / apply after
+	// c8976ade0c1b (2025): smp_text_poke_single appends to the shared
+	// text_poke_array without the ordering and capacity checks.
+	Single2025 Variant = "smp_text_poke_single-c8976ade0c1b"
+	// SingleChecked is the same sequence after 2aebf5ee43bf (June 2025):
+	// smp_text_poke_single goes through the checked add.
+	SingleChecked Variant = "smp_text_poke_single-2aebf5ee43bf"
+	// StopMachine2008 is text_poke_smp-style patching (2.6.2x–3.11):
+	// stop_machine parks every other CPU, then the bytes are copied with
+	// text_poke; an NMI on a parked CPU still runs kernel code.
+	StopMachine2008 Variant = "stop_machine-text_poke"
+	// FtraceNMI2008 is the same under stop_machine with ftrace's 2008
+	// NMI scheme (arch/x86/kernel/ftrace.c, 2.6.28): an NMI that arrives
+	// while the write is flagged co-writes the new bytes itself before it
+	// runs any code, and the writer waits for running NMIs around the
+	// write.
+	FtraceNMI2008 Variant = "stop_machine-ftrace-nmi"
 )
 
 // HistoryVariants lists the historical writers with their meaning.
@@ -45,7 +70,64 @@ var HistoryVariants = []struct {
 	{Batch55, "v5.5 text_poke_bp_batch (285a54efe386): after sync3, nr_entries = 0, sync, vec = NULL"},
 	{Desc56, "v5.6 text_poke_bp_batch (1f676247f36a): refcounted descriptor on the writer's stack, published by pointer"},
 	{Desc60, "v6.0 text_poke_bp_batch (efd608fa7403): refcounted static descriptor"},
+	{KprobeRCU, "kprobe arm/disarm before 5c02ece81848: text_poke of int3, text_poke of the probed byte, synchronize_rcu, probe unregistered"},
+	{Single2025, "2025 queue (all sites but the lowest) / single (the lowest, appended unchecked) / apply, each under its own text_mutex section"},
+	{SingleChecked, "the same sequence with 2aebf5ee43bf: single goes through smp_text_poke_batch_add (flush first)"},
+	{StopMachine2008, "stop_machine parks the other CPUs, text_poke copies the bytes; NMIs on parked CPUs run the patched code"},
+	{FtraceNMI2008, "stop_machine plus ftrace's 2008 NMI co-writing: ftrace_nmi_enter rewrites the bytes when the write flag is set; the writer waits for NMIs"},
+	{KprobeSync, "kprobe arm/disarm after 5c02ece81848: each text_poke followed by text_poke_sync, then synchronize_rcu, probe unregistered"},
 }
+
+// IsSingle reports whether v is the 2025 queue/single/apply sequence,
+// which runs the current protocol (Int3Handler, BatchFinish).
+func IsSingle(v Variant) bool { return v == Single2025 || v == SingleChecked }
+
+// QueueSingleApply mirrors jump_label's use of the 2025 API from one
+// writer taking text_mutex separately for each call:
+// arch_jump_label_transform_queue for every site but the lowest
+// (smp_text_poke_batch_add), then a smp_text_poke_single of the lowest
+// site — below the queued ones — and arch_jump_label_transform_apply
+// (smp_text_poke_batch_finish). Single2025 has c8976ade0c1b's single
+// (SinglePokeUnchecked); SingleChecked has 2aebf5ee43bf's (TextPokeBP).
+func (k *Poker) QueueSingleApply(t *explore.Thread) {
+	es := k.patch.Entries
+	for _, e := range es[1:] {
+		k.BatchAdd(t, e)
+	}
+	if k.patch.Variant == Single2025 {
+		if !k.SinglePokeUnchecked(t, es[0]) {
+			return
+		}
+	} else {
+		k.TextPokeBP(t, es[0])
+	}
+	k.BatchFinish(t)
+}
+
+// SinglePokeUnchecked mirrors smp_text_poke_single after c8976ade0c1b:
+// tp = &text_poke_array.vec[text_poke_array.nr_entries++]; init it; then
+// smp_text_poke_batch_finish(). Appending below a queued address leaves
+// the vector unsorted; appending to a full vector writes past vec[]
+// over nr_entries (a handler-memory fault reported for the writer: the
+// batch and every int3 handler then walk a garbage vector). It returns false after an overflow.
+func (k *Poker) SinglePokeUnchecked(t *explore.Thread, e Entry) bool {
+	m := k.m
+	t.Op("smp_text_poke_single: vec[nr_entries++] (unchecked)", explore.WRange(k.descObj, 1+len(k.vec)))
+	m.SetWriterStep(t, "smp_text_poke_single")
+	if k.nr == len(k.vec) {
+		m.ReportWriterFault(fmt.Sprintf("smp_text_poke_single wrote vec[%d] past text_poke_array.vec[TEXT_POKE_ARRAY_MAX = %d]: the entry for %#x overwrote nr_entries, and the batch and its int3 handler walk a garbage vector", k.nr, len(k.vec), e.Addr))
+		return false
+	}
+	k.vec[k.nr] = e
+	k.nr++
+	k.nmi(t)
+	k.BatchFinish(t)
+	return true
+}
+
+// IsKprobe reports whether v is a kprobe arm/disarm (the site's old and
+// new byte are the probed instruction).
+func IsKprobe(v Variant) bool { return v == KprobeRCU || v == KprobeSync }
 
 // IsHistory reports whether v is a historical generation.
 func IsHistory(v Variant) bool {
@@ -78,15 +160,38 @@ type history struct {
 	descPub   bool
 	refs      int32
 	frameLive bool
+	// KprobeRCU/Sync: the probe is still in kprobe_table (head).
+	registered bool
+	// StopMachine2008/FtraceNMI2008: CPUs parked in stop_machine and
+	// whether the writer released them (body); nmi_running and
+	// MOD_CODE_WRITE_FLAG (head).
+	parked     int
+	released   bool
+	nmiRunning int
+	modFlag    bool
 }
 
 func (k *Poker) installHistory() {
 	k.h = &history{}
+	if IsSingle(k.patch.Variant) {
+		return // the current state and handler (Install)
+	}
+	if IsStopMachine(k.patch.Variant) {
+		k.m.Int3 = nil // no int3 is ever written
+		if k.patch.Variant == FtraceNMI2008 {
+			k.m.NMIEnter, k.m.NMIExit = k.FtraceNMIEnter, k.FtraceNMIExit
+		}
+		return
+	}
 	k.h.headObj = k.m.S.Object("history: " + string(k.patch.Variant) + " head")
 	k.h.bodyObj = k.m.S.Object("history: " + string(k.patch.Variant) + " body")
-	if k.patch.Variant == Flag2013 {
+	switch {
+	case k.patch.Variant == Flag2013:
 		k.m.Int3 = k.PokeInt3Handler2013
-	} else {
+	case IsKprobe(k.patch.Variant):
+		k.h.registered = true
+		k.m.Int3 = k.KprobeInt3Handler
+	default:
 		k.m.Int3 = k.PokeInt3HandlerBatch
 	}
 }
@@ -103,7 +208,76 @@ func (k *Poker) historyWriter(t *explore.Thread) {
 		k.TextPokeBPBatch56(t)
 	case Desc60:
 		k.TextPokeBPBatch60(t)
+	case KprobeRCU, KprobeSync:
+		k.DisarmKprobe(t)
+	case Single2025, SingleChecked:
+		k.QueueSingleApply(t)
+	case StopMachine2008, FtraceNMI2008:
+		k.StopMachinePoke(t)
 	}
+}
+
+// DisarmKprobe mirrors a kprobe's life on one probed byte:
+// register_kprobe (the probe is in kprobe_table from the start) →
+// arm_kprobe → arch_arm_kprobe: text_poke(addr, INT3), followed since
+// 5c02ece81848 by text_poke_sync(); then unregister_kprobe →
+// __disarm_kprobe → arch_disarm_kprobe: text_poke(addr, &p->opcode),
+// followed since 5c02ece81848 by text_poke_sync(); then synchronize_rcu()
+// and the probe leaves kprobe_table (it is freed). The grace period is a
+// named step with no other effect: every int3 handler is one atomic
+// operation of the model, so no handler can be inside an RCU read-side
+// section across it — and a grace period does not serialize any CPU's
+// instruction stream, which is the bug.
+func (k *Poker) DisarmKprobe(t *explore.Thread) {
+	h := k.h
+	sync := func() {
+		if k.patch.Variant == KprobeSync {
+			k.m.SyncEachCPU(t, k.m.CPUs[0], "text_poke_sync", func() { k.nmi(t) })
+		}
+	}
+	for _, e := range k.patch.Entries {
+		if err := k.TextPoke(t, e.Addr, []byte{INT3Opcode}); err != nil {
+			panic(err) // NewPatch checked it
+		}
+		sync()
+		if err := k.TextPoke(t, e.Addr, e.Text); err != nil {
+			panic(err)
+		}
+		sync()
+	}
+	k.hop(t, "synchronize_rcu", explore.Local, func() {})
+	k.hop(t, "kprobe removed from kprobe_table and freed", explore.W(h.headObj), func() { h.registered = false })
+}
+
+// KprobeInt3Handler mirrors kprobe_int3_handler without the "int3
+// vanished" fallback (as since 8e791f7eba4c): get_kprobe(addr) finds the
+// probe → it runs and the probed instruction is single-stepped (the
+// 1-byte instruction's effect: continue after it); no probe → not mine
+// (and nobody else claims the int3: "Oops: int3").
+func (k *Poker) KprobeInt3Handler(t *explore.Thread, c *model.CPU, regs *model.Regs) bool {
+	h := k.h
+	ip := regs.IP - 1
+	t.Op("int3: kprobe_int3_handler: get_kprobe", explore.R(h.headObj))
+	if !h.registered || !k.isSite(ip) {
+		if t.Tracing() {
+			t.Notef("cpu%d: kprobe_int3_handler: no kprobe at %#x", c.ID, ip)
+		}
+		return false
+	}
+	regs.IP = ip + 1
+	if t.Tracing() {
+		t.Notef("cpu%d: kprobe_int3_handler: probe hit, single-stepped, continue at %#x", c.ID, regs.IP)
+	}
+	return true
+}
+
+func (k *Poker) isSite(ip uint64) bool {
+	for _, e := range k.patch.Entries {
+		if e.Addr == ip {
+			return true
+		}
+	}
+	return false
 }
 
 // hop is one operation of the writer on the history state.
@@ -359,4 +533,81 @@ func emulate(m *model.Machine, c *model.CPU, tpl *Entry, regs *model.Regs) bool 
 		return false
 	}
 	return true
+}
+
+// IsStopMachine reports whether v patches under stop_machine (the
+// executors are parked CPUs: run their bodies with Parked).
+func IsStopMachine(v Variant) bool { return v == StopMachine2008 || v == FtraceNMI2008 }
+
+// Parked is the body of a CPU parked by stop_machine (multi_cpu_stop):
+// it checks in, an NMI may arrive (its handler runs the patched code),
+// and it waits for the writer to release it, then serializes (the
+// sync_core of text_poke_smp's stop function).
+func (k *Poker) Parked(c *model.CPU) func(t *explore.Thread) {
+	return func(t *explore.Thread) {
+		h := k.h
+		t.Op("multi_cpu_stop: parked", explore.W(h.bodyObj))
+		h.parked++
+		t.Op("parked: an NMI may arrive", explore.Local)
+		if !c.NMIPoint(t) {
+			return
+		}
+		t.Await("multi_cpu_stop: wait for the writer", explore.R(h.bodyObj), func() bool { return h.released })
+		c.Serialize()
+	}
+}
+
+// StopMachinePoke mirrors text_poke_smp (2.6.3x–3.11) / ftrace's
+// __ftrace_modify_code under stop_machine: wait until every other CPU
+// is parked, copy the new bytes with text_poke (a memcpy), release. For
+// FtraceNMI2008 the copy is do_ftrace_mod_code of 2.6.28: publish
+// mod_code_ip/newcode, wait_for_nmi_and_set_mod_flag, ftrace_mod_code,
+// clear_mod_flag, wait_for_nmi.
+func (k *Poker) StopMachinePoke(t *explore.Thread) {
+	h := k.h
+	n := len(k.m.CPUs) - 1
+	t.Await("stop_machine: wait until every other CPU is parked", explore.R(h.bodyObj), func() bool { return h.parked == n })
+	k.m.SetWriterStep(t, "stop_machine")
+	for _, e := range k.patch.Entries {
+		if k.patch.Variant == StopMachine2008 {
+			k.memcpy(t, "text_poke", e.Addr, e.Text)
+			continue
+		}
+		t.Await("wait_for_nmi_and_set_mod_flag: cmpxchg(nmi_running, 0, MOD_CODE_WRITE_FLAG)", explore.W(h.headObj), func() bool { return h.nmiRunning == 0 })
+		k.m.SetWriterStep(t, "set MOD_CODE_WRITE_FLAG")
+		h.modFlag = true
+		k.memcpy(t, "ftrace_mod_code", e.Addr, e.Text)
+		k.hop(t, "clear_mod_flag", explore.W(h.headObj), func() { h.modFlag = false })
+		t.Await("wait_for_nmi: nmi_running == 0", explore.R(h.headObj), func() bool { return h.nmiRunning == 0 })
+	}
+	k.hop(t, "stop_machine: release the parked CPUs", explore.W(h.bodyObj), func() { h.released = true })
+}
+
+// FtraceNMIEnter mirrors ftrace_nmi_enter of 2.6.28: if
+// atomic_inc_return(&nmi_running) has MOD_CODE_WRITE_FLAG, the NMI runs
+// ftrace_mod_code itself (probe_kernel_write of the same new bytes)
+// before any other code.
+func (k *Poker) FtraceNMIEnter(t *explore.Thread, c *model.CPU) {
+	h, m := k.h, k.m
+	t.Op("ftrace_nmi_enter: atomic_inc_return(&nmi_running)", explore.W(h.headObj))
+	h.nmiRunning++
+	if !h.modFlag {
+		return
+	}
+	for _, e := range k.patch.Entries {
+		for i := range e.Text {
+			a := e.Addr + uint64(i)
+			t.Op("ftrace_nmi_enter: ftrace_mod_code (co-write)", m.WriteFP(a, 1))
+			m.Store(a, e.Text[i:i+1])
+		}
+	}
+	if t.Tracing() {
+		t.Notef("cpu%d: NMI co-wrote the new bytes", c.ID)
+	}
+}
+
+// FtraceNMIExit mirrors ftrace_nmi_exit: atomic_dec(&nmi_running).
+func (k *Poker) FtraceNMIExit(t *explore.Thread, c *model.CPU) {
+	t.Op("ftrace_nmi_exit: atomic_dec(&nmi_running)", explore.W(k.h.headObj))
+	k.h.nmiRunning--
 }

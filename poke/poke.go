@@ -109,6 +109,13 @@ func NewPatch(v Variant, sites []model.SiteSpec, disabled map[string]bool) (*Pat
 	bad := false
 	for i, s := range sites {
 		e, err := NewEntry(s.Addr, s.New)
+		if IsKprobe(v) {
+			// The probe's int3 goes over one probed byte and comes off.
+			e, err = Entry{Addr: s.Addr, Len: len(s.New), Text: append([]byte(nil), s.New...)}, CheckTextPoke(s.Addr, len(s.New))
+			if err == nil && (len(s.New) != 1 || len(s.Old) != 1 || s.Old[0] != s.New[0] || s.New[0] == INT3Opcode) {
+				err = fmt.Errorf("a kprobe arms and disarms one probed byte: old and new must be the same 1-byte instruction, not int3")
+			}
+		}
 		if err == nil && s.Emulate != nil {
 			// smp_text_poke_batch_add(addr, opcode, len, emulate): the
 			// handler emulates `emulate`, the text gets `opcode`.
@@ -117,6 +124,10 @@ func NewPatch(v Variant, sites []model.SiteSpec, disabled map[string]bool) (*Pat
 			} else if e, err = NewEntry(s.Addr, s.Emulate); err == nil {
 				e.Text = append([]byte(nil), s.New...)
 			}
+		}
+		if IsStopMachine(v) {
+			err = nil // memcpy under stop_machine: any bytes
+			e = Entry{Addr: s.Addr, Len: len(s.New), Text: append([]byte(nil), s.New...)}
 		}
 		if err == nil && v == NaiveAtomic {
 			err = CheckTextPoke(s.Addr, len(s.New))
@@ -160,6 +171,9 @@ func Install(m *model.Machine, p *Patch, capacity ...int) *Poker {
 	size := max(len(p.Entries), 1)
 	if len(capacity) > 0 {
 		size = max(size, capacity[0])
+		if IsSingle(p.Variant) && capacity[0] > 0 {
+			size = capacity[0] // the sites go through the adds, not all at once
+		}
 	}
 	k.descObj = m.S.Objects("text_poke_array", 1+size)
 	k.vec = make([]Entry, size)
@@ -188,7 +202,7 @@ func (k *Poker) Writer() func(t *explore.Thread) {
 		switch k.patch.Variant {
 		case BP:
 			k.BatchFinish(t)
-		case Flag2013, Batch53, Batch55, Desc56, Desc60:
+		case Flag2013, Batch53, Batch55, Desc56, Desc60, KprobeRCU, KprobeSync, Single2025, SingleChecked, StopMachine2008, FtraceNMI2008:
 			k.historyWriter(t)
 		case NaiveCopy:
 			for _, e := range k.patch.Entries {

@@ -23,6 +23,9 @@ func InstallX86(s *explore.System, m *model.Machine) {
 		if r := m.Stray; r != nil {
 			return &explore.Failure{Property: StrayInt3, Message: strayMessage(m, r), Thread: -1}
 		}
+		if r := m.Fault; r != nil && r.InWriter {
+			return &explore.Failure{Property: HandlerMemory, Message: fmt.Sprintf("the writer at step %d: %s.", r.Step, r.What), Thread: -1}
+		}
 		if r := m.Fault; r != nil {
 			return &explore.Failure{Property: HandlerMemory, Message: fmt.Sprintf("cpu%d in the int3 handler at step %d: %s; %s.", r.CPU, r.Step, r.What, r.Writer), Thread: -1}
 		}
@@ -35,8 +38,10 @@ func InstallX86(s *explore.System, m *model.Machine) {
 		if m.Writer.Done {
 			for ; seen < len(m.Execs); seen++ {
 				e := &m.Execs[seen]
-				if e.Begin > m.Writer.DoneAt && e.Decoded != model.ClassNew {
-					s := &m.L.Sites[e.Site]
+				s := &m.L.Sites[e.Site]
+				// A site whose old and new bytes are equal (a kprobe's
+				// probed byte) decodes as old.
+				if e.Begin > m.Writer.DoneAt && e.Decoded != model.ClassNew && !(e.Decoded == model.ClassOld && bytes.Equal(s.Old, s.New)) {
 					return &explore.Failure{Property: FinalText, Message: fmt.Sprintf(
 						"cpu%d%s fetched site %d (%#x) at step %d, after the writer returned at step %d, and decoded %s, not the new %s (%s)%s.",
 						e.CPU, nmiTag(e.NMI), e.Site, s.Addr, e.Begin, m.Writer.DoneAt, e.Decoded, s.NewInsn.Text, model.Hex(s.New), staleTag(e)), Thread: -1}
