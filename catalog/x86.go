@@ -149,6 +149,9 @@ func (c *x86Config) program(last **model.Machine) explore.Program {
 		k := poke.Install(m, c.patch, c.capacity)
 		props.InstallX86(sys, m)
 		sys.Go("writer", k.Writer())
+		if c.patch.Variant == poke.PermanentParallel {
+			sys.Go("writer2", k.SecondWriter())
+		}
 		for i := 1; i <= c.cpus; i++ {
 			// The first executor also hits the unrelated kprobe int3.
 			if poke.IsStopMachine(c.patch.Variant) {

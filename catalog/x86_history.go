@@ -97,5 +97,20 @@ func x86History() []Scenario {
 		"ftrace's NMI-safe code modification (Steven Rostedt, 2008; arch/x86/kernel/ftrace.c of 2.6.28: ftrace_nmi_enter co-writes the bytes while MOD_CODE_WRITE_FLAG is set, the writer waits for running NMIs)",
 		sm("stop_machine-ftrace-nmi"), dpor(), "safe")
 
+	// hpa 2010: a permanent int3 handler.
+	three := []X86Site{{Addr: "0xffffffff81000020", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000030", Old: hexNOP5, New: hexJMP32}, {Addr: "0xffffffff81000040", Old: hexNOP5, New: hexCALL32}}
+	perm := func(v string, sites []X86Site) X86Params {
+		return X86Params{CPUs: 1, Variant: v, Sites: sites}
+	}
+	row = "2010 hpa permanent int3 handler"
+	add("2010-permanent-int3/current-only", row, "buggy",
+		"hpa, LKML 12 Jan 2010 (Re: jump label v4, text_poke_fixup): a permanent int3 handler, no sync after the tail or the first byte (deferred to the next poke), and a handler that remembers only the current site: a CPU's pending int3 from the previous site is not claimed",
+		perm("permanent-int3-current", three[:2]), dpor(), "violation:stray-int3")
+	add("2010-permanent-int3/two-sites", row, "fixed",
+		"hpa's handler that remembers the current and the previous site, pokes serialised: \"one could get a #BP from either the current or the previous modification site\"",
+		perm("permanent-int3-two", three[:2]), dpor(), "safe")
+	add("2010-permanent-int3/two-sites-parallel", row, "fixed, unserialised writers",
+		"the two-site handler with two writers that do not serialise their pokes: \"if modifications are allowed to run in parallel you need to consider all possible current or stale #BP sites\"",
+		perm("permanent-int3-two-parallel", three), dpor(), "violation:stray-int3")
 	return out
 }

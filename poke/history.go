@@ -58,6 +58,17 @@ const (
 	// runs any code, and the writer waits for running NMIs around the
 	// write.
 	FtraceNMI2008 Variant = "stop_machine-ftrace-nmi"
+	// PermanentCurrent, PermanentTwo and PermanentParallel are hpa's
+	// proposal (LKML, 12 Jan 2010, on text_poke_fixup): a permanent int3
+	// handler, no sync after the tail, no sync after the first byte
+	// (deferred to the next poke's int3 sync), and no handler teardown.
+	// PermanentCurrent's handler remembers only the current site;
+	// PermanentTwo's the current and the previous one, with the pokes
+	// serialised; PermanentParallel has the same handler but two
+	// unserialised writers.
+	PermanentCurrent  Variant = "permanent-int3-current"
+	PermanentTwo      Variant = "permanent-int3-two"
+	PermanentParallel Variant = "permanent-int3-two-parallel"
 )
 
 // HistoryVariants lists the historical writers with their meaning.
@@ -75,6 +86,9 @@ var HistoryVariants = []struct {
 	{SingleChecked, "the same sequence with 2aebf5ee43bf: single goes through smp_text_poke_batch_add (flush first)"},
 	{StopMachine2008, "stop_machine parks the other CPUs, text_poke copies the bytes; NMIs on parked CPUs run the patched code"},
 	{FtraceNMI2008, "stop_machine plus ftrace's 2008 NMI co-writing: ftrace_nmi_enter rewrites the bytes when the write flag is set; the writer waits for NMIs"},
+	{PermanentCurrent, "hpa 2010: permanent int3 handler remembering only the current site; sync after the int3 only"},
+	{PermanentTwo, "hpa 2010: permanent int3 handler remembering the current and the previous site; pokes serialised"},
+	{PermanentParallel, "hpa 2010: the two-site handler with two unserialised writers (sites alternate between them)"},
 	{KprobeSync, "kprobe arm/disarm after 5c02ece81848: each text_poke followed by text_poke_sync, then synchronize_rcu, probe unregistered"},
 }
 
@@ -169,12 +183,21 @@ type history struct {
 	released   bool
 	nmiRunning int
 	modFlag    bool
+	// Permanent*: the sites the handler claims (indexes into the
+	// entries, -1 for none) and whether the second writer finished (head).
+	cur, prev  int
+	secondDone bool
 }
 
 func (k *Poker) installHistory() {
 	k.h = &history{}
 	if IsSingle(k.patch.Variant) {
 		return // the current state and handler (Install)
+	}
+	if IsPermanent(k.patch.Variant) {
+		k.h.cur, k.h.prev = -1, -1
+		k.m.Int3 = k.PermanentInt3Handler
+		return
 	}
 	if IsStopMachine(k.patch.Variant) {
 		k.m.Int3 = nil // no int3 is ever written
@@ -214,6 +237,16 @@ func (k *Poker) historyWriter(t *explore.Thread) {
 		k.QueueSingleApply(t)
 	case StopMachine2008, FtraceNMI2008:
 		k.StopMachinePoke(t)
+	case PermanentCurrent, PermanentTwo:
+		for i := range k.patch.Entries {
+			k.PermanentPoke(t, i)
+		}
+	case PermanentParallel:
+		for i := 0; i < len(k.patch.Entries); i += 2 {
+			k.PermanentPoke(t, i)
+		}
+		h := k.h
+		t.Await("wait for the second writer", explore.R(h.headObj), func() bool { return h.secondDone })
 	}
 }
 
@@ -610,4 +643,74 @@ func (k *Poker) FtraceNMIEnter(t *explore.Thread, c *model.CPU) {
 func (k *Poker) FtraceNMIExit(t *explore.Thread, c *model.CPU) {
 	t.Op("ftrace_nmi_exit: atomic_dec(&nmi_running)", explore.W(k.h.headObj))
 	k.h.nmiRunning--
+}
+
+// IsPermanent reports whether v is one of hpa's permanent-handler
+// variants.
+func IsPermanent(v Variant) bool {
+	return v == PermanentCurrent || v == PermanentTwo || v == PermanentParallel
+}
+
+// SecondWriter is the body of PermanentParallel's second writer (the
+// odd-indexed sites), which takes no lock against the first.
+func (k *Poker) SecondWriter() func(t *explore.Thread) {
+	return func(t *explore.Thread) {
+		for i := 1; i < len(k.patch.Entries); i += 2 {
+			k.PermanentPoke(t, i)
+		}
+		k.hop(t, "second writer done", explore.W(k.h.headObj), func() { k.h.secondDone = true })
+	}
+}
+
+// PermanentPoke is one poke of hpa's scheme (text_poke_fixup's steps
+// 1–4 with his two simplifications): tell the permanent handler about
+// the site (for the two-site handler the current site becomes the
+// previous one), write the int3 and sync all CPUs (step 2, which also
+// completes the previous poke), write the tail (step 3, no sync), write
+// the first byte (step 4, its sync deferred to the next poke).
+func (k *Poker) PermanentPoke(t *explore.Thread, i int) {
+	h, m := k.h, k.m
+	e := k.patch.Entries[i]
+	k.hop(t, "int3 handler: current site", explore.W(h.headObj), func() {
+		if k.patch.Variant != PermanentCurrent {
+			h.prev = h.cur
+		}
+		h.cur = i
+	})
+	t.Op("int3", m.WriteFP(e.Addr, 1))
+	m.SetWriterStep(t, "int3")
+	m.Store(e.Addr, []byte{INT3Opcode})
+	m.CPUs[0].Serialize()
+	k.nmi(t)
+	k.m.SyncEachCPU(t, m.CPUs[0], "sync", func() { k.nmi(t) })
+	if e.Len > 1 {
+		k.memcpy(t, "tail", e.Addr+1, e.Text[1:])
+	}
+	t.Op("first-byte", m.WriteFP(e.Addr, 1))
+	m.SetWriterStep(t, "first-byte")
+	m.Store(e.Addr, e.Text[:1])
+	m.CPUs[0].Serialize()
+	k.nmi(t)
+}
+
+// PermanentInt3Handler is the permanent handler hpa described: an int3
+// at the current (or, for the two-site handler, the previous) site is
+// emulated as the site's new instruction; anything else is not mine.
+func (k *Poker) PermanentInt3Handler(t *explore.Thread, c *model.CPU, regs *model.Regs) bool {
+	h := k.h
+	ip := regs.IP - 1
+	t.Op("int3: permanent handler looks up the current/previous site", explore.R(h.headObj))
+	for _, i := range [2]int{h.cur, h.prev} {
+		if i >= 0 && k.patch.Entries[i].Addr == ip {
+			ok := emulate(k.m, c, &k.patch.Entries[i], regs)
+			if t.Tracing() {
+				t.Notef("cpu%d: permanent handler: site %d, continue at %#x", c.ID, i, regs.IP)
+			}
+			return ok
+		}
+	}
+	if t.Tracing() {
+		t.Notef("cpu%d: permanent handler: not mine (current %d, previous %d)", c.ID, h.cur, h.prev)
+	}
+	return false
 }

@@ -202,7 +202,7 @@ func (k *Poker) Writer() func(t *explore.Thread) {
 		switch k.patch.Variant {
 		case BP:
 			k.BatchFinish(t)
-		case Flag2013, Batch53, Batch55, Desc56, Desc60, KprobeRCU, KprobeSync, Single2025, SingleChecked, StopMachine2008, FtraceNMI2008:
+		case Flag2013, Batch53, Batch55, Desc56, Desc60, KprobeRCU, KprobeSync, Single2025, SingleChecked, StopMachine2008, FtraceNMI2008, PermanentCurrent, PermanentTwo, PermanentParallel:
 			k.historyWriter(t)
 		case NaiveCopy:
 			for _, e := range k.patch.Entries {
