@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/klpcheck/klpcheck/explore"
@@ -32,5 +33,24 @@ func TestX86History(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no history scenarios")
+	}
+}
+
+// TestX86HistoryParamErrors: the parameters the history scenarios added
+// are checked and their errors name the field.
+func TestX86HistoryParamErrors(t *testing.T) {
+	for _, c := range []struct{ params, want string }{
+		{`{"old":"0f1f440000","new":"e8e7570700","kprobe_last":true}`, "params.kprobe_last: needs unrelated_int3"},
+		{`{"old":"0f1f440000","new":"e8e7570700","capacity":-1}`, "params.capacity: "},
+		{`{"old":"0f1f440000","new":"e8e7570700","capacity":65}`, "params.capacity: "},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"text_poke_bp-v3.12","disable":["sync1"]}`, "params.disable: "},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"text_poke_bp_batch-v5.3","disable":["sync3"]}`, "params.disable: "},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"kprobe-disarm-rcu"}`, "params.new: a kprobe arms and disarms one probed byte"},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"text_poke_bp-v9"}`, "params.variant: unknown protocol variant"},
+	} {
+		_, err := Build(Scenario{Name: "bad", Kind: "x86", Params: []byte(c.params)})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant an error containing %q", c.params, err, c.want)
+		}
 	}
 }
