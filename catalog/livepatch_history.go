@@ -130,5 +130,25 @@ func livepatchHistory() []Scenario {
 		"mainline (v6.1+, 747f7a290117): klp_copy_process copies the parent's patch_state and recomputes TIF_PATCH_PENDING under tasklist_lock, so the child follows its parent's consistent version through the reverse",
 		rcu(nil), rcuRow, "fixed", "safe", 2))
 
+	// H24 review (Petr Mladek, [LKML] Y+zefMw6wqaXHZSz@alley): the
+	// order of klp_reverse_transition against an in-flight
+	// __klp_sched_try_switch. An open question, not a bug pair: the
+	// columns are the two orders, and the verdicts are what the checker
+	// finds.
+	rev := func(reorder []string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f", "g")},
+			Tasks:   []klp.TaskConfig{user("T", "call f", "cond_resched", "ret", "cond_resched", "call g", "ret", "user")},
+			Script:  []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled"},
+			Disable: []string{"atomic-self-switch"},
+			Reorder: reorder}
+	}
+	const revRow = "2023 reverse vs self-switch (open question)"
+	out = append(out, lpHistory("reverse-self-switch-pre-review",
+		"open question from the review of v1 of e3ff7c609f39 \"livepatch,sched: Add livepatch task switching to cond_resched()\" (Petr Mladek, [LKML] Y+zefMw6wqaXHZSz@alley): klp_reverse_transition flips klp_target_state first, then clears TIF_PATCH_PENDING and synchronizes, while T may be inside __klp_sched_try_switch (split into its reads of klp_target_state); does any task end up in a mixed or wrong state?",
+		rev([]string{"reverse-flip-first"}), revRow, "pre-review order", "safe", 2))
+	out = append(out, lpHistory("reverse-self-switch-v6.4",
+		"v6.4 order (e3ff7c609f39 as merged): klp_reverse_transition clears TIF_PATCH_PENDING, synchronizes with in-flight __klp_sched_try_switch calls, then flips klp_target_state; the same scenario as the pre-review row",
+		rev(nil), revRow, "v6.4 order", "safe", 2))
+
 	return out
 }

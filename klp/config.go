@@ -139,6 +139,7 @@ var Steps = []struct{ Name, Meaning string }{
 	{"sync-reverse", "klp_reverse_transition skips klp_synchronize_transition"},
 	{"signals", "klp_try_complete_transition never calls klp_send_signals"},
 	{"atomic-task-walk", "task-list walks become one step per task under a modelled tasklist_lock (finer, slower to explore)"},
+	{"atomic-self-switch", "__klp_sched_try_switch becomes separate steps: the TIF recheck, the already-in-target check, one klp_check_stack read of klp_target_state per patched function, and the switch (finer, slower to explore)"},
 }
 
 // Proposals are the mechanisms Config.Proposed may add: fixes that were
@@ -154,6 +155,7 @@ var Proposals = []struct{ Name, Meaning string }{
 var Reorders = []struct{ Name, Meaning string }{
 	{"wmb1", "__klp_enable_patch: the func_stack pushes become visible before func->transition=true (no wmb#1)"},
 	{"wmb2", "klp_init_transition: func->transition=true before the patch_state initialisation (no wmb#2)"},
+	{"reverse-flip-first", "klp_reverse_transition flips patch->enabled and klp_target_state before clearing TIF_PATCH_PENDING and synchronizing (the order before v6.4, kept by v1 of the cond_resched hook, e3ff7c609f39)"},
 }
 
 // Validate checks the configuration, naming the offending field.

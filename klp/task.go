@@ -297,6 +297,10 @@ func (tk *Task) condResched(t *explore.Thread) {
 	if !tk.PatchPending {
 		return
 	}
+	if k.cfg.disabled("atomic-self-switch") {
+		tk.selfSwitchSteps(t)
+		return
+	}
 	t.Op("__klp_sched_try_switch: preempt_disable, recheck, smp_rmb, klp_try_switch_task(current)", k.fpUpTo(tk))
 	if !k.hookEnabled || !tk.PatchPending {
 		return
@@ -304,6 +308,58 @@ func (tk *Task) condResched(t *explore.Thread) {
 	if k.trySwitchTask(t, tk, true) {
 		tk.bump(t)
 	}
+}
+
+// selfSwitchSteps is __klp_sched_try_switch split into the steps at
+// which it reads shared state (Config.Disable "atomic-self-switch"): the
+// recheck of the hook and TIF_PATCH_PENDING, klp_try_switch_task's
+// already-in-target check, klp_check_stack's read of klp_target_state
+// for each patched function (which version must not be on the stack),
+// and klp_check_and_switch_task's switch (clear TIF_PATCH_PENDING,
+// patch_state = klp_target_state, read again). The task is inside a
+// preempt-disabled section (klp_synchronize_transition waits for it)
+// from the recheck to its last step. Every step declares klp, every
+// func_stack and the task objects up to its own, written.
+func (tk *Task) selfSwitchSteps(t *explore.Thread) {
+	k := tk.k
+	fp := k.fpUpTo(tk)
+	t.Op("__klp_sched_try_switch: preempt_disable, recheck TIF_PATCH_PENDING, smp_rmb", fp)
+	if !k.hookEnabled || !tk.PatchPending {
+		return
+	}
+	tk.inUpdate = true
+	t.Op("klp_try_switch_task(current): patch_state == klp_target_state?", fp)
+	if tk.PatchState == k.target || k.cfg.UnreliableStacks {
+		tk.inUpdate = false
+		return
+	}
+	p := k.transition
+	for _, o := range p.Objs {
+		if !o.Patched {
+			continue
+		}
+		for _, f := range o.Funcs {
+			if f.old == nil {
+				continue
+			}
+			t.Op("klp_check_stack: klp_target_state, func_stack of "+f.OldName, fp)
+			if k.funcOnStack(tk, f, k.target) {
+				if t.Tracing() {
+					t.Notef("klp_try_switch_task: %s:%d is sleeping on function %s", tk.Name, tk.Pid, f.OldName)
+				}
+				tk.inUpdate = false
+				return
+			}
+		}
+	}
+	t.Op("klp_check_and_switch_task(current): clear TIF_PATCH_PENDING, patch_state = klp_target_state", fp)
+	tk.PatchPending = false
+	tk.PatchState = k.target
+	tk.inUpdate = false
+	if t.Tracing() {
+		t.Notef("klp_try_switch_task: %s switched itself to %s", tk.Name, k.target)
+	}
+	tk.bump(t)
 }
 
 // fork mirrors copy_process for a child: dup_task_struct copies the thread

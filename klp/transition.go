@@ -148,27 +148,36 @@ func (k *Kernel) switchBlocker(tk *Task, current bool) string {
 			if f.old == nil {
 				continue
 			}
-			// The code being left: when unpatching, the func itself; when
-			// patching, the previous entry of func_stack, or the original.
-			var code *Func
-			if k.target == Unpatched {
-				code = f
-			} else {
-				st := k.ops[f.old.index].stack
-				for i, g := range st {
-					if g == f && i+1 < len(st) {
-						code = st[i+1]
-					}
-				}
-			}
-			for _, fr := range tk.Stack {
-				if fr.runs(f.old, code) {
-					return "is sleeping on function " + f.OldName
-				}
+			if k.funcOnStack(tk, f, k.target) {
+				return "is sleeping on function " + f.OldName
 			}
 		}
 	}
 	return ""
+}
+
+// funcOnStack is klp_check_stack_func for one func: whether the code a
+// transition to target leaves (when unpatching, the func itself; when
+// patching, the previous entry of func_stack, or the original) is on the
+// task's stack.
+func (k *Kernel) funcOnStack(tk *Task, f *Func, target PatchState) bool {
+	var code *Func
+	if target == Unpatched {
+		code = f
+	} else {
+		st := k.ops[f.old.index].stack
+		for i, g := range st {
+			if g == f && i+1 < len(st) {
+				code = st[i+1]
+			}
+		}
+	}
+	for _, fr := range tk.Stack {
+		if fr.runs(f.old, code) {
+			return true
+		}
+	}
+	return false
 }
 
 // trySwitchTask mirrors klp_try_switch_task (and klp_check_and_switch_task
@@ -437,20 +446,32 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 		from = "unpatching to patching"
 	}
 	k.klpLog("'%s': reversing transition from %s", p.Name, from)
+	flip := func() {
+		t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpWorkKLP(explore.Write))
+		p.Enabled = !p.Enabled
+		k.attemptEpoch = ^uint64(0) // the new direction needs a new attempt
+		if k.target == Patched {
+			k.target = Unpatched
+		} else {
+			k.target = Patched
+		}
+		t.Op("klp_reverse_transition: smp_wmb (no effect under SC)", explore.Local)
+	}
+	// Before v6.4 (and in v1 of the cond_resched hook), the flip came
+	// first; Petr Mladek's review moved it after the clear and the
+	// synchronisation (Config.Reorder "reverse-flip-first").
+	flipFirst := k.cfg.reordered("reverse-flip-first")
+	if flipFirst {
+		flip()
+	}
 	k.forEachTask(t, "klp_reverse_transition: clear TIF_PATCH_PENDING (tasklist_lock)", func(tk *Task) {
 		k.walkOp(t, "klp_reverse_transition: clear TIF_PATCH_PENDING of "+tk.Name, k.fpFlags(tk, explore.Write))
 		tk.PatchPending = false
 	})
 	k.synchronize(t, "sync-reverse", "klp_reverse_transition")
-	t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpWorkKLP(explore.Write))
-	p.Enabled = !p.Enabled
-	k.attemptEpoch = ^uint64(0) // the new direction needs a new attempt
-	if k.target == Patched {
-		k.target = Unpatched
-	} else {
-		k.target = Patched
+	if !flipFirst {
+		flip()
 	}
-	t.Op("klp_reverse_transition: smp_wmb (no effect under SC)", explore.Local)
 	k.startTransition(t)
 }
 
