@@ -45,6 +45,25 @@ func livepatchHistory() []Scenario {
 		"v6.1+ (747f7a290117): klp_copy_process recomputes the child's TIF_PATCH_PENDING from the parent's current flag under tasklist_lock, right before the child is linked",
 		fork(nil), forkRow, "fixed", "safe", 2))
 
+	// H23, the forward variant (Josh Poimboeuf, [LKML]
+	// 20220727001040.vlqnnb4a3um46746@treble).
+	fwd := func(disable []string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			Tasks: []klp.TaskConfig{
+				user("T", "call h", "fork-sleep C", "ret", "user"),
+				{Name: "C", Kind: "user", Child: true, Program: []string{"user"}},
+			},
+			Script:  []string{"load_lp P"},
+			Disable: disable}
+	}
+	const fwdRow = "2022 fork race (forward)"
+	out = append(out, lpHistory("fork-race-forward-buggy",
+		"before v6.1, forward variant (Josh Poimboeuf, [LKML] 20220727001040.vlqnnb4a3um46746@treble: \"Isn't it also possible to race on a normal (forward) transition?\"): T (UNPATCHED, pending) forks C; dup_task_struct copies TIF=1, then T sleeps inside copy_process, where the worker's stack check switches it to PATCHED; klp_copy_process copies PATCHED into C, whose flag is still the stale 1 (fixed by 747f7a290117)",
+		fwd([]string{"klp-copy-process-tif"}), fwdRow, "buggy", "violation:pending-flag", 2))
+	out = append(out, lpHistory("fork-race-forward-fixed",
+		"v6.1+ (747f7a290117): klp_copy_process recomputes C's TIF_PATCH_PENDING from T's current (cleared) flag under tasklist_lock",
+		fwd(nil), fwdRow, "fixed", "safe", 2))
+
 	// H8, d0807da78e11: the immediate flag.
 	imm := func(immediate bool) klp.Config {
 		p1, p2 := vmlinuxPatch("P1", "f"), vmlinuxPatch("P2", "f")

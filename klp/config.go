@@ -121,6 +121,8 @@ type TaskConfig struct {
 	//   loop N … end  repeat the body N times (a CPU-bound loop)
 	//   spin          keep running on the CPU forever (CPU-bound)
 	//   fork C        fork task C (declared with child: true)
+	//   fork-sleep C  fork C, sleeping uninterruptibly inside copy_process
+	//                 between dup_task_struct and klp_copy_process
 	//   release_task  exit_notify of a self-reaping task: release_task unhashes
 	//                 it from the task list while it keeps running do_exit
 	Program []string `json:"program"`
@@ -377,16 +379,16 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 			}
 			out = append(out, instr{op: opEnd, n: loops[len(loops)-1]})
 			loops = loops[:len(loops)-1]
-		case "fork":
+		case "fork", "fork-sleep":
 			if !want(2) {
-				return bad("want `fork TASK`")
+				return bad("want `" + f[0] + " TASK`")
 			}
 			if !children[f[1]] {
 				return bad(fmt.Sprintf("%q is not a task declared with child: true", f[1]))
 			}
-			out = append(out, instr{op: opFork, arg: f[1]})
+			out = append(out, instr{op: opFork, arg: f[1], uninterruptib: f[0] == "fork-sleep"})
 		default:
-			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork, release_task)")
+			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork, fork-sleep, release_task)")
 		}
 	}
 	if len(loops) > 0 {

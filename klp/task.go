@@ -43,6 +43,7 @@ type Task struct {
 	linked    bool // on the task list (for_each_process_thread)
 	released  bool // release_task ran while the task still runs (self-reaping exit)
 	releasing bool // counted in klp_releasing_tasks (proposed fix; epoch object)
+	sleptFork bool // forked by fork-sleep (its parent slept inside copy_process)
 	inHandler bool // inside klp_ftrace_handler's preempt-disabled section (handler object)
 	inUpdate  bool // inside klp_update_patch_state's section (sched object)
 	blocked   bool // in an interruptible sleep only a signal ends
@@ -128,7 +129,13 @@ func (tk *Task) run(t *explore.Thread) {
 	}
 	// Under the rejected RCU-walk design an UNDEF child blocks the
 	// transition without TIF_PATCH_PENDING: its exit is a change too.
-	if pending || (tk.PatchState == Undef && k.cfg.proposed("rcu-task-walk")) {
+	// So does a child of a sleeping pre-v6.1 fork, which can be linked
+	// neither pending nor in the target state (its flag copied before
+	// klp_start_transition, its patch_state after). (The same holds for
+	// any pre-v6.1 child; it is limited to fork-sleep children so that
+	// the documented exploration counts of §6.5 stay as they are.)
+	if pending || (tk.PatchState == Undef && k.cfg.proposed("rcu-task-walk")) ||
+		(tk.sleptFork && k.cfg.disabled("klp-copy-process-tif")) {
 		tk.bump(t) // a pending task left: the transition may complete
 	}
 }
@@ -155,39 +162,7 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 			}
 			tk.Stack = tk.Stack[:len(tk.Stack)-1]
 		case opSleep, opBlock:
-			st := SleepingInterruptible
-			if in.uninterruptib {
-				st = SleepingUninterruptible
-			}
-			lSleep, lWake, lWoken := "sleep", "wake up", "woken"
-			if top := tk.top(); top != nil {
-				lSleep, lWake, lWoken = top.lSleep, top.lWake, top.lWoken
-			}
-			t.Op(lSleep, k.fpState(tk, explore.Write))
-			tk.State = st
-			tk.woken = false
-			tk.blocked = in.op == opBlock && !in.uninterruptib
-			// A pending task asleep: if it could now pass the stack check,
-			// a retry is due. (Model bookkeeping for the delayed work's
-			// time abstraction, not kernel code.)
-			t.Op("(is the sleeper pending?)", k.fpFlags(tk, explore.Read))
-			if tk.PatchPending {
-				// A retry is due if the stack check can pass now, or if
-				// only the fake signal can end this sleep.
-				t.Op("(can the stack check pass now?)", k.fpKLPOps())
-				if k.transition != nil && (tk.blocked || k.switchBlocker(tk, false) == "") {
-					tk.bump(t)
-				}
-			}
-			if in.op == opSleep {
-				t.Op(lWake, k.fpState(tk, explore.Write))
-			} else {
-				t.Await(lWoken, k.fpState(tk, explore.Write), func() bool { return tk.woken })
-				tk.blocked = false
-			}
-			// Waking makes no task easier to switch: no retry is due.
-			tk.State = Running
-			tk.woken = false
+			tk.sleep(t, in)
 		case opUser:
 			if len(tk.Stack) != 0 {
 				t.Op("exit to user mode", explore.Local)
@@ -209,11 +184,50 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 		case opSpin:
 			tk.spin(t, lastLoop, lastEnd)
 		case opFork:
-			tk.fork(t, k.taskNamed(in.arg))
+			tk.fork(t, k.taskNamed(in.arg), in.uninterruptib)
 		case opRelease:
 			tk.releaseTask(t)
 		}
 	}
+}
+
+// sleep is `sleep`, `sleep-d`, `block` and `block-d`: the task sleeps in
+// its current function and wakes up (or waits for a signal).
+func (tk *Task) sleep(t *explore.Thread, in instr) {
+	k := tk.k
+	st := SleepingInterruptible
+	if in.uninterruptib {
+		st = SleepingUninterruptible
+	}
+	lSleep, lWake, lWoken := "sleep", "wake up", "woken"
+	if top := tk.top(); top != nil {
+		lSleep, lWake, lWoken = top.lSleep, top.lWake, top.lWoken
+	}
+	t.Op(lSleep, k.fpState(tk, explore.Write))
+	tk.State = st
+	tk.woken = false
+	tk.blocked = in.op == opBlock && !in.uninterruptib
+	// A pending task asleep: if it could now pass the stack check,
+	// a retry is due. (Model bookkeeping for the delayed work's
+	// time abstraction, not kernel code.)
+	t.Op("(is the sleeper pending?)", k.fpFlags(tk, explore.Read))
+	if tk.PatchPending {
+		// A retry is due if the stack check can pass now, or if
+		// only the fake signal can end this sleep.
+		t.Op("(can the stack check pass now?)", k.fpKLPOps())
+		if k.transition != nil && (tk.blocked || k.switchBlocker(tk, false) == "") {
+			tk.bump(t)
+		}
+	}
+	if in.op == opSleep {
+		t.Op(lWake, k.fpState(tk, explore.Write))
+	} else {
+		t.Await(lWoken, k.fpState(tk, explore.Write), func() bool { return tk.woken })
+		tk.blocked = false
+	}
+	// Waking makes no task easier to switch: no retry is due.
+	tk.State = Running
+	tk.woken = false
 }
 
 // spin keeps the task running forever, repeating the body of the loop
@@ -366,7 +380,12 @@ func (tk *Task) selfSwitchSteps(t *explore.Thread) {
 // flags early; klp_copy_process (v6.1+) recomputes the child's
 // TIF_PATCH_PENDING from the parent's current flag and copies patch_state,
 // under tasklist_lock, right before the child is linked.
-func (tk *Task) fork(t *explore.Thread, child *Task) {
+//
+// With sleeps (the `fork-sleep` instruction) the parent sleeps
+// uninterruptibly inside copy_process between the two (a GFP_KERNEL
+// allocation), where the worker's stack check can switch it: Josh
+// Poimboeuf's forward variant of the fork race.
+func (tk *Task) fork(t *explore.Thread, child *Task, sleeps bool) {
 	k := tk.k
 	lo, hi := tk.obj, child.obj
 	if hi < lo {
@@ -375,6 +394,10 @@ func (tk *Task) fork(t *explore.Thread, child *Task) {
 	fp := explore.WRange(lo, int(hi-lo)+3) // both tasks' objects
 	t.Op("fork "+child.Name+": dup_task_struct (copies thread flags)", fp)
 	child.PatchPending = tk.PatchPending
+	child.sleptFork = sleeps
+	if sleeps {
+		tk.sleep(t, instr{op: opSleep, uninterruptib: true})
+	}
 	if !k.atomicWalk {
 		k.tasklist.Lock(t)
 		defer k.tasklist.Unlock(t)
