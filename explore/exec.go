@@ -13,9 +13,10 @@ const MaxThreads = 64
 // event is one executed operation.
 type event struct {
 	thread int32
-	local  int32 // index of the event within its thread
-	node   int32 // index of the scheduling node that chose it
-	fps    fpSet
+	local  int32        // index of the event within its thread
+	node   int32        // index of the scheduling node that chose it
+	fp     [1]Footprint // the first footprint range (an array, to slice)
+	more   int32        // index of the whole footprint in moreSets, -1 if fp is all
 	label  string
 	// visible: the event writes what an invariant reads, so it depends
 	// on every other visible event.
@@ -86,9 +87,10 @@ type execution struct {
 	// Vector clocks, MaxThreads wide, one per event.
 	vc []uint32
 	// Per-object access history of this execution (event indices).
-	hist    [][]access
-	visHist []access // history of the synthetic object every visible event writes
-	touched []Obj
+	hist     [][]access
+	moreSets []fpSet  // footprints of events with several ranges
+	visHist  []access // history of the synthetic object every visible event writes
+	touched  []Obj
 	// Races found in this execution: (earlier, later) event pairs.
 	races []racePair
 
@@ -121,6 +123,7 @@ func (ex *execution) run() outcome {
 	}
 	ex.touched = ex.touched[:0]
 	ex.visHist = ex.visHist[:0]
+	ex.moreSets = ex.moreSets[:0]
 	ex.failure = nil
 	ex.failedInStep = false
 	ex.drv.beginExecution(ex)
@@ -274,7 +277,8 @@ func (ex *execution) recordEvent(t *Thread) {
 		thread:  int32(t.id),
 		local:   t.events,
 		node:    int32(ex.cursor - 1),
-		fps:     t.fps,
+		fp:      [1]Footprint{t.fps.r[0]},
+		more:    ex.keepSet(&t.fps),
 		label:   t.label,
 		visible: ex.sys.visible(&t.fps),
 	})
@@ -303,7 +307,7 @@ func (ex *execution) clockEvent(t *Thread, idx int32) {
 	// already ordered before it is not a race.
 	pc := ex.predClock(t)
 	e := &ex.events[idx]
-	for _, r := range e.fps.ranges() {
+	for _, r := range ex.ranges(e) {
 		w := r.Access == Write
 		for o := r.Lo; o < r.Hi; o++ {
 			if int(o) >= len(ex.hist) {
@@ -319,6 +323,35 @@ func (ex *execution) clockEvent(t *Thread, idx int32) {
 		ex.visHist = ex.scanHistory(ex.visHist, idx, e, true, pc, c[:n], true)
 	}
 	c[t.id] = uint32(e.local) + 1
+}
+
+// keepSet stores a footprint of several ranges for the event being
+// recorded; the common single range lives in the event itself.
+func (ex *execution) keepSet(fps *fpSet) int32 {
+	if fps.n <= 1 {
+		return -1
+	}
+	ex.moreSets = append(ex.moreSets, *fps)
+	return int32(len(ex.moreSets) - 1)
+}
+
+// ranges is an event's whole footprint.
+func (ex *execution) ranges(e *event) []Footprint {
+	if e.more < 0 {
+		return e.fp[:]
+	}
+	return ex.moreSets[e.more].ranges()
+}
+
+// eventDependent is System.dependent between an event and a pending
+// operation.
+func (ex *execution) eventDependent(e *event, fps *fpSet) bool {
+	if e.more < 0 {
+		one := fpSet{n: 1}
+		one.r[0] = e.fp[0]
+		return ex.sys.dependent(&one, fps)
+	}
+	return ex.sys.dependent(&ex.moreSets[e.more], fps)
 }
 
 // access is an entry of an object's history: the event and whether it
@@ -384,7 +417,7 @@ func (ex *execution) blockedRaces(t *Thread) {
 	}
 	if t.blockScanned && t.blockOp == t.events {
 		last := n - 1
-		if ex.sys.dependent(&ex.events[last].fps, &t.fps) && !known(last) {
+		if ex.eventDependent(&ex.events[last], &t.fps) && !known(last) {
 			add(last)
 		}
 		return

@@ -111,7 +111,7 @@ func (ex *execution) record() *Record {
 		rec.Decisions = append(rec.Decisions, d)
 	}
 	for _, e := range ex.events {
-		st := Step{Thread: int(e.thread), Label: e.label, Footprint: e.fps.r[0], Objects: ex.describeAll(&e.fps)}
+		st := Step{Thread: int(e.thread), Label: e.label, Footprint: e.fp[0], Objects: ex.describeAll(ex.ranges(&e))}
 		if e.node >= 0 {
 			nd := &ex.nodes[e.node]
 			st.Preempted = preemptionAt(nd.prev, nd.enabled, int(nd.chosen))
@@ -122,9 +122,9 @@ func (ex *execution) record() *Record {
 	return rec
 }
 
-func (ex *execution) describeAll(fps *fpSet) string {
+func (ex *execution) describeAll(fps []Footprint) string {
 	var parts []string
-	for _, f := range fps.ranges() {
+	for _, f := range fps {
 		if d := ex.describe(f); d != "" {
 			parts = append(parts, d)
 		}

@@ -63,8 +63,6 @@ type fpSet struct {
 	r [MaxRanges]Footprint
 }
 
-func single(f Footprint) fpSet { return fpSet{n: 1, r: [MaxRanges]Footprint{f}} }
-
 func (a *fpSet) ranges() []Footprint { return a.r[:a.n] }
 
 func (a *fpSet) conflicts(b *fpSet) bool {
@@ -387,7 +385,8 @@ func trimStack(s string) string {
 // scheduling point, is the operation's body and runs atomically; it may
 // touch only the objects in fp (and thread-local state).
 func (t *Thread) Op(label string, fp Footprint) {
-	t.label, t.fps, t.enabled = label, single(fp), nil
+	t.label, t.enabled = label, nil
+	t.fps.n, t.fps.r[0] = 1, fp
 	t.park()
 }
 
@@ -418,7 +417,8 @@ func (t *Thread) setFootprints(fps []Footprint) {
 // enabled() holds, and its body runs with enabled() true. fp must cover
 // every object enabled reads. A spin-wait is one Await, not a loop of steps.
 func (t *Thread) Await(label string, fp Footprint, enabled func() bool) {
-	t.label, t.fps, t.enabled = label, single(fp), enabled
+	t.label, t.enabled = label, enabled
+	t.fps.n, t.fps.r[0] = 1, fp
 	t.park()
 }
 
