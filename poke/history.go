@@ -515,24 +515,7 @@ func (k *Poker) PokeInt3HandlerBatch(t *explore.Thread, c *model.CPU, regs *mode
 		n, refcounted = h.nr, true
 	}
 	ip := regs.IP - 1
-	var tpl *Entry
-	if n > 1 {
-		lo, hi := 0, n
-		for lo < hi {
-			mid := (lo + hi) / 2
-			switch a := k.vec[mid].Addr; {
-			case ip < a:
-				hi = mid
-			case ip > a:
-				lo = mid + 1
-			default:
-				tpl = &k.vec[mid]
-				lo = hi
-			}
-		}
-	} else if k.vec[0].Addr == ip {
-		tpl = &k.vec[0]
-	}
+	tpl := lookupEntry(k.vec, n, ip)
 	handled := tpl != nil && emulate(m, c, tpl, regs)
 	if refcounted {
 		t.Op("int3: put_desc: atomic_dec(&desc->refs)", explore.W(h.bodyObj))

@@ -389,25 +389,7 @@ func (k *Poker) Int3Handler(t *explore.Thread, c *model.CPU, regs *model.Regs) b
 	if k.nr == 0 {
 		m.ReportHandlerFault(c, "the handler holds a reference but text_poke_array was already cleared (nr_entries = 0): it reads a stale vec[0]")
 	}
-	var tpl *Entry
-	if k.nr > 1 {
-		// __inline_bsearch over vec[0..nr_entries)
-		lo, hi := 0, k.nr
-		for lo < hi {
-			mid := (lo + hi) / 2
-			switch a := k.vec[mid].Addr; {
-			case ip < a:
-				hi = mid
-			case ip > a:
-				lo = mid + 1
-			default:
-				tpl = &k.vec[mid]
-				lo = hi
-			}
-		}
-	} else if k.vec[0].Addr == ip {
-		tpl = &k.vec[0]
-	}
+	tpl := lookupEntry(k.vec, k.nr, ip)
 	handled := false
 	if tpl != nil {
 		next := ip + uint64(tpl.Len)
@@ -438,4 +420,30 @@ func (k *Poker) Int3Handler(t *explore.Thread, c *model.CPU, regs *model.Regs) b
 		}
 	}
 	return handled
+}
+
+// lookupEntry finds the entry for a trapped address in vec[0..n): the
+// handler's __inline_bsearch when the vector has more than one entry, a
+// single comparison otherwise (as smp_text_poke_int3_handler does). It
+// returns nil when the int3 is not one of ours.
+func lookupEntry(vec []Entry, n int, ip uint64) *Entry {
+	if n > 1 {
+		lo, hi := 0, n
+		for lo < hi {
+			mid := (lo + hi) / 2
+			switch a := vec[mid].Addr; {
+			case ip < a:
+				hi = mid
+			case ip > a:
+				lo = mid + 1
+			default:
+				return &vec[mid]
+			}
+		}
+		return nil
+	}
+	if vec[0].Addr == ip {
+		return &vec[0]
+	}
+	return nil
 }
