@@ -240,31 +240,18 @@ func (c *Config) Validate() error {
 	if _, err := parseScript(c); err != nil {
 		return err
 	}
-	for i, d := range c.Disable {
-		ok := false
-		for _, s := range Steps {
-			ok = ok || s.Name == d
-		}
-		if !ok {
-			return fmt.Errorf("params.disable[%d]: unknown step %q", i, d)
-		}
-	}
-	for i, d := range c.Proposed {
-		ok := false
-		for _, s := range Proposals {
-			ok = ok || s.Name == d
-		}
-		if !ok {
-			return fmt.Errorf("params.proposed[%d]: unknown mechanism %q", i, d)
-		}
-	}
-	for i, d := range c.Reorder {
-		ok := false
-		for _, s := range Reorders {
-			ok = ok || s.Name == d
-		}
-		if !ok {
-			return fmt.Errorf("params.reorder[%d]: unknown barrier %q", i, d)
+	for _, l := range []struct {
+		field string
+		names []string
+		known []struct{ Name, Meaning string }
+		what  string
+	}{
+		{"disable", c.Disable, Steps, "step"},
+		{"proposed", c.Proposed, Proposals, "mechanism"},
+		{"reorder", c.Reorder, Reorders, "barrier"},
+	} {
+		if err := checkNames(l.field, l.names, l.known, l.what); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -395,4 +382,18 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 		return nil, fmt.Errorf(": `loop` without `end`")
 	}
 	return out, nil
+}
+
+// checkNames rejects a name that is not in known, naming the field.
+func checkNames(field string, names []string, known []struct{ Name, Meaning string }, what string) error {
+	for i, d := range names {
+		ok := false
+		for _, s := range known {
+			ok = ok || s.Name == d
+		}
+		if !ok {
+			return fmt.Errorf("params.%s[%d]: unknown %s %q", field, i, what, d)
+		}
+	}
+	return nil
 }

@@ -72,10 +72,7 @@ const (
 )
 
 // HistoryVariants lists the historical writers with their meaning.
-var HistoryVariants = []struct {
-	Name    Variant
-	Meaning string
-}{
+var HistoryVariants = []VariantInfo{
 	{Flag2013, "v3.12–v5.2 text_poke_bp: bp_patching_in_progress flag, handler redirects to the end of the instruction; flag cleared after sync3"},
 	{Batch53, "v5.3 text_poke_bp_batch: after sync3, vec = NULL then nr_entries = 0, no sync"},
 	{Batch55, "v5.5 text_poke_bp_batch (285a54efe386): after sync3, nr_entries = 0, sync, vec = NULL"},

@@ -24,11 +24,14 @@ const (
 	NaiveAtomic Variant = "naive-atomic"
 )
 
-// Variants lists the writers with their meaning.
-var Variants = []struct {
+// VariantInfo is a writer variant with its meaning, for listings.
+type VariantInfo struct {
 	Name    Variant
 	Meaning string
-}{
+}
+
+// Variants lists the writers with their meaning.
+var Variants = []VariantInfo{
 	{BP, "smp_text_poke_batch_finish (int3, sync1, tail, sync2, first byte, sync3, refs drain)"},
 	{NaiveCopy, "text_poke_early's memcpy on a live system: byte stores, no int3, no sync"},
 	{NaiveAtomic, "text_poke as one atomic store per site (aligned quadword), no int3, no sync"},
