@@ -247,6 +247,18 @@ func (s *System) InvariantOver(name string, reads Footprint, fn func() error) {
 	s.visibleFps = append(s.visibleFps, reads)
 }
 
+// Sticky registers a check run after every step over records that
+// operations leave behind and never retract ("cpu1 decoded a torn
+// instruction at step 12"), where whether a record is made is decided by
+// the footprints of the operation that makes it. Such a check needs no
+// extra dependencies: every execution of a trace makes the same records,
+// so DPOR finds the failure in whichever execution of the trace it
+// explores (the step it fails at may differ). A check over live shared
+// state needs Invariant or InvariantOver instead.
+func (s *System) Sticky(name string, fn func() error) {
+	s.invariants = append(s.invariants, NamedCheck{name, fn})
+}
+
 // visible reports whether an operation writes what an invariant reads.
 func (s *System) visible(fps *fpSet) bool {
 	for _, f := range fps.ranges() {

@@ -104,6 +104,7 @@ type Kernel struct {
 	log   []string
 
 	patchableSym []bool
+	arch         Arch // nil: fentry sites are not modelled
 }
 
 // Log returns the event log: kernel messages in dmesg wording and the

@@ -96,6 +96,9 @@ func (tk *Task) bump(t *explore.Thread) {
 func (tk *Task) run(t *explore.Thread) {
 	k := tk.k
 	tk.exec(t, 0, len(tk.prog))
+	if k.arch != nil {
+		defer k.arch.Exited(t, tk)
+	}
 	if len(tk.Stack) > 0 {
 		t.Op("return to do_exit", k.fpStack(tk))
 		tk.Stack = nil
@@ -263,6 +266,24 @@ func (tk *Task) call(t *explore.Thread, sym *Symbol) {
 		tk.Stack = append(tk.Stack, Frame{Sym: sym})
 		k.check(t, k.mon.Entered(k, tk, Frame{Sym: sym}))
 		return
+	}
+	if k.arch != nil && k.arch.Traced(sym) {
+		switch k.arch.Fentry(t, tk, sym) {
+		case FentryDied:
+			t.Op("the CPU died at the fentry site of "+sym.Name, explore.Local)
+			t.Failf("model", "%s: its CPU died at the fentry site of %s without the architecture reporting why (model bug)", tk.Name, sym.Name)
+		case FentrySkipped:
+			// Nothing called ftrace: the original body runs, whatever
+			// the task's patch_state.
+			t.Op(sym.lCall+" (fentry skipped)", k.fpStack(tk))
+			fr := Frame{Sym: sym}
+			if t.Tracing() {
+				t.Notef("%s enters %s: its fentry call was skipped, klp_ftrace_handler did not run", tk.Name, fr)
+			}
+			tk.Stack = append(tk.Stack, fr)
+			k.check(t, k.mon.Entered(k, tk, fr))
+			return
+		}
 	}
 	fr := k.ftraceHandler(t, tk, sym)
 	t.Op(sym.lEnter, k.fpStackHandler(tk))

@@ -215,62 +215,15 @@ func (c *CPU) call(t *explore.Thread, entry uint64) bool {
 			ip = v
 			continue
 		}
-		c.boundary(t)
-		site := m.L.SiteAt(ip)
-		cls, d := c.fetch(t, ip, site)
-		if cls == ClassTorn {
-			c.recordTorn(t, ip, site, d)
+		eff, cls, ok := c.step(t, ip)
+		if !ok {
 			return false
 		}
-		var ex SiteExec
-		if site >= 0 {
-			ex = SiteExec{CPU: c.ID, Site: site, NMI: c.inNMI, Begin: c.fb[0].Step, Fill: c.fb[0].Fill, Decoded: cls}
-			for i := 0; i < c.fn && i < d.Len; i++ {
-				ex.Fill = min(ex.Fill, c.fb[i].Fill)
-			}
-		}
-		t.Op("execute", explore.Local)
-		var eff Effect
-		switch cls {
-		case ClassInt3:
-			var ok bool
-			if eff, ok = c.trap(t, ip, site); !ok {
-				return false
-			}
-		case ClassOld:
-			eff = m.L.Sites[site].OldEffect
-		case ClassNew:
-			eff = m.L.Sites[site].NewEffect
-		default:
-			var err error
-			if eff, err = EffectOf(d, ip); err != nil {
-				panic(fmt.Sprintf("model: cpu%d at %#x: %v", c.ID, ip, err))
-			}
-			if eff.Kind == Trap {
-				eff, ok := c.trap(t, ip, -1)
-				if !ok {
-					return false
-				}
-				ip = eff.Next
-				continue
-			}
-		}
-		if site >= 0 {
-			s := &m.L.Sites[site]
-			ex.End = m.step()
-			ex.Effect = eff
-			switch {
-			case eff.Same(s.NewEffect):
-				ex.Outcome = OutNew
-			case eff.Same(s.OldEffect):
-				ex.Outcome = OutOld
-			default:
-				ex.Outcome = OutOther
-				if m.BadEmu == nil {
-					m.BadEmu = &EmulationRecord{CPU: c.ID, Site: site, Got: eff, Step: ex.End, Writer: m.Writer}
-				}
-			}
-			m.Execs = append(m.Execs, ex)
+		if cls == ClassOther && eff.Kind == Trap {
+			// An int3 outside the sites that a handler claimed (the
+			// kprobe): continue where it said.
+			ip = eff.Next
+			continue
 		}
 		switch eff.Kind {
 		case FallThrough, Jump:
@@ -294,6 +247,92 @@ func (c *CPU) call(t *explore.Thread, entry uint64) bool {
 	}
 	c.stack = c.stack[:base]
 	return true
+}
+
+// step executes the instruction at ip: an instruction boundary, the fetch
+// under the fetch model and the instruction's effect (the int3 handler's
+// for an int3). A site execution is recorded for the properties. For an
+// int3 outside the sites that a handler claimed, it returns a Trap effect
+// whose Next is where the handler resumes. ok is false when the CPU died.
+func (c *CPU) step(t *explore.Thread, ip uint64) (eff Effect, cls Class, ok bool) {
+	m := c.m
+	c.boundary(t)
+	site := m.L.SiteAt(ip)
+	cls, d := c.fetch(t, ip, site)
+	if cls == ClassTorn {
+		c.recordTorn(t, ip, site, d)
+		return Effect{}, cls, false
+	}
+	var ex SiteExec
+	if site >= 0 {
+		ex = SiteExec{CPU: c.ID, Site: site, NMI: c.inNMI, Begin: c.fb[0].Step, Fill: c.fb[0].Fill, Decoded: cls}
+		for i := 0; i < c.fn && i < d.Len; i++ {
+			ex.Fill = min(ex.Fill, c.fb[i].Fill)
+		}
+	}
+	t.Op("execute", explore.Local)
+	switch cls {
+	case ClassInt3:
+		if eff, ok = c.trap(t, ip, site); !ok {
+			return Effect{}, cls, false
+		}
+	case ClassOld:
+		eff = m.L.Sites[site].OldEffect
+	case ClassNew:
+		eff = m.L.Sites[site].NewEffect
+	default:
+		var err error
+		if eff, err = EffectOf(d, ip); err != nil {
+			panic(fmt.Sprintf("model: cpu%d at %#x: %v", c.ID, ip, err))
+		}
+		if eff.Kind == Trap {
+			claimed, ok := c.trap(t, ip, -1)
+			if !ok {
+				return Effect{}, cls, false
+			}
+			return Effect{Kind: Trap, Next: claimed.Next}, cls, true
+		}
+	}
+	if site >= 0 {
+		s := &m.L.Sites[site]
+		ex.End = m.step()
+		ex.Effect = eff
+		switch {
+		case eff.Same(s.NewEffect):
+			ex.Outcome = OutNew
+		case eff.Same(s.OldEffect):
+			ex.Outcome = OutOld
+		default:
+			ex.Outcome = OutOther
+			if m.BadEmu == nil {
+				m.BadEmu = &EmulationRecord{CPU: c.ID, Site: site, Got: eff, Step: ex.End, Writer: m.Writer}
+			}
+		}
+		m.Execs = append(m.Execs, ex)
+	}
+	return eff, cls, true
+}
+
+// ExecuteSite runs the one instruction at a site's address on c for a
+// host thread whose other code is not modelled as instructions (a
+// livepatch task calling a function whose fentry site is being
+// rewritten): an instruction boundary (IPIs, NMIs), the fetch and the
+// effect, recorded like every site execution. The CPU's stack is left as
+// it was (a CALL's push, real or emulated by the int3 handler, is part of
+// the returned effect). ok is false when the CPU died.
+func (c *CPU) ExecuteSite(t *explore.Thread, ip uint64) (Effect, bool) {
+	eff, cls, ok := c.step(t, ip)
+	if ok && cls == ClassInt3 && eff.Kind == Call {
+		c.stack = c.stack[:len(c.stack)-1] // the handler's int3_emulate_push
+	}
+	return eff, ok
+}
+
+// Retire is the end of a host thread on c: a last instruction boundary,
+// then an idle daemon that answers sync IPIs.
+func (c *CPU) Retire(t *explore.Thread) {
+	c.boundary(t)
+	c.m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
 }
 
 // trap enters the int3 handler through an interrupt gate (IF cleared)

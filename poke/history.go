@@ -86,6 +86,8 @@ var HistoryVariants = []VariantInfo{
 	{PermanentCurrent, "hpa 2010: permanent int3 handler remembering only the current site; sync after the int3 only"},
 	{PermanentTwo, "hpa 2010: permanent int3 handler remembering the current and the previous site; pokes serialised"},
 	{PermanentParallel, "hpa 2010: the two-site handler with two unserialised writers (sites alternate between them)"},
+	{FtraceSkip, "2012–v5.1 ftrace breakpoint method (08d636b6d4fb): modifying_ftrace_code, int3 / sync / tails / sync / first bytes / sync; ftrace_int3_handler skips the 5-byte site as if it were a nop"},
+	{FtraceEmulate, "v5.2 ftrace breakpoint method (9e298e860408): the same writer; ftrace_int3_handler emulates a call to ftrace_regs_caller"},
 	{KprobeSync, "kprobe arm/disarm after 5c02ece81848: each text_poke followed by text_poke_sync, then synchronize_rcu, probe unregistered"},
 }
 
@@ -184,6 +186,8 @@ type history struct {
 	// entries, -1 for none) and whether the second writer finished (head).
 	cur, prev  int
 	secondDone bool
+	// FtraceSkip/FtraceEmulate: modifying_ftrace_code (head).
+	modifying int
 }
 
 func (k *Poker) installHistory() {
@@ -208,6 +212,8 @@ func (k *Poker) installHistory() {
 	switch {
 	case k.patch.Variant == Flag2013:
 		k.m.Int3 = k.PokeInt3Handler2013
+	case IsFtrace(k.patch.Variant):
+		k.m.Int3 = k.FtraceInt3Handler
 	case IsKprobe(k.patch.Variant):
 		k.h.registered = true
 		k.m.Int3 = k.KprobeInt3Handler
@@ -230,6 +236,8 @@ func (k *Poker) historyWriter(t *explore.Thread) {
 		k.TextPokeBPBatch60(t)
 	case KprobeRCU, KprobeSync:
 		k.DisarmKprobe(t)
+	case FtraceSkip, FtraceEmulate:
+		k.ArchFtraceUpdateCode(t)
 	case Single2025, SingleChecked:
 		k.QueueSingleApply(t)
 	case StopMachine2008, FtraceNMI2008:

@@ -128,6 +128,9 @@ func NewPatch(v Variant, sites []model.SiteSpec, disabled map[string]bool) (*Pat
 				e.Text = append([]byte(nil), s.New...)
 			}
 		}
+		if err == nil && IsFtrace(v) {
+			err = checkFtraceSite(s)
+		}
 		if IsStopMachine(v) {
 			err = nil // memcpy under stop_machine: any bytes
 			e = Entry{Addr: s.Addr, Len: len(s.New), Text: append([]byte(nil), s.New...)}
@@ -205,7 +208,7 @@ func (k *Poker) Writer() func(t *explore.Thread) {
 		switch k.patch.Variant {
 		case BP:
 			k.BatchFinish(t)
-		case Flag2013, Batch53, Batch55, Desc56, Desc60, KprobeRCU, KprobeSync, Single2025, SingleChecked, StopMachine2008, FtraceNMI2008, PermanentCurrent, PermanentTwo, PermanentParallel:
+		case Flag2013, Batch53, Batch55, Desc56, Desc60, KprobeRCU, KprobeSync, Single2025, SingleChecked, StopMachine2008, FtraceNMI2008, PermanentCurrent, PermanentTwo, PermanentParallel, FtraceSkip, FtraceEmulate:
 			k.historyWriter(t)
 		case NaiveCopy:
 			for _, e := range k.patch.Entries {

@@ -63,12 +63,12 @@ func (m *livepatchMonitor) Entered(k *klp.Kernel, tk *klp.Task, fr klp.Frame) er
 		for _, other := range tk.Stack[:len(tk.Stack)-1] {
 			n2, o2 := classify(p, other)
 			if (n && o2) || (o && n2) {
-				newer, older := fr, other
+				which := "new"
 				if o {
-					newer, older = other, fr
+					which = "old"
 				}
-				return violation(MixedState, "task %s runs %s while %s is still active on its stack: old and new versions of patch '%s' at once (stack %s)",
-					tk.Name, newer, older, p.Name, stackString(tk))
+				return violation(MixedState, "task %s enters %s (the %s version) while %s is active on its stack: old and new versions of patch '%s' at once (stack %s)",
+					tk.Name, fr, which, other, p.Name, stackString(tk))
 			}
 		}
 	}

@@ -14,28 +14,47 @@ import (
 // emulation and the "later fetch" half of final-text, and end checks for
 // the final memory and atomic-switch. They only read what the machine and
 // the protocol recorded.
-func InstallX86(s *explore.System, m *model.Machine) {
+func InstallX86(s *explore.System, m *model.Machine) { InstallX86Ignoring(s, m, nil) }
+
+// InstallX86Ignoring is InstallX86 without the properties ignore names:
+// a scenario that ignores emulation, say, lets a wrong int3 emulation
+// run on and shows what it leads to (a livepatch task in the wrong
+// function version).
+func InstallX86Ignoring(s *explore.System, m *model.Machine, ignore []string) {
+	judge := func(prop string) bool {
+		for _, p := range ignore {
+			if p == prop {
+				return false
+			}
+		}
+		return true
+	}
+	torn, stray, memory, emulation, final, atomic := judge(TornDecode), judge(StrayInt3), judge(HandlerMemory), judge(Emulation), judge(FinalText), judge(AtomicSwitch)
 	seen := 0
-	s.Invariant("x86", func() error {
-		if r := m.Torn; r != nil {
+	// Every record below is sticky (made once, never retracted) and
+	// decided by the footprints of the operation that makes it; the
+	// final-text half orders fetches after the writer's return by
+	// ReturnFP. So the check adds no dependencies (see explore.Sticky).
+	s.Sticky("x86", func() error {
+		if r := m.Torn; r != nil && torn {
 			return &explore.Failure{Property: TornDecode, Message: TornMessage(m, r), Thread: -1}
 		}
-		if r := m.Stray; r != nil {
+		if r := m.Stray; r != nil && stray {
 			return &explore.Failure{Property: StrayInt3, Message: strayMessage(m, r), Thread: -1}
 		}
-		if r := m.Fault; r != nil && r.InWriter {
+		if r := m.Fault; r != nil && r.InWriter && memory {
 			return &explore.Failure{Property: HandlerMemory, Message: fmt.Sprintf("the writer at step %d: %s.", r.Step, r.What), Thread: -1}
 		}
-		if r := m.Fault; r != nil {
+		if r := m.Fault; r != nil && memory {
 			return &explore.Failure{Property: HandlerMemory, Message: fmt.Sprintf("cpu%d in the int3 handler at step %d: %s; %s.", r.CPU, r.Step, r.What, r.Writer), Thread: -1}
 		}
-		if r := m.BadEmu; r != nil {
+		if r := m.BadEmu; r != nil && emulation {
 			s := &m.L.Sites[r.Site]
 			return &explore.Failure{Property: Emulation, Message: fmt.Sprintf(
 				"cpu%d hit the int3 at site %d (%#x) at step %d and the handler's effect was %q; old %s (%s) would %s, new %s (%s) would %s; %s.",
 				r.CPU, r.Site, s.Addr, r.Step, r.Got, s.OldInsn.Text, model.Hex(s.Old), s.OldEffect, s.NewInsn.Text, model.Hex(s.New), s.NewEffect, r.Writer), Thread: -1}
 		}
-		if m.Writer.Done {
+		if m.Writer.Done && final {
 			for ; seen < len(m.Execs); seen++ {
 				e := &m.Execs[seen]
 				s := &m.L.Sites[e.Site]
@@ -50,17 +69,22 @@ func InstallX86(s *explore.System, m *model.Machine) {
 		}
 		return nil
 	})
-	s.AtEnd(FinalText, func() error {
-		for i := range m.L.Sites {
-			st := &m.L.Sites[i]
-			if got := m.Bytes(st.Addr, len(st.New)); !bytes.Equal(got, st.New) {
-				return &explore.Failure{Property: FinalText, Message: fmt.Sprintf(
-					"after the writer returned, site %d (%#x) holds %s (%s), not the new %s (%s).",
-					i, st.Addr, model.Hex(got), model.Disasm(got, st.Addr), model.Hex(st.New), st.NewInsn.Text), Thread: -1}
+	if final {
+		s.AtEnd(FinalText, func() error {
+			for i := range m.L.Sites {
+				st := &m.L.Sites[i]
+				if got := m.Bytes(st.Addr, len(st.New)); !bytes.Equal(got, st.New) {
+					return &explore.Failure{Property: FinalText, Message: fmt.Sprintf(
+						"after the writer returned, site %d (%#x) holds %s (%s), not the new %s (%s).",
+						i, st.Addr, model.Hex(got), model.Disasm(got, st.Addr), model.Hex(st.New), st.NewInsn.Text), Thread: -1}
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
+	if !atomic {
+		return
+	}
 	s.AtEnd(AtomicSwitch, func() error {
 		if msg := CheckAtomicSwitch(m); msg != "" {
 			return &explore.Failure{Property: AtomicSwitch, Message: msg, Thread: -1}

@@ -431,6 +431,7 @@ var goldenScenarios = map[string]string{
 	"engine":    "engine/lost-update",
 	"x86":       "x86/no-sync1/bytewise/inside-line",
 	"livepatch": "livepatch/s3-cpu-bound-kthread-pre-6.4",
+	"fentry":    "fentry/history/2019-fentry-skip/buggy-livepatch",
 }
 
 // Golden text renderings of counterexamples (testdata/text-<kind>.txt).
