@@ -127,8 +127,8 @@ func livepatchHistory() []Scenario {
 		"mainline (open upstream as of 2026): P1 patches do_exit; X runs P1's do_exit and release_task unhashes it from the task list while it keeps running there; the cumulative P2 (replace) never sees X, completes, and rmmod of P1 frees the text X returns into (Yafang Shao's crash report, [LKML] CALOAHbA9WHPjeZKUcUkwULagQjTMfqAdAg+akqPzbZ7Byc=qrw@mail.gmail.com; analysis Z5DHQG4geRsuIflc@pathway.suse.cz)",
 		exit(nil), exitRow, "buggy", "violation:module-text", -1))
 	out = append(out, lpHistory("do-exit-releasing-count",
-		"HYPOTHETICAL fix, not in mainline (after Petr Mladek's POC \"Block transition until delayed_put_task_struct()\", Z5DaUvNAMUP0Euoy@pathway.suse.cz): release_task counts the task in klp_releasing_tasks until delayed_put_task_struct, and klp_try_complete_transition fails while the count is not zero",
-		exit([]string{"releasing-tasks-count"}), exitRow, "fixed (proposed releasing count)", "safe", -1))
+		"HYPOTHETICAL fix, not in mainline: Petr Mladek's POC \"Block transition until delayed_put_task_struct()\" ([LKML] Z5Jmd_Xb7Ug9GxGG@pathway.suse.cz, after his analysis Z5DaUvNAMUP0Euoy@pathway.suse.cz) as its comments intend it: release_task → klp_get_releasing_task counts the task in klp_releasing_tasks_cnt under klp_mutex while klp_track_releasing_tasks is set (klp_init_transition sets it, a successful task-list walk clears it), and the last klp_put_releasing_task (delayed_put_task_struct) completes the transition. It only counts tasks released while a transition is in progress: X, released between P1's and P2's transitions while still in P1's do_exit, is never counted nor walked, so P2 completes and rmmod P1 frees the text X returns into",
+		exit([]string{"releasing-tasks-count"}), exitRow, "proposed (releasing count POC)", "violation:module-text", -1))
 
 	// H27, 2025 (not merged): the RCU task walk, Petr Mladek's
 	// counterexample.

@@ -76,7 +76,10 @@ type Kernel struct {
 	objEnd     explore.Obj
 	mutex      *explore.Mutex
 	tasklist   *explore.Mutex
-	atomicWalk bool // task-list walks are one step (see forEachTask)
+	objList    explore.Obj // the task list: every task's link, and listHeld
+	listHeld   bool        // klp_try_complete_transition holds read_lock(&tasklist_lock)
+	listFree   func() bool // !listHeld (allocated once)
+	atomicWalk bool        // task-list walks are one step (see forEachTask)
 	inWalk     bool
 
 	syms    []*Symbol
@@ -98,7 +101,11 @@ type Kernel struct {
 	idleAttempts  int
 	attemptsTotal int
 	wouldWake     bool // the last attempt saw a pending interruptible sleeper
-	sawBlocked    bool // the attempt in progress saw one (attempt-private)
+	// Petr Mladek's POC (Config.Proposed "releasing-tasks-count"), in the
+	// work object, under klp_mutex.
+	trackReleasing bool // klp_track_releasing_tasks
+	releasingCnt   int  // klp_releasing_tasks_cnt
+	sawBlocked     bool // the attempt in progress saw one (attempt-private)
 
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string
@@ -239,6 +246,23 @@ func (k *Kernel) fpWorkUpTo(tk *Task, a explore.Access) explore.Footprint {
 	return explore.Footprint{Lo: k.objKLP, Hi: tk.obj + 3, Access: a}
 }
 
+// fpList is the task list: which tasks are linked (for_each_process_thread
+// sees them), and whether klp_try_complete_transition's walk holds
+// tasklist_lock for reading. Every step that links or unlinks a task writes
+// it and waits until the walk has dropped the lock (write_lock_irq in
+// copy_process and release_task); the walk reads the links only while it
+// holds the lock, so no step that changes them can run in between.
+func (k *Kernel) fpList(a explore.Access) explore.Footprint {
+	return explore.Footprint{Lo: k.objList, Hi: k.objList + 1, Access: a}
+}
+
+// listWrite is a step that links or unlinks a task under
+// write_lock_irq(&tasklist_lock): it waits while the worker's walk holds
+// the lock for reading, and writes the task list and fp.
+func (k *Kernel) listWrite(t *explore.Thread, label string, fp explore.Footprint) {
+	t.AwaitMulti(label, k.listFree, fp, k.fpList(explore.Write))
+}
+
 // fpAll covers every object.
 func (k *Kernel) fpAll(a explore.Access) explore.Footprint {
 	return explore.Footprint{Lo: k.objKLP, Hi: k.objEnd, Access: a}
@@ -369,6 +393,8 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	k.objEnd = objStacks + explore.Obj(2*nTasks)
 	k.mutex = explore.NewMutex(s, "klp_mutex")
 	k.tasklist = explore.NewMutex(s, "tasklist_lock")
+	k.objList = s.Object("task list")
+	k.listFree = func() bool { return !k.listHeld }
 	k.atomicWalk = !cfg.disabled("atomic-task-walk")
 	for i, st := range cpus {
 		tk := &Task{k: k, Name: fmt.Sprintf("swapper/%d", i), Pid: 0, Idle: true, Kthread: true, cpu: i, cpuState: st,
@@ -393,6 +419,7 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	for _, tk := range k.Tasks {
 		tk.lCheck = "klp_try_switch_task(" + tk.Name + ")"
 		tk.lSwitch = "klp_check_and_switch_task(" + tk.Name + "): switch"
+		tk.lUnlockCheck = "read_unlock(&tasklist_lock); " + tk.lCheck
 	}
 	return k
 }

@@ -42,8 +42,8 @@ type Task struct {
 
 	linked    bool // on the task list (for_each_process_thread)
 	released  bool // release_task ran while the task still runs (self-reaping exit)
-	releasing bool // counted in klp_releasing_tasks (proposed fix; epoch object)
-	sleptFork bool // forked by fork-sleep (its parent slept inside copy_process)
+	releasing bool // klp_exit_counted: counted in klp_releasing_tasks_cnt (proposed fix)
+	switched  bool // patch_state was last set to klp_target_state by a switch (retry model, see leftList)
 	inHandler bool // inside klp_ftrace_handler's preempt-disabled section (handler object)
 	inUpdate  bool // inside klp_update_patch_state's section (sched object)
 	blocked   bool // in an interruptible sleep only a signal ends
@@ -55,6 +55,7 @@ type Task struct {
 	objEpoch  explore.Obj // change counter; obj is sched, obj+1 flags
 
 	lCheck, lSwitch string // step labels of the stack check
+	lUnlockCheck    string // the check that also drops tasklist_lock
 	cfg             *TaskConfig
 	prog            []instr
 	cpu             int
@@ -110,11 +111,7 @@ func (tk *Task) run(t *explore.Thread) {
 		t.Op("do_exit: do_task_dead", k.fpState(tk, explore.Write))
 		tk.State = Dead
 		if tk.releasing {
-			// Proposed fix: delayed_put_task_struct → klp_releasing_tasks--.
-			// A retry of the transition is due (the epoch is the counter).
-			t.Op("delayed_put_task_struct: klp_releasing_tasks--", explore.W(tk.objEpoch))
-			tk.releasing = false
-			tk.epoch++
+			tk.putReleasing(t)
 		}
 		return
 	}
@@ -123,23 +120,38 @@ func (tk *Task) run(t *explore.Thread) {
 	if !k.atomicWalk {
 		k.tasklist.Lock(t)
 	}
-	t.Op("do_exit: release_task", k.fpTaskAll(tk))
+	k.listWrite(t, "do_exit: release_task", k.fpTaskAll(tk))
 	pending := tk.PatchPending
 	tk.linked = false
 	tk.State = Dead
 	if !k.atomicWalk {
 		k.tasklist.Unlock(t)
 	}
-	// Under the rejected RCU-walk design an UNDEF child blocks the
-	// transition without TIF_PATCH_PENDING: its exit is a change too.
-	// So does a child of a sleeping pre-v6.1 fork, which can be linked
-	// neither pending nor in the target state (its flag copied before
-	// klp_start_transition, its patch_state after). (The same holds for
-	// any pre-v6.1 child; it is limited to fork-sleep children so that
-	// the documented exploration counts of §6.5 stay as they are.)
-	if pending || (tk.PatchState == Undef && k.cfg.proposed("rcu-task-walk")) ||
-		(tk.sleptFork && k.cfg.disabled("klp-copy-process-tif")) {
-		tk.bump(t) // a pending task left: the transition may complete
+	tk.leftList(t, pending)
+}
+
+// leftList records, for the delayed work's retry model (see
+// transitionWork), that a task left the task list: a change that can let a
+// retry succeed if the task blocked the last attempt, i.e. if it was not in
+// the target state. That is decided from the task's own state, without
+// reading klp_target_state (which would make every exit depend on every
+// transition step): outside the admin's klp_mutex sections, which no
+// attempt observes, a task on the list with patch_state set and not in the
+// target state either has TIF_PATCH_PENDING (klp_start_transition sets it
+// on every such task, and only a switch or force clears it), or has not
+// switched since klp_init_transition gave it the initial state, or is a
+// child whose flag and patch_state were copied at different times (before
+// v6.1; such children count as not switched). A task with patch_state
+// UNDEF is outside any transition, except the children of the rejected
+// RCU walk, which block while UNDEF. Every such exit bumps; a few bump
+// needlessly (a task that never switched but whose initial state became
+// the target through a reverse), which costs a retry, never a verdict.
+// (Model bookkeeping, not kernel code.)
+func (tk *Task) leftList(t *explore.Thread, pending bool) {
+	k := tk.k
+	switch {
+	case pending, tk.PatchState != Undef && !tk.switched, tk.PatchState == Undef && k.cfg.proposed("rcu-task-walk"):
+		tk.bump(t)
 	}
 }
 
@@ -313,6 +325,7 @@ func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 	target := k.target
 	t.Op("klp_update_patch_state: patch_state = klp_target_state", k.fpPStateFlags(tk, explore.Write))
 	tk.PatchState = target
+	tk.switched = true
 	tk.inUpdate = false
 	tk.bump(t)
 	if t.Tracing() {
@@ -390,6 +403,7 @@ func (tk *Task) selfSwitchSteps(t *explore.Thread) {
 	t.Op("klp_check_and_switch_task(current): clear TIF_PATCH_PENDING, patch_state = klp_target_state", fp)
 	tk.PatchPending = false
 	tk.PatchState = k.target
+	tk.switched = true
 	tk.inUpdate = false
 	if t.Tracing() {
 		t.Notef("klp_try_switch_task: %s switched itself to %s", tk.Name, k.target)
@@ -415,7 +429,6 @@ func (tk *Task) fork(t *explore.Thread, child *Task, sleeps bool) {
 	fp := explore.WRange(lo, int(hi-lo)+3) // both tasks' objects
 	t.Op("fork "+child.Name+": dup_task_struct (copies thread flags)", fp)
 	child.PatchPending = tk.PatchPending
-	child.sleptFork = sleeps
 	if sleeps {
 		tk.sleep(t, instr{op: opSleep, uninterruptib: true})
 	}
@@ -423,16 +436,20 @@ func (tk *Task) fork(t *explore.Thread, child *Task, sleeps bool) {
 		k.tasklist.Lock(t)
 		defer k.tasklist.Unlock(t)
 	}
-	t.Op("fork "+child.Name+": copy_process: klp_copy_process, link under tasklist_lock", fp)
+	k.listWrite(t, "fork "+child.Name+": copy_process: klp_copy_process, link under tasklist_lock", fp)
 	switch {
 	case k.cfg.proposed("rcu-task-walk"):
 		// The rejected RCU-walk design: the child starts UNDEF with no
 		// TIF_PATCH_PENDING; the handler will map UNDEF to the target.
 		child.PatchPending = false
 		child.PatchState = Undef
+		child.switched = false
 	default:
 		if !k.cfg.disabled("klp-copy-process-tif") {
 			child.PatchPending = tk.PatchPending
+			child.switched = tk.switched
+		} else {
+			child.switched = false // its flag is older than its patch_state
 		}
 		child.PatchState = tk.PatchState
 	}
@@ -455,13 +472,21 @@ func (tk *Task) releaseTask(t *explore.Thread) {
 		t.Failf("program", "%s: release_task twice", tk.Name)
 	}
 	if k.cfg.proposed("releasing-tasks-count") {
-		t.Op("release_task: klp_releasing_tasks++", explore.W(tk.objEpoch))
-		tk.releasing = true
+		// klp_get_releasing_task, under klp_mutex.
+		k.mutex.Lock(t)
+		t.Op("release_task: klp_get_releasing_task: klp_releasing_tasks_cnt++ if klp_track_releasing_tasks", k.fpWork(explore.Write))
+		if k.trackReleasing {
+			k.releasingCnt++
+			tk.releasing = true
+		} else if t.Tracing() {
+			t.Notef("no transition in progress: %s is not counted", tk.Name)
+		}
+		k.mutex.Unlock(t)
 	}
 	if !k.atomicWalk {
 		k.tasklist.Lock(t)
 	}
-	t.Op("exit_notify: release_task: __unhash_process (still running do_exit)", k.fpTaskAll(tk))
+	k.listWrite(t, "exit_notify: release_task: __unhash_process (still running do_exit)", k.fpTaskAll(tk))
 	pending := tk.PatchPending
 	tk.linked = false
 	tk.released = true
@@ -471,9 +496,30 @@ func (tk *Task) releaseTask(t *explore.Thread) {
 	if t.Tracing() {
 		t.Notef("%s left the task list while still running %s", tk.Name, tk.where())
 	}
-	if pending {
-		tk.bump(t)
+	tk.leftList(t, pending)
+}
+
+// putReleasing mirrors klp_put_releasing_task (Petr Mladek's POC), called
+// from delayed_put_task_struct for a task klp_get_releasing_task counted:
+// under klp_mutex, the last counted task finishes the transition once the
+// task-list walk has succeeded (klp_track_releasing_tasks cleared). (The
+// RCU callback runs in softirq context on some CPU; the model runs it in
+// the exiting task's thread after do_task_dead. Tasks the POC did not
+// count take klp_mutex and do nothing: those steps are left out.)
+func (tk *Task) putReleasing(t *explore.Thread) {
+	k := tk.k
+	k.mutex.Lock(t)
+	t.Op("delayed_put_task_struct: klp_put_releasing_task: klp_releasing_tasks_cnt--", k.fpWork(explore.Write))
+	tk.releasing = false
+	k.releasingCnt--
+	if k.releasingCnt < 0 {
+		t.Fail("livepatch", "WARN_ON_ONCE(!klp_releasing_tasks_cnt) in klp_put_releasing_task")
 	}
+	if k.releasingCnt == 0 && !k.trackReleasing && k.transition != nil {
+		k.klpLog("'%s': the last releasing task is gone", k.transition.Name)
+		k.finishTransition(t, k.transition)
+	}
+	k.mutex.Unlock(t)
 }
 
 // idleLoop is the idle task of an idle CPU: it waits for a wakeup and at

@@ -69,6 +69,12 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 	}
 	k.transition = p
 	k.target = state
+	if k.cfg.proposed("releasing-tasks-count") {
+		// Petr Mladek's POC: count releasing tasks while a transition
+		// is in progress.
+		t.Op("klp_init_transition: klp_track_releasing_tasks = true", k.fpWork(explore.Write))
+		k.trackReleasing = true
+	}
 	k.klpLog("'%s': initializing %s transition", p.Name, state.word())
 	if p.Immediate {
 		// ≤v4.15: an immediate patch skips the per-task transition.
@@ -85,6 +91,7 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 				t.Failf("pending-flag", "WARN_ON_ONCE in klp_init_transition: %s has patch_state %s", tk.Name, tk.PatchState)
 			}
 			tk.PatchState = initial
+			tk.switched = false
 		})
 	}
 	setTransition := func() {
@@ -196,7 +203,14 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 		// that changed in between is judged as if checked after the
 		// change). Inspections of running tasks then commute with what
 		// those tasks read.
-		t.Op(tk.lCheck, k.fpStatePState(tk, explore.Read))
+		if k.listHeld && tk.Idle {
+			// The idle tasks are checked after the task-list walk:
+			// the first check also drops tasklist_lock.
+			t.OpMulti(tk.lUnlockCheck, k.fpStatePState(tk, explore.Read), k.fpList(explore.Write))
+			k.listHeld = false
+		} else {
+			t.Op(tk.lCheck, k.fpStatePState(tk, explore.Read))
+		}
 		if tk.PatchState == k.target {
 			return true
 		}
@@ -224,6 +238,7 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 	}
 	tk.PatchPending = false
 	tk.PatchState = k.target
+	tk.switched = true
 	if t.Tracing() {
 		t.Notef("klp_try_switch_task: %s switched to %s", tk.Name, k.target)
 	}
@@ -235,8 +250,11 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 	p := k.transition
 	complete := true
 	if !p.Immediate {
-		// Reads the change counters, writes the work's bookkeeping.
-		t.Op("klp_try_complete_transition", k.fpWorkEpochs(explore.Write))
+		// Reads the change counters, writes the work's bookkeeping, and
+		// takes read_lock(&tasklist_lock): no task is linked or unlinked
+		// until the walk below is over (see fpList).
+		t.OpMulti("klp_try_complete_transition: read_lock(&tasklist_lock)", k.fpWorkEpochs(explore.Write), k.fpList(explore.Write))
+		k.listHeld = true
 		e := k.epoch()
 		if e == k.attemptEpoch && k.attemptsTotal > 0 {
 			// Nothing changed since the last attempt: the attempts until
@@ -252,20 +270,6 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		k.attemptsTotal++
 		k.attemptEpoch = e
 		k.sawBlocked = false
-		releasing := false
-		if k.cfg.proposed("releasing-tasks-count") {
-			// Proposed fix: atomic_read(&klp_releasing_tasks) — tasks
-			// unhashed by release_task may still run old code.
-			for _, tk := range k.Tasks {
-				releasing = releasing || tk.releasing
-			}
-			if releasing {
-				complete = false
-				if t.Tracing() {
-					t.Note("klp_releasing_tasks is not zero: an exiting task may still run old code")
-				}
-			}
-		}
 		for _, tk := range k.Tasks {
 			if tk.Idle || !tk.linked {
 				continue
@@ -274,6 +278,8 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 				complete = false
 			}
 		}
+		// read_unlock(&tasklist_lock) is part of the next step (the
+		// first idle task's check): one scheduling point fewer.
 		for _, tk := range k.Tasks {
 			if !tk.Idle {
 				continue
@@ -286,11 +292,38 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 						tk.kicked = true
 					}
 				}
+			} else if k.listHeld {
+				t.OpMulti("read_unlock(&tasklist_lock); offline CPU: switch "+tk.Name, k.fpPStateFlags(tk, explore.Write), k.fpList(explore.Write))
+				k.listHeld = false
+				tk.PatchPending = false
+				tk.PatchState = k.target
+				tk.switched = true
 			} else if tk.PatchState != k.target {
 				t.Op("offline CPU: switch "+tk.Name, k.fpPStateFlags(tk, explore.Write))
 				tk.PatchPending = false
 				tk.PatchState = k.target
+				tk.switched = true
 			}
+		}
+		if k.listHeld { // no idle task (not reached: every scenario has a CPU)
+			t.Op("klp_try_complete_transition: read_unlock(&tasklist_lock)", k.fpList(explore.Write))
+			k.listHeld = false
+		}
+	}
+	if complete && k.cfg.proposed("releasing-tasks-count") {
+		// Petr Mladek's POC: every task on the list is migrated, so stop
+		// counting releasing tasks; if some are still counted, the last
+		// klp_put_releasing_task finishes the transition (the POC's
+		// comment; its code calls klp_complete_transition here
+		// unconditionally, which would not block at all).
+		t.Op("klp_try_complete_transition: klp_track_releasing_tasks = false; klp_releasing_tasks_cnt?", k.fpWork(explore.Write))
+		k.trackReleasing = false
+		if k.releasingCnt > 0 {
+			k.workArmed = false
+			if t.Tracing() {
+				t.Notef("klp_releasing_tasks_cnt is %d: the last delayed_put_task_struct will complete the transition", k.releasingCnt)
+			}
+			return
 		}
 	}
 	if !complete {
@@ -303,6 +336,13 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		k.workArmed = true
 		return
 	}
+	k.finishTransition(t, p)
+}
+
+// finishTransition is the end of klp_try_complete_transition once every
+// task is in the target state: disable the cond_resched hook, complete the
+// transition, free the disabled patch or the replaced ones.
+func (k *Kernel) finishTransition(t *explore.Thread, p *Patch) {
 	t.Op("klp_cond_resched_disable", k.fpWorkKLP(explore.Write))
 	k.hookEnabled = false
 	k.workArmed = false
@@ -484,6 +524,7 @@ func (k *Kernel) forceTransition(t *explore.Thread) {
 		if tk.PatchPending {
 			tk.PatchPending = false
 			tk.PatchState = k.target
+			tk.switched = true
 			switched = append(switched, tk)
 		}
 	})

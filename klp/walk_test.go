@@ -1,0 +1,147 @@
+package klp
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// finalState is a fingerprint of everything an execution leaves behind that
+// the transition code and the tasks share: DPOR must reach every final
+// state that plain enumeration reaches (executions it skips are equivalent
+// to explored ones, and equivalent executions end in the same state). The
+// event log is left out: messages of different threads are appended
+// without a footprint, so its order is not a property of the class.
+func finalState(k *Kernel) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "target=%v transition=%v hook=%v armed=%v attempts=%d signals=%d releasing=%d/%v |",
+		k.target, k.transition != nil, k.hookEnabled, k.workArmed, k.attemptsTotal, k.signalsCnt, k.releasingCnt, k.trackReleasing)
+	for _, p := range k.Patches {
+		fmt.Fprintf(&b, " %s enabled=%v", p.Name, p.Enabled)
+	}
+	for _, m := range k.modules {
+		fmt.Fprintf(&b, " module %s", m.Name)
+	}
+	for _, tk := range k.Tasks {
+		fmt.Fprintf(&b, " | %s %v %v pending=%v linked=%v released=%v counted=%v switched=%v epoch=%d stack=%d",
+			tk.Name, tk.State, tk.PatchState, tk.PatchPending, tk.linked, tk.released, tk.releasing, tk.switched, tk.epoch, len(tk.Stack))
+	}
+	return b.String()
+}
+
+// finalStates explores cfg (without a monitor: no property ends an
+// execution early) and returns how often each final state was reached.
+func finalStates(t *testing.T, cfg Config, opts explore.Options) (map[string]int, *explore.Result) {
+	t.Helper()
+	seen := map[string]int{}
+	prog, err := Program(&cfg, nil, func(k *Kernel) {
+		k.System().AtEnd("final state", func() error {
+			seen[finalState(k)]++
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.MaxSteps == 0 {
+		opts.MaxSteps = 2000
+	}
+	res := explore.Explore(prog, opts)
+	return seen, res
+}
+
+// walkRace is a small world and the preemption bound of the enumeration it
+// is compared with (-1: every interleaving).
+type walkRace struct {
+	name        string
+	preemptions int
+	cfg         Config
+}
+
+// walkRaces are small worlds in which klp_try_complete_transition's
+// task-list walk races tasks leaving and joining the list: a self-reaping
+// exit in the middle of a patched function (release_task), a plain exit,
+// a fork, and the proposed releasing count.
+func walkRaces() []walkRace {
+	p := func(name string, funcs ...string) PatchConfig {
+		var fs []FuncConfig
+		for _, f := range funcs {
+			fs = append(fs, FuncConfig{OldName: f})
+		}
+		return patchOf(name, fs...)
+	}
+	user := func(name string, prog ...string) TaskConfig {
+		return TaskConfig{Name: name, Kind: "user", Program: prog}
+	}
+	return []walkRace{
+		{"release_task", -1, Config{Functions: []string{"f"}, Patches: []PatchConfig{p("P", "f")},
+			Tasks:  []TaskConfig{user("X", "release_task")},
+			Script: []string{"load_lp_nowait P"}}},
+		{"exit", -1, Config{Functions: []string{"f"}, Patches: []PatchConfig{p("P", "f")},
+			Tasks:  []TaskConfig{user("X")},
+			Script: []string{"load_lp_nowait P"}}},
+		{"fork", 3, Config{Functions: []string{"f"}, Patches: []PatchConfig{p("P", "f")},
+			Tasks: []TaskConfig{user("T", "fork C"),
+				{Name: "C", Kind: "user", Child: true}},
+			Script: []string{"load_lp_nowait P"}}},
+		{"releasing count", -1, Config{Functions: []string{"f"}, Patches: []PatchConfig{p("P", "f")},
+			Tasks:    []TaskConfig{user("X", "release_task")},
+			Script:   []string{"load_lp_nowait P"},
+			Proposed: []string{"releasing-tasks-count"}}},
+	}
+}
+
+// TestWalkRacesDPORAgainstEnumeration checks the footprints of the walk,
+// of fork and of exit: DPOR must reach exactly the final states that plain
+// enumeration of every interleaving reaches (for the fork, whose
+// enumeration is too long, at least those of every interleaving with at
+// most three preemptions). A read of the task list (or
+// of klp_releasing_tasks_cnt) outside any footprint lets DPOR skip an
+// order of the walk and an exit that ends differently.
+func TestWalkRacesDPORAgainstEnumeration(t *testing.T) {
+	for _, c := range walkRaces() {
+		t.Run(c.name, func(t *testing.T) {
+			ref := explore.Options{Strategy: explore.Exhaustive, MaxExecutions: 200_000}
+			if c.preemptions >= 0 {
+				ref = explore.Options{Strategy: explore.Bounded, MaxPreemptions: c.preemptions, MaxExecutions: 200_000}
+			}
+			all, resAll := finalStates(t, c.cfg, ref)
+			if resAll.Verdict != explore.Safe {
+				t.Fatalf("%s: %s (%s) after %d executions", ref.Strategy, resAll.Verdict, resAll.Reason, resAll.Stats.Executions)
+			}
+			red, resRed := finalStates(t, c.cfg, explore.Options{Strategy: explore.DPOR})
+			if resRed.Verdict != explore.Safe {
+				t.Fatalf("dpor: %s (%s)", resRed.Verdict, resRed.Reason)
+			}
+			t.Logf("%s: %d executions, %d final states; dpor: %d executions, %d final states",
+				resAll.Bounds, resAll.Stats.Executions, len(all), resRed.Stats.Executions, len(red))
+			var missing, extra []string
+			for s := range all {
+				if red[s] == 0 {
+					missing = append(missing, s)
+				}
+			}
+			for s := range red {
+				if all[s] == 0 {
+					extra = append(extra, s)
+				}
+			}
+			sort.Strings(missing)
+			sort.Strings(extra)
+			for _, s := range missing {
+				t.Errorf("DPOR misses a final state that enumeration reaches:\n  %s", s)
+			}
+			for _, s := range extra {
+				if c.preemptions < 0 { // a bounded enumeration may miss some
+					t.Errorf("DPOR reaches a final state enumeration does not:\n  %s", s)
+				}
+			}
+			if len(all) < 2 {
+				t.Errorf("only %d final state: the scenario does not race", len(all))
+			}
+		})
+	}
+}
