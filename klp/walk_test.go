@@ -145,3 +145,38 @@ func TestWalkRacesDPORAgainstEnumeration(t *testing.T) {
 		})
 	}
 }
+
+// TestExitOfUnswitchedTaskRetries checks the retry model: before v6.1 a
+// child can be linked with neither TIF_PATCH_PENDING nor the target state
+// (its flag copied before klp_start_transition, its patch_state after),
+// and block the transition while it runs. Its exit is the change that lets
+// the next attempt succeed; if the delayed work did not retry after it,
+// some executions would end with the transition stuck.
+func TestExitOfUnswitchedTaskRetries(t *testing.T) {
+	cfg := Config{Functions: []string{"f", "g", "h"}, Patches: []PatchConfig{patchOf("P", FuncConfig{OldName: "f"})},
+		Tasks: []TaskConfig{
+			{Name: "T", Kind: "user", Program: []string{"call h", "fork C", "ret", "user"}},
+			{Name: "C", Kind: "user", Child: true, Program: []string{"call g", "ret"}},
+		},
+		Script:  []string{"load_lp P"},
+		Disable: []string{"klp-copy-process-tif"}}
+	blocked := false
+	prog, err := Program(&cfg, nil, func(k *Kernel) {
+		k.System().AtEnd("saw the unswitched child", func() error {
+			c := k.taskNamed("C")
+			blocked = blocked || (!c.switched && c.PatchState == Unpatched && !c.PatchPending)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := explore.Explore(prog, explore.Options{Strategy: explore.DPOR, MaxSteps: 2000})
+	if res.Verdict != explore.Safe {
+		t.Fatalf("%s: %v\n%s", res.Verdict, res.Failure, explore.Explain(prog, res))
+	}
+	if !blocked {
+		t.Errorf("no execution left C linked without the flag and outside the target state: the test does not exercise the retry")
+	}
+	t.Logf("%d executions", res.Stats.Executions)
+}
