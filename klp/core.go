@@ -380,6 +380,13 @@ func (k *Kernel) callbackLine(o *Object, cb CallbackKind) {
 	}
 }
 
+// callbackOp is the step of a post_(un)patch callback: the monitor checks
+// there that no task on the list still has TIF_PATCH_PENDING, so the step
+// reads every task's flags and the task list.
+func (k *Kernel) callbackOp(t *explore.Thread, label string) {
+	t.OpMulti(label, k.fpTasks(explore.Read), k.fpList(explore.Read))
+}
+
 // prePatch mirrors klp_pre_patch_callback: post_unpatch_enabled records
 // whether it succeeded.
 func (k *Kernel) prePatch(t *explore.Thread, o *Object) int {
@@ -398,6 +405,7 @@ func (k *Kernel) prePatch(t *explore.Thread, o *Object) int {
 
 func (k *Kernel) postPatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.Present {
+		k.callbackOp(t, "klp_post_patch_callback")
 		k.callbackLine(o, PostPatch)
 		k.check(t, k.mon.Callback(k, o, PostPatch, 0))
 	}
@@ -414,6 +422,7 @@ func (k *Kernel) preUnpatch(t *explore.Thread, o *Object) {
 // callback succeeded, then the flag is cleared.
 func (k *Kernel) postUnpatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.PostUnpatchEnabled && o.Callbacks.Present {
+		k.callbackOp(t, "klp_post_unpatch_callback")
 		k.callbackLine(o, PostUnpatch)
 		k.check(t, k.mon.Callback(k, o, PostUnpatch, 0))
 	}
