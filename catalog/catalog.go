@@ -21,7 +21,7 @@ import (
 // catalog, of a scenario file, and the "scenario" of a trace.
 type Scenario struct {
 	Name        string `json:"name"`
-	Kind        string `json:"kind"` // "engine", "x86", "livepatch"
+	Kind        string `json:"kind"` // "engine", "x86", "livepatch", "fentry"
 	Description string `json:"description,omitempty"`
 	// Params are the kind's parameters, decoded strictly by the kind
 	// (unknown fields rejected).
