@@ -419,7 +419,6 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	for _, tk := range k.Tasks {
 		tk.lCheck = "klp_try_switch_task(" + tk.Name + ")"
 		tk.lSwitch = "klp_check_and_switch_task(" + tk.Name + "): switch"
-		tk.lUnlockCheck = "read_unlock(&tasklist_lock); " + tk.lCheck
 	}
 	return k
 }

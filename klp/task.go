@@ -55,7 +55,6 @@ type Task struct {
 	objEpoch  explore.Obj // change counter; obj is sched, obj+1 flags
 
 	lCheck, lSwitch string // step labels of the stack check
-	lUnlockCheck    string // the check that also drops tasklist_lock
 	cfg             *TaskConfig
 	prog            []instr
 	cpu             int

