@@ -45,6 +45,25 @@ func x86History() []Scenario {
 		"the refcount scheme that replaced the extra sync (1f676247f36a, per-CPU since 2025): smp_text_poke_batch_finish as in 6.16",
 		cur, dpor(), "safe")
 
+	// The same teardown over a two-site batch (a jump label and a static
+	// call, say): both sites are in bp_patching.vec, found by bsearch.
+	batch2 := func(v string) X86Params {
+		p := batch(v)
+		p.Old, p.New = "", ""
+		p.Sites = []X86Site{{Addr: "0xffffffff8100001e", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000023", Old: hexNOP5, New: hexJMP32}}
+		return p
+	}
+	row = "v5.3 vec cleared before nr_entries (2-site batch)"
+	add("v5.3-clear-order-batch2/buggy", row, "buggy",
+		"text_poke_bp_batch of v5.3 (c0213b0ac03c) over two adjacent sites: the teardown is the same vec = NULL; nr_entries = 0 without a sync, and a kprobe int3 that read nr_entries ≠ 0 bsearches the NULL vec",
+		batch2("text_poke_bp_batch-v5.3"), dpor(), "violation:handler-memory")
+	add("v5.3-clear-order-batch2/fixed", row, "fixed",
+		"285a54efe386 (v5.5) over two sites: nr_entries = 0; text_poke_sync(); vec = NULL",
+		batch2("text_poke_bp_batch-v5.5"), dpor(), "safe")
+	add("v5.3-clear-order-batch2/refcount", row, "fixed (refcount)",
+		"the current smp_text_poke_batch_finish over two sites (per-CPU refcounts)",
+		batch2(""), dpor(), "safe")
+
 	// v5.6: the descriptor on the writer's stack.
 	row = "v5.6 on-stack descriptor"
 	add("v5.6-stack-desc/buggy", row, "buggy",
