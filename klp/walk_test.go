@@ -180,3 +180,43 @@ func TestExitOfUnswitchedTaskRetries(t *testing.T) {
 	}
 	t.Logf("%d executions", res.Stats.Executions)
 }
+
+// TestReleasingCountBlocksCompletion checks what Petr Mladek's POC does
+// guarantee: a task counted by klp_get_releasing_task (released while a
+// transition is in progress) keeps the transition from completing until
+// its klp_put_releasing_task. (What it misses, a task released before the
+// transition began, is the history row's counterexample.)
+func TestReleasingCountBlocksCompletion(t *testing.T) {
+	cfg := Config{Functions: []string{"f"}, Patches: []PatchConfig{patchOf("P", FuncConfig{OldName: "f"})},
+		Tasks:    []TaskConfig{{Name: "X", Kind: "user", Program: []string{"call f", "release_task", "ret"}}},
+		Script:   []string{"load_lp_nowait P"},
+		Proposed: []string{"releasing-tasks-count"}}
+	counted, completedAfter := false, false
+	prog, err := Program(&cfg, nil, func(k *Kernel) {
+		x := k.taskNamed("X")
+		k.System().Invariant("counted task blocks completion", func() error {
+			counted = counted || x.releasing
+			if k.transition == nil && x.releasing {
+				return fmt.Errorf("the transition completed while X, counted in klp_releasing_tasks_cnt, still runs (stack %d frames)", len(x.Stack))
+			}
+			return nil
+		})
+		k.System().AtEnd("completed by the last put", func() error {
+			for _, l := range k.Log() {
+				completedAfter = completedAfter || strings.Contains(l, "the last releasing task is gone")
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := explore.Explore(prog, explore.Options{Strategy: explore.DPOR, MaxSteps: 2000})
+	if res.Verdict != explore.Safe {
+		t.Fatalf("%s: %v\n%s", res.Verdict, res.Failure, explore.Explain(prog, res))
+	}
+	if !counted || !completedAfter {
+		t.Errorf("no execution counted X (%v) or completed the transition from klp_put_releasing_task (%v): the test does not exercise the count", counted, completedAfter)
+	}
+	t.Logf("%d executions", res.Stats.Executions)
+}
