@@ -64,7 +64,8 @@ type walkRace struct {
 // walkRaces are small worlds in which klp_try_complete_transition's
 // task-list walk races tasks leaving and joining the list: a self-reaping
 // exit in the middle of a patched function (release_task), a plain exit,
-// a fork, and the proposed releasing count.
+// a fork (also with every walk split per task under tasklist_lock), and
+// the proposed releasing count.
 func walkRaces() []walkRace {
 	p := func(name string, funcs ...string) PatchConfig {
 		var fs []FuncConfig
@@ -87,6 +88,11 @@ func walkRaces() []walkRace {
 			Tasks: []TaskConfig{user("T", "fork C"),
 				{Name: "C", Kind: "user", Child: true}},
 			Script: []string{"load_lp_nowait P"}}},
+		{"fork, per-task walks", 3, Config{Functions: []string{"f"}, Patches: []PatchConfig{p("P", "f")},
+			Tasks: []TaskConfig{user("T", "fork C"),
+				{Name: "C", Kind: "user", Child: true}},
+			Script:  []string{"load_lp_nowait P"},
+			Disable: []string{"atomic-task-walk"}}},
 		{"releasing count", -1, Config{Functions: []string{"f"}, Patches: []PatchConfig{p("P", "f")},
 			Tasks:    []TaskConfig{user("X", "release_task")},
 			Script:   []string{"load_lp_nowait P"},
