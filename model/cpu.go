@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
 )
@@ -430,9 +431,37 @@ func (c *CPU) fetch(t *explore.Thread, ip uint64, site int) (Class, Insn) {
 			if d.Status == NeedMore {
 				cls = ClassTorn
 			}
+			if site >= 0 && t.Tracing() {
+				c.noteFetch(t, cls, d)
+			}
 			return cls, d
 		}
 	}
+}
+
+// noteFetch narrates a completed fetch at a site for rendered traces:
+// each byte the decode used with the step that fetched it (and, for a
+// stale line, the step the line was read), and the GNU decoding.
+func (c *CPU) noteFetch(t *explore.Thread, cls Class, d Insn) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cpu%d fetched", c.ID)
+	n := c.fn
+	if d.Status == Complete && d.Len < n {
+		n = d.Len
+	}
+	for i := 0; i < n; i++ {
+		x := c.fb[i]
+		fmt.Fprintf(&b, " %02x@%d", x.Value, x.Step)
+		if x.Stale {
+			fmt.Fprintf(&b, "(line of step %d)", x.Fill)
+		}
+	}
+	text := d.Text
+	if d.Status == NeedMore {
+		text = "an unfinished instruction"
+	}
+	fmt.Fprintf(&b, ": %s (%s)", text, cls)
+	t.Note(b.String())
 }
 
 func (c *CPU) cached(addr uint64) *line {
