@@ -129,6 +129,9 @@ func livepatchHistory() []Scenario {
 	out = append(out, lpHistory("do-exit-releasing-count",
 		"HYPOTHETICAL fix, not in mainline: Petr Mladek's POC \"Block transition until delayed_put_task_struct()\" ([LKML] Z5Jmd_Xb7Ug9GxGG@pathway.suse.cz, after his analysis Z5DaUvNAMUP0Euoy@pathway.suse.cz) as its comments intend it: release_task → klp_get_releasing_task counts the task in klp_releasing_tasks_cnt under klp_mutex while klp_track_releasing_tasks is set (klp_init_transition sets it, a successful task-list walk clears it), and the last klp_put_releasing_task (delayed_put_task_struct) completes the transition. It only counts tasks released while a transition is in progress: X, released between P1's and P2's transitions while still in P1's do_exit, is never counted nor walked, so P2 completes and rmmod P1 frees the text X returns into",
 		exit([]string{"releasing-tasks-count"}), exitRow, "proposed (releasing count POC)", "violation:module-text", -1))
+	out = append(out, lpHistory("do-exit-releasing-count-all",
+		"HYPOTHETICAL fix, not posted: the POC's counter without klp_track_releasing_tasks — every release_task counts the task and delayed_put_task_struct uncounts it, and a transition whose task-list walk succeeded completes only when the count is zero (else the last klp_put_releasing_task completes it). X, released between P1's and P2's transitions, is counted, so P2 cannot complete (and P1 cannot be removed) until X has left do_exit",
+		exit([]string{"releasing-tasks-count-all"}), exitRow, "fixed (count every release_task)", "safe", -1))
 
 	// H27, 2025 (not merged): the RCU task walk, Petr Mladek's
 	// counterexample.

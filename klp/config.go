@@ -148,7 +148,8 @@ var Steps = []struct{ Name, Meaning string }{
 // posted or sketched upstream but are not in mainline.
 var Proposals = []struct{ Name, Meaning string }{
 	{"rcu-task-walk", "the rejected 2025 design of \"livepatch: Replace tasklist_lock with RCU\" (Yafang Shao): klp_copy_process leaves the child UNDEF without TIF_PATCH_PENDING, and klp_ftrace_handler maps an UNDEF patch_state to klp_target_state"},
-	{"releasing-tasks-count", "hypothetical fix of the 2025 do_exit crash (Petr Mladek's POC \"Block transition until delayed_put_task_struct()\"): release_task counts the task in klp_releasing_tasks until delayed_put_task_struct, and klp_try_complete_transition fails while the count is not zero"},
+	{"releasing-tasks-count", "Petr Mladek's POC \"Block transition until delayed_put_task_struct()\" for the 2025 do_exit crash: release_task counts the task under klp_mutex while a transition is in progress (klp_track_releasing_tasks); once the task-list walk succeeds the last delayed_put_task_struct completes the transition"},
+	{"releasing-tasks-count-all", "hypothetical variant of that POC: release_task counts every task, also outside a transition, so a task unhashed before the transition began still holds its completion until delayed_put_task_struct"},
 }
 
 // Reorders are the barrier mutants Config.Reorder may apply: the stores a
@@ -253,6 +254,9 @@ func (c *Config) Validate() error {
 		if err := checkNames(l.field, l.names, l.known, l.what); err != nil {
 			return err
 		}
+	}
+	if c.proposed("releasing-tasks-count") && c.proposed("releasing-tasks-count-all") {
+		return fmt.Errorf("params.proposed: releasing-tasks-count and releasing-tasks-count-all are two versions of one counter; give one")
 	}
 	return nil
 }

@@ -105,7 +105,10 @@ type Kernel struct {
 	// work object, under klp_mutex.
 	trackReleasing bool // klp_track_releasing_tasks
 	releasingCnt   int  // klp_releasing_tasks_cnt
-	sawBlocked     bool // the attempt in progress saw one (attempt-private)
+	// "releasing-tasks-count-all": every release_task is counted, and a
+	// successful walk (walkDone) waits for the count to drop to zero.
+	walkDone   bool
+	sawBlocked bool // the attempt in progress saw one (attempt-private)
 
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string

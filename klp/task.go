@@ -470,11 +470,15 @@ func (tk *Task) releaseTask(t *explore.Thread) {
 		t.Op("release_task", explore.Local)
 		t.Failf("program", "%s: release_task twice", tk.Name)
 	}
-	if k.cfg.proposed("releasing-tasks-count") {
+	if all := k.cfg.proposed("releasing-tasks-count-all"); all || k.cfg.proposed("releasing-tasks-count") {
 		// klp_get_releasing_task, under klp_mutex.
 		k.mutex.Lock(t)
-		t.Op("release_task: klp_get_releasing_task: klp_releasing_tasks_cnt++ if klp_track_releasing_tasks", k.fpWork(explore.Write))
-		if k.trackReleasing {
+		lbl := "release_task: klp_get_releasing_task: klp_releasing_tasks_cnt++ if klp_track_releasing_tasks"
+		if all {
+			lbl = "release_task: klp_get_releasing_task: klp_releasing_tasks_cnt++"
+		}
+		t.Op(lbl, k.fpWork(explore.Write))
+		if k.trackReleasing || all {
 			k.releasingCnt++
 			tk.releasing = true
 		} else if t.Tracing() {
@@ -514,7 +518,11 @@ func (tk *Task) putReleasing(t *explore.Thread) {
 	if k.releasingCnt < 0 {
 		t.Fail("livepatch", "WARN_ON_ONCE(!klp_releasing_tasks_cnt) in klp_put_releasing_task")
 	}
-	if k.releasingCnt == 0 && !k.trackReleasing && k.transition != nil {
+	walked := !k.trackReleasing
+	if k.cfg.proposed("releasing-tasks-count-all") {
+		walked = k.walkDone
+	}
+	if k.releasingCnt == 0 && walked && k.transition != nil {
 		k.klpLog("'%s': the last releasing task is gone", k.transition.Name)
 		k.finishTransition(t, k.transition)
 	}

@@ -75,6 +75,10 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 		t.Op("klp_init_transition: klp_track_releasing_tasks = true", k.fpWork(explore.Write))
 		k.trackReleasing = true
 	}
+	if k.cfg.proposed("releasing-tasks-count-all") {
+		t.Op("klp_init_transition: the walk has not succeeded yet", k.fpWork(explore.Write))
+		k.walkDone = false
+	}
 	k.klpLog("'%s': initializing %s transition", p.Name, state.word())
 	if p.Immediate {
 		// ≤v4.15: an immediate patch skips the per-task transition.
@@ -310,6 +314,21 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		if k.listHeld { // no idle task (not reached: every scenario has a CPU)
 			t.Op("klp_try_complete_transition: read_unlock(&tasklist_lock)", k.fpList(explore.Write))
 			k.listHeld = false
+		}
+	}
+	if complete && k.cfg.proposed("releasing-tasks-count-all") {
+		// The variant counting every release_task: tasks unhashed
+		// before this transition began may still run old code too, so
+		// the transition completes only when none is counted (the
+		// last klp_put_releasing_task completes it otherwise).
+		t.Op("klp_try_complete_transition: walk succeeded; klp_releasing_tasks_cnt?", k.fpWork(explore.Write))
+		k.walkDone = true
+		if k.releasingCnt > 0 {
+			k.workArmed = false
+			if t.Tracing() {
+				t.Notef("klp_releasing_tasks_cnt is %d: the last delayed_put_task_struct will complete the transition", k.releasingCnt)
+			}
+			return
 		}
 	}
 	if complete && k.cfg.proposed("releasing-tasks-count") {

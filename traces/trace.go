@@ -45,7 +45,7 @@ const FormatVersion = 1
 // before then are refused with a clear message rather than replayed
 // against code they were not found in. A kind can version itself
 // separately by implementing Versioned.
-const ModelVersion = 1
+const ModelVersion = 2 // 2: the livepatch task-list walk holds tasklist_lock; x86 fetch notes
 
 // Versioned is implemented by a catalog.Kind that versions its model on
 // its own: the trace records the kind's version and Replay refuses a trace

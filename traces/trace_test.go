@@ -334,7 +334,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"not a trace", `{"name": "x"}`, `no "format" field`},
 		{"wrong format", strings.Replace(good, `"klpcheck-trace"`, `"other"`, 1), `format is "other"`},
 		{"wrong version", strings.Replace(good, `"version": 1`, `"version": 99`, 1), "trace format version 99"},
-		{"old model", strings.Replace(good, `"model_version": 1`, `"model_version": 0`, 1), "recorded against model version 0"},
+		{"old model", strings.Replace(good, fmt.Sprintf(`"model_version": %d`, ModelVersion), `"model_version": 0`, 1), "recorded against model version 0"},
 		{"unknown field", strings.Replace(good, `"format"`, `"colour": 1, "format"`, 1), `unknown field "colour"`},
 		{"bad schedule", strings.Replace(good, `"schedule": "`, `"schedule": "x.`, 1), `schedule: decision 0 is "x"`},
 		{"bad kind", strings.Replace(good, `"kind": "engine"`, `"kind": "vax"`, 1), `unknown scenario kind "vax"`},

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/klpcheck/klpcheck/catalog"
+	"github.com/klpcheck/klpcheck/traces"
 )
 
 // klp runs the command in-process and returns its exit code and output.
@@ -184,7 +186,7 @@ func TestBadInputs(t *testing.T) {
 		{"truncated.json", string(good[:len(good)/3]), "unexpected end of file (truncated trace?)"},
 		{"garbage.json", "not json", "invalid JSON"},
 		{"version.json", strings.Replace(string(good), `"version": 1`, `"version": 7`, 1), "trace format version 7"},
-		{"model.json", strings.Replace(string(good), `"model_version": 1`, `"model_version": 0`, 1), "recorded against model version 0"},
+		{"model.json", strings.Replace(string(good), fmt.Sprintf(`"model_version": %d`, traces.ModelVersion), `"model_version": 0`, 1), "recorded against model version 0"},
 		{"unknown.json", strings.Replace(string(good), `"format"`, `"extra": true, "format"`, 1), `unknown field "extra"`},
 	}
 	for _, tc := range traceCases {
