@@ -84,6 +84,7 @@ type fentryConfig struct {
 	lp     *klp.Config
 	layout *model.Layout
 	patch  *poke.Patch
+	last   **model.Machine // BuildFentryObserved: the latest execution's machine
 }
 
 func parseFentry(s Scenario) (*fentryConfig, error) {
@@ -175,15 +176,29 @@ func patchedBySome(c *klp.Config, fn string) bool {
 }
 
 func (k fentryKind) Build(s Scenario) (explore.Program, error) {
+	prog, _, err := buildFentry(s)
+	return prog, err
+}
+
+// BuildFentryObserved builds a fentry scenario and also returns a
+// function giving the x86 machine of the latest execution (for the
+// atomic-switch history of a replay). Use it for one execution at a time.
+func BuildFentryObserved(s Scenario) (explore.Program, func() *model.Machine, error) {
+	return buildFentry(s)
+}
+
+func buildFentry(s Scenario) (explore.Program, func() *model.Machine, error) {
 	c, err := parseFentry(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var last *model.Machine
+	c.last = &last
 	prog, err := klp.Program(c.lp, props.NewLivepatchMonitor, c.observe)
 	if err != nil {
-		return nil, fmt.Errorf("scenario %q: %s", s.Name, strings.Replace(err.Error(), "params.", "params.livepatch.", 1))
+		return nil, nil, fmt.Errorf("scenario %q: %s", s.Name, strings.Replace(err.Error(), "params.", "params.livepatch.", 1))
 	}
-	return prog, nil
+	return prog, func() *model.Machine { return last }, nil
 }
 
 // observe adds the x86 machine to an execution's livepatch world: the
@@ -191,6 +206,9 @@ func (k fentryKind) Build(s Scenario) (explore.Program, error) {
 func (c *fentryConfig) observe(k *klp.Kernel) {
 	sys := k.System()
 	m := model.NewMachine(sys, c.layout, model.Config{CPUs: 1 + len(c.lp.Tasks)})
+	if c.last != nil {
+		*c.last = m
+	}
 	w := poke.Install(m, c.patch)
 	props.InstallX86Ignoring(sys, m, c.p.Ignore)
 	sys.Go("ftrace", w.Writer())

@@ -17,6 +17,8 @@ func fentryHistory() []Scenario {
 	world := klp.Config{Functions: []string{"f", "g"}, Patches: []klp.PatchConfig{vmlinuxPatch("P", "g", "f")},
 		Tasks:  []klp.TaskConfig{user("T", "user", "call g", "call f", "ret", "ret", "user")},
 		Script: []string{"load_lp P"}}
+	fOnly := world
+	fOnly.Tasks = []klp.TaskConfig{user("T", "call f", "ret", "user")}
 	p := func(variant string, ignore ...string) FentryParams {
 		return FentryParams{Livepatch: world, Traced: "f", Variant: variant, Ignore: ignore}
 	}
@@ -30,6 +32,9 @@ func fentryHistory() []Scenario {
 		fentryScenario("history/2019-fentry-skip/buggy-livepatch",
 			"the same with the emulation property not judged, to see what the skipped call does: T, already switched to P, runs P's g and then the original f, since no klp_ftrace_handler ran (reported by Nicolai Stange)",
 			p("ftrace-int3-skip", "emulation"), dpor(), table, row, "buggy (livepatch view)", "violation:mixed-state"),
+		fentryScenario("history/2019-fentry-skip/buggy-atomic-switch",
+			"the same handler with emulation not judged, where T only calls f (so no other version of P is on its stack): the skipped site execution is neither the old nor the new call, and porcupine finds no linearization of the site's history against an atomic switch",
+			FentryParams{Livepatch: fOnly, Traced: "f", Variant: "ftrace-int3-skip", Ignore: []string{"emulation"}}, dpor(), table, row, "buggy (atomic-switch view)", "violation:atomic-switch"),
 		fentryScenario("history/2019-fentry-skip/fixed",
 			"v5.2 (9e298e860408 \"ftrace/x86_64: Emulate call function while updating in breakpoint handler\", with the int3 stack gap of 2700fefdb2d9 and int3_emulate_call of 4b33dadf3766): ftrace_int3_handler emulates a call to ftrace_regs_caller, which calls the livepatch ops' klp_ftrace_handler",
 			p("ftrace-int3-emulate-call"), dpor(), table, row, "fixed", "safe"),

@@ -102,12 +102,19 @@ func switchHistory(sites, cpus int, doneAt int32, execs []model.SiteExec) []porc
 	return h
 }
 
-// switchViolation is the direct test: for each site, a switch point p in
-// [0, doneAt] must exist with every old execution starting at or before p
-// and every new one ending at or after p. It returns the first site
-// without one and the two executions that rule it out.
+// switchViolation is the direct test: for each site, every execution must
+// have the old or the new effect, and a switch point p in [0, doneAt] must
+// exist with every old execution starting at or before p and every new
+// one ending at or after p. It returns the first site without one and the
+// two executions that rule it out (for an execution with neither effect,
+// that execution as the first and nil).
 func switchViolation(sites int, doneAt int32, execs []model.SiteExec) (int, *model.SiteExec, *model.SiteExec) {
 	for i := 0; i < sites; i++ {
+		for k := range execs {
+			if e := &execs[k]; e.Site == i && e.Outcome != model.OutOld && e.Outcome != model.OutNew {
+				return i, e, nil
+			}
+		}
 		lo, hi := int32(0), doneAt
 		var lastOld, firstNew *model.SiteExec
 		for k := range execs {
@@ -152,6 +159,11 @@ func CheckAtomicSwitch(m *model.Machine) string {
 		return fmt.Sprintf("internal error: the direct atomic-switch check and porcupine disagree on site %d", i)
 	}
 	s := &m.L.Sites[i]
+	if lastOld != nil && firstNew == nil && lastOld.Outcome != model.OutOld {
+		e := lastOld
+		return fmt.Sprintf("site %d (%#x, %s → %s) is not an atomic switch: cpu%d%s executed it over steps %d–%d with the effect %q, neither the old nor the new instruction's; porcupine finds no linearization.",
+			i, s.Addr, s.OldInsn.Text, s.NewInsn.Text, e.CPU, nmiTag(e.NMI), e.Fill, e.End, e.Effect)
+	}
 	if lastOld == nil || firstNew == nil {
 		return fmt.Sprintf("site %d (%#x) is not an atomic switch inside the writer's call (step 0 to %d); porcupine finds no linearization.", i, s.Addr, m.Writer.DoneAt)
 	}

@@ -19,10 +19,7 @@ func TestSwitchCheckAgreesWithPorcupine(t *testing.T) {
 		for i := 0; i < n; i++ {
 			fill := int32(rapid.IntRange(0, 40).Draw(t, "fill"))
 			end := fill + int32(rapid.IntRange(0, 10).Draw(t, "len"))
-			out := model.OutOld
-			if rapid.Bool().Draw(t, "new") {
-				out = model.OutNew
-			}
+			out := []model.Outcome{model.OutOld, model.OutNew, model.OutOld, model.OutNew, model.OutOther}[rapid.IntRange(0, 4).Draw(t, "outcome")]
 			execs = append(execs, model.SiteExec{CPU: i % 3, Site: rapid.IntRange(0, sites-1).Draw(t, "site"), Fill: fill, Begin: fill, End: end, Outcome: out})
 		}
 		site, _, _ := switchViolation(sites, done, execs)

@@ -8,7 +8,8 @@ import (
 )
 
 // historyFor returns the porcupine history the HTML page shows for a
-// trace: the kind's own (traces.Historian) if it has one; else, for x86,
+// trace: the kind's own (traces.Historian) if it has one; else, for x86
+// (and the x86 machine of a fentry scenario),
 // the atomic-switch history of the replayed machine — when atomic-switch
 // is the failed property, or always with --history (the site executions
 // against the writer's switch are worth seeing whatever failed). This
@@ -17,10 +18,14 @@ func historyFor(tr *traces.Trace, always bool) (*traces.History, error) {
 	if h, err := traces.HistoryOf(tr); h != nil || err != nil {
 		return h, err
 	}
-	if tr.Scenario.Kind != "x86" || !(always || tr.Property == props.AtomicSwitch) {
+	if (tr.Scenario.Kind != "x86" && tr.Scenario.Kind != "fentry") || !(always || tr.Property == props.AtomicSwitch) {
 		return nil, nil
 	}
-	prog, last, err := catalog.BuildX86Observed(tr.Scenario)
+	build := catalog.BuildX86Observed
+	if tr.Scenario.Kind == "fentry" {
+		build = catalog.BuildFentryObserved
+	}
+	prog, last, err := build(tr.Scenario)
 	if err != nil {
 		return nil, err
 	}

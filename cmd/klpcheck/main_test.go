@@ -300,3 +300,21 @@ func TestCheckSections(t *testing.T) {
 	expect(t, []string{"check", "no-such-section"}, 2, nil, []string{"no-such-section: no such scenario file, and no built-in kind or table"})
 	expect(t, []string{"check", "missing/file.json"}, 2, nil, []string{"missing/file.json"})
 }
+
+// A fentry trace shows the x86 machine's atomic-switch history too: the
+// skipped fentry call is neither the old nor the new instruction, so
+// porcupine finds no linearization.
+func TestShowHistoryFentry(t *testing.T) {
+	const name = "fentry/history/2019-fentry-skip/buggy-livepatch"
+	dir := t.TempDir()
+	expect(t, []string{"check", "--run", name, "--traces", dir}, 1, []string{"violation mixed-state"}, nil)
+	path := filepath.Join(dir, "fentry_history_2019-fentry-skip_buggy-livepatch.trace.json")
+	html := filepath.Join(dir, "f.html")
+	expect(t, []string{"show", "--history", "--html", html, path}, 0, []string{"wrote"}, nil)
+	page, _ := os.ReadFile(html)
+	for _, want := range []string{`id="timeline"`, `id="porcupine"`, "porcupine: Illegal"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Fatalf("the page lacks %q", want)
+		}
+	}
+}
