@@ -118,24 +118,16 @@ func parseFentry(s Scenario) (*fentryConfig, error) {
 			return nil, bad(fmt.Sprintf("ignore[%d]", i), "%q; only emulation, final-text and atomic-switch can be ignored (a CPU that dies cannot run on)", prop)
 		}
 	}
-	fetch := model.FetchModel{Kind: model.Block, N: 16}
-	if p.Fetch != "" {
-		f, err := model.ParseFetchModel(p.Fetch)
-		if err != nil {
-			return nil, bad("fetch", "%v", err)
-		}
-		fetch = f
+	fetch, err := fetchOr(p.Fetch, model.FetchModel{Kind: model.Block, N: 16})
+	if err != nil {
+		return nil, bad("fetch", "%v", err)
 	}
-	variant := poke.BP
-	if p.Variant != "" {
-		v, err := poke.ParseVariant(p.Variant)
-		if err != nil {
-			return nil, bad("variant", "%v", err)
-		}
-		if v != poke.BP && !poke.IsFtrace(v) {
-			return nil, bad("variant", "%s does not rewrite fentry sites; want text_poke_bp, %s or %s", v, poke.FtraceSkip, poke.FtraceEmulate)
-		}
-		variant = v
+	variant, err := variantOr(p.Variant)
+	if err != nil {
+		return nil, bad("variant", "%v", err)
+	}
+	if variant != poke.BP && !poke.IsFtrace(variant) {
+		return nil, bad("variant", "%s does not rewrite fentry sites; want text_poke_bp, %s or %s", variant, poke.FtraceSkip, poke.FtraceEmulate)
 	}
 	old, nw := callTo(fentrySite, klpTrampoline), callTo(fentrySite, poke.FtraceRegsCaller)
 	if p.Unregister {

@@ -164,6 +164,22 @@ func (c *x86Config) program(last **model.Machine) explore.Program {
 	}
 }
 
+// fetchOr parses a fetch model; "" gives def.
+func fetchOr(s string, def model.FetchModel) (model.FetchModel, error) {
+	if s == "" {
+		return def, nil
+	}
+	return model.ParseFetchModel(s)
+}
+
+// variantOr parses a writer variant; "" gives the current text_poke_bp.
+func variantOr(s string) (poke.Variant, error) {
+	if s == "" {
+		return poke.BP, nil
+	}
+	return poke.ParseVariant(s)
+}
+
 func parseHexBytes(s string) ([]byte, error) {
 	s = strings.NewReplacer(" ", "", ",", "", "0x", "").Replace(strings.TrimSpace(s))
 	if s == "" {
@@ -252,21 +268,13 @@ func parseX86(s Scenario) (*x86Config, error) {
 	if c.writerNMIs < 0 || c.writerNMIs > 2 {
 		return nil, bad("writer_nmis", "%d; want 0..2", p.WriterNMIs)
 	}
-	fetch := model.FetchModel{Kind: model.Bytewise, N: 1}
-	if p.Fetch != "" {
-		f, err := model.ParseFetchModel(p.Fetch)
-		if err != nil {
-			return nil, bad("fetch", "%v", err)
-		}
-		fetch = f
+	fetch, err := fetchOr(p.Fetch, model.FetchModel{Kind: model.Bytewise, N: 1})
+	if err != nil {
+		return nil, bad("fetch", "%v", err)
 	}
-	variant := poke.BP
-	if p.Variant != "" {
-		v, err := poke.ParseVariant(p.Variant)
-		if err != nil {
-			return nil, bad("variant", "%v", err)
-		}
-		variant = v
+	variant, err := variantOr(p.Variant)
+	if err != nil {
+		return nil, bad("variant", "%v", err)
 	}
 	disabled, err := poke.ParseSteps(p.Disable)
 	if err != nil {

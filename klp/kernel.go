@@ -105,8 +105,9 @@ type Kernel struct {
 	// work object, under klp_mutex.
 	trackReleasing bool // klp_track_releasing_tasks
 	releasingCnt   int  // klp_releasing_tasks_cnt
-	// "releasing-tasks-count-all": every release_task is counted, and a
-	// successful walk (walkDone) waits for the count to drop to zero.
+	// walkDone: the transition's task-list walk succeeded; the last put of a
+	// counted task then completes it ("releasing-tasks-count-all" counts
+	// every release_task, not only those during a transition).
 	walkDone   bool
 	sawBlocked bool // the attempt in progress saw one (attempt-private)
 

@@ -114,17 +114,31 @@ func (tk *Task) run(t *explore.Thread) {
 		}
 		return
 	}
-	// do_exit → release_task: the task leaves the task list (under
-	// tasklist_lock taken for writing).
+	// do_exit → release_task: the task leaves the task list.
+	tk.unhash(t, "do_exit: release_task", true)
+}
+
+// unhash mirrors release_task's __unhash_process under
+// write_lock(&tasklist_lock): the task leaves the task list (and, when
+// dead, is done); then a retry of the transition may be due.
+func (tk *Task) unhash(t *explore.Thread, label string, dead bool) {
+	k := tk.k
 	if !k.atomicWalk {
 		k.tasklist.Lock(t)
 	}
-	k.listWrite(t, "do_exit: release_task", k.fpTaskAll(tk))
+	k.listWrite(t, label, k.fpTaskAll(tk))
 	pending := tk.PatchPending
 	tk.linked = false
-	tk.State = Dead
+	if dead {
+		tk.State = Dead
+	} else {
+		tk.released = true
+	}
 	if !k.atomicWalk {
 		k.tasklist.Unlock(t)
+	}
+	if !dead && t.Tracing() {
+		t.Notef("%s left the task list while still running %s", tk.Name, tk.where())
 	}
 	tk.leftList(t, pending)
 }
@@ -486,20 +500,7 @@ func (tk *Task) releaseTask(t *explore.Thread) {
 		}
 		k.mutex.Unlock(t)
 	}
-	if !k.atomicWalk {
-		k.tasklist.Lock(t)
-	}
-	k.listWrite(t, "exit_notify: release_task: __unhash_process (still running do_exit)", k.fpTaskAll(tk))
-	pending := tk.PatchPending
-	tk.linked = false
-	tk.released = true
-	if !k.atomicWalk {
-		k.tasklist.Unlock(t)
-	}
-	if t.Tracing() {
-		t.Notef("%s left the task list while still running %s", tk.Name, tk.where())
-	}
-	tk.leftList(t, pending)
+	tk.unhash(t, "exit_notify: release_task: __unhash_process (still running do_exit)", false)
 }
 
 // putReleasing mirrors klp_put_releasing_task (Petr Mladek's POC), called
@@ -518,11 +519,7 @@ func (tk *Task) putReleasing(t *explore.Thread) {
 	if k.releasingCnt < 0 {
 		t.Fail("livepatch", "WARN_ON_ONCE(!klp_releasing_tasks_cnt) in klp_put_releasing_task")
 	}
-	walked := !k.trackReleasing
-	if k.cfg.proposed("releasing-tasks-count-all") {
-		walked = k.walkDone
-	}
-	if k.releasingCnt == 0 && walked && k.transition != nil {
+	if k.releasingCnt == 0 && k.walkDone && k.transition != nil {
 		k.klpLog("'%s': the last releasing task is gone", k.transition.Name)
 		k.finishTransition(t, k.transition)
 	}

@@ -69,14 +69,15 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 	}
 	k.transition = p
 	k.target = state
-	if k.cfg.proposed("releasing-tasks-count") {
+	if all := k.cfg.proposed("releasing-tasks-count-all"); all || k.cfg.proposed("releasing-tasks-count") {
 		// Petr Mladek's POC: count releasing tasks while a transition
-		// is in progress.
-		t.Op("klp_init_transition: klp_track_releasing_tasks = true", k.fpWork(explore.Write))
-		k.trackReleasing = true
-	}
-	if k.cfg.proposed("releasing-tasks-count-all") {
-		t.Op("klp_init_transition: the walk has not succeeded yet", k.fpWork(explore.Write))
+		// is in progress (the variant counts them always).
+		lbl := "klp_init_transition: klp_track_releasing_tasks = true"
+		if all {
+			lbl = "klp_init_transition: the walk has not succeeded yet"
+		}
+		t.Op(lbl, k.fpWork(explore.Write))
+		k.trackReleasing = !all
 		k.walkDone = false
 	}
 	k.klpLog("'%s': initializing %s transition", p.Name, state.word())
@@ -316,29 +317,22 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 			k.listHeld = false
 		}
 	}
-	if complete && k.cfg.proposed("releasing-tasks-count-all") {
-		// The variant counting every release_task: tasks unhashed
-		// before this transition began may still run old code too, so
-		// the transition completes only when none is counted (the
-		// last klp_put_releasing_task completes it otherwise).
-		t.Op("klp_try_complete_transition: walk succeeded; klp_releasing_tasks_cnt?", k.fpWork(explore.Write))
-		k.walkDone = true
-		if k.releasingCnt > 0 {
-			k.workArmed = false
-			if t.Tracing() {
-				t.Notef("klp_releasing_tasks_cnt is %d: the last delayed_put_task_struct will complete the transition", k.releasingCnt)
-			}
-			return
-		}
-	}
-	if complete && k.cfg.proposed("releasing-tasks-count") {
+	if all := k.cfg.proposed("releasing-tasks-count-all"); complete && (all || k.cfg.proposed("releasing-tasks-count")) {
 		// Petr Mladek's POC: every task on the list is migrated, so stop
 		// counting releasing tasks; if some are still counted, the last
 		// klp_put_releasing_task finishes the transition (the POC's
 		// comment; its code calls klp_complete_transition here
-		// unconditionally, which would not block at all).
-		t.Op("klp_try_complete_transition: klp_track_releasing_tasks = false; klp_releasing_tasks_cnt?", k.fpWork(explore.Write))
+		// unconditionally, which would not block at all). The variant
+		// counting every release_task never stops counting: tasks
+		// unhashed before this transition began may still run old code
+		// too.
+		lbl := "klp_try_complete_transition: klp_track_releasing_tasks = false; klp_releasing_tasks_cnt?"
+		if all {
+			lbl = "klp_try_complete_transition: walk succeeded; klp_releasing_tasks_cnt?"
+		}
+		t.Op(lbl, k.fpWork(explore.Write))
 		k.trackReleasing = false
+		k.walkDone = true
 		if k.releasingCnt > 0 {
 			k.workArmed = false
 			if t.Tracing() {
