@@ -315,48 +315,11 @@ func (k *Poker) BatchFinish(t *explore.Thread) {
 		}
 		k.nmi(t)
 	}
-	// cond_resched(); smp_wmb() — no effect in the model.
-	// First step: an int3 at every site, remembering the old first byte.
-	for i := range k.vec[:k.nr] {
-		e := &k.vec[i]
-		t.Op("int3", m.WriteFP(e.Addr, 1))
-		m.SetWriterStep(t, "int3")
-		e.Old = m.Mem(e.Addr)
-		m.Store(e.Addr, []byte{INT3Opcode})
-		m.CPUs[0].Serialize()
-		k.nmi(t)
-	}
-	k.sync(t, StepSync1)
-	// Second step: all but the first byte.
-	doSync := 0
-	for i := range k.vec[:k.nr] {
-		e := &k.vec[i]
-		if e.Len > 1 {
-			k.memcpy(t, "tail", e.Addr+1, e.Text[1:])
-			doSync++
-		}
-	}
-	if doSync > 0 {
-		k.sync(t, StepSync2)
-	}
-	// Third step: the first byte over the int3, unless the new
-	// instruction is itself an int3.
-	doSync = 0
-	for i := range k.vec[:k.nr] {
-		e := &k.vec[i]
-		if e.Text[0] == INT3Opcode {
-			continue
-		}
-		t.Op("first-byte", m.WriteFP(e.Addr, 1))
-		m.SetWriterStep(t, "first-byte")
-		m.Store(e.Addr, e.Text[:1])
-		m.CPUs[0].Serialize()
-		k.nmi(t)
-		doSync++
-	}
-	if doSync > 0 {
-		k.sync(t, StepSync3)
-	}
+	// cond_resched(); smp_wmb() — no effect in the model. Then the
+	// three steps: an int3 at every site, sync1; all but the first
+	// bytes, sync2 if any was written; the first bytes over the int3s
+	// (unless the new instruction is itself an int3), sync3 if any was.
+	k.threePhases(t, k.vec[:k.nr])
 	// Remove and wait for refs to be zero.
 	for i := range k.refs {
 		t.Op("refs-drain: atomic_dec_and_test", explore.W(k.refsObj+explore.Obj(i)))
