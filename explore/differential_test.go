@@ -37,12 +37,15 @@ type genProg struct {
 	// step, over the variables' footprint (overVars) or everything.
 	sum      int
 	overVars bool
+	// sticky: assertions leave a record that a Sticky check reports,
+	// instead of failing inside the thread.
+	sticky bool
 }
 
 func (g genProg) String() string {
 	var b strings.Builder
 	names := []string{"read", "write", "incr", "lock", "unlock", "wait", "assert", "choose", "copy"}
-	fmt.Fprintf(&b, "invariant sum != %d (over vars: %v)\n", g.sum, g.overVars)
+	fmt.Fprintf(&b, "invariant sum != %d (over vars: %v), sticky asserts: %v\n", g.sum, g.overVars, g.sticky)
 	for i, th := range g.threads {
 		fmt.Fprintf(&b, "T%d:", i)
 		for _, o := range th {
@@ -69,6 +72,7 @@ func drawProgram(t *rapid.T) genProg {
 	g := genProg{vars: rapid.IntRange(1, 3).Draw(t, "vars")}
 	g.sum = rapid.IntRange(-3, 4).Draw(t, "invariant sum")
 	g.overVars = rapid.Bool().Draw(t, "invariant over vars")
+	g.sticky = rapid.Bool().Draw(t, "sticky asserts")
 	n := rapid.IntRange(2, 4).Draw(t, "threads")
 	for i := 0; i < n; i++ {
 		m := rapid.IntRange(1, 6).Draw(t, fmt.Sprintf("ops%d", i))
@@ -116,8 +120,9 @@ func drawProgram(t *rapid.T) genProg {
 
 func (g genProg) program() (Program, func(*System) string) {
 	type world struct {
-		vars []*Var[int]
-		regs []int
+		vars    []*Var[int]
+		regs    []int
+		flagged string // the first sticky assertion record
 	}
 	prog := func(s *System) {
 		w := &world{regs: make([]int, len(g.threads))}
@@ -126,6 +131,14 @@ func (g genProg) program() (Program, func(*System) string) {
 			w.vars = append(w.vars, NewVar(s, fmt.Sprintf("x%d", i), 0))
 		}
 		lock := NewMutex(s, "L")
+		if g.sticky {
+			s.Sticky("assert", func() error {
+				if w.flagged != "" {
+					return &Failure{Property: "assert", Message: w.flagged, Thread: -1}
+				}
+				return nil
+			})
+		}
 		if g.sum >= 0 {
 			check := func() error {
 				total := 0
@@ -162,7 +175,13 @@ func (g genProg) program() (Program, func(*System) string) {
 						v.Await(t, fmt.Sprintf("wait x%d==%d", o.v, o.k), func(x int) bool { return x == o.k })
 					case opAssert:
 						t.Op("assert", Local)
-						t.Assert(w.regs[i] != o.k, "assert", fmt.Sprintf("T%d: r == %d", i, o.k))
+						if g.sticky {
+							if w.regs[i] == o.k && w.flagged == "" {
+								w.flagged = fmt.Sprintf("T%d: r == %d", i, o.k)
+							}
+						} else {
+							t.Assert(w.regs[i] != o.k, "assert", fmt.Sprintf("T%d: r == %d", i, o.k))
+						}
 					case opCopy:
 						dst := w.vars[(o.v+1)%g.vars]
 						if dst == v {
