@@ -201,6 +201,9 @@ func (c *fentryConfig) observe(k *klp.Kernel) {
 	if c.last != nil {
 		*c.last = m
 	}
+	for _, cpu := range m.CPUs[1:] {
+		m.Host(cpu)
+	}
 	w := poke.Install(m, c.patch)
 	props.InstallX86Ignoring(sys, m, c.p.Ignore)
 	sys.Go("ftrace", w.Writer())
@@ -235,8 +238,6 @@ func (a *fentryArch) Fentry(t *explore.Thread, tk *klp.Task, sym *klp.Symbol) kl
 	}
 	return klp.FentryDied // an effect the emulation property reports
 }
-
-func (a *fentryArch) Exited(t *explore.Thread, tk *klp.Task) { a.cpu(tk).Retire(t) }
 
 func (fentryKind) Builtin() []Scenario { return fentryHistory() }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/model"
 )
 
 // TestFentryHistory explores the 2019 row (x86 and livepatch in one
@@ -75,6 +76,70 @@ func TestFentryParamErrors(t *testing.T) {
 		_, err := Build(Scenario{Name: "bad", Kind: "fentry", Params: []byte(c.params)})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s:\n got %v\nwant an error containing %q", c.params, err, c.want)
+		}
+	}
+}
+
+// TestFentryCoversNewBytes: a task's CPU takes IPIs between its site
+// executions, so the writer can return while the task still runs, and
+// the safe rows cover a task executing the new CALL (and fetching after
+// the writer returned), not only the int3 window.
+func TestFentryCoversNewBytes(t *testing.T) {
+	s, ok := Find("fentry/history/2019-fentry-skip/fixed")
+	if !ok {
+		t.Fatal("no fixed 2019 row")
+	}
+	prog, last, err := BuildFentryObserved(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var byClass [5]int
+	afterReturn := 0
+	probe := func(sys *explore.System) {
+		prog(sys)
+		sys.AtEnd("probe", func() error {
+			m := last()
+			for _, e := range m.Execs {
+				byClass[e.Decoded]++
+				if m.Writer.Done && e.Begin > m.Writer.DoneAt {
+					afterReturn++
+					if e.Decoded != model.ClassNew {
+						t.Errorf("a fetch after the writer returned decoded %s", e.Decoded)
+					}
+				}
+			}
+			return nil
+		})
+	}
+	opts, _ := s.Explore.Options()
+	opts.Workers = 1
+	r := explore.Explore(probe, opts)
+	if r.Verdict != explore.Safe {
+		t.Fatalf("%s: %s", s.Name, r.Verdict)
+	}
+	t.Logf("site executions by decoded class %v (other, old, new, int3, torn), %d after the writer returned", byClass, afterReturn)
+	if byClass[model.ClassNew] == 0 || byClass[model.ClassOld] == 0 || byClass[model.ClassInt3] == 0 || afterReturn == 0 {
+		t.Errorf("the exploration misses a kind of site execution: by class %v, %d after the writer returned", byClass, afterReturn)
+	}
+}
+
+// TestFentryTaskNeverReturns: a task that blocks for good, or a child
+// nobody forks, must not hold up ftrace's writer (its CPU still takes the
+// sync IPIs), so the current kernel stays safe — once a false final-text
+// violation (the writer never returned).
+func TestFentryTaskNeverReturns(t *testing.T) {
+	world := `"functions":["f"],"patches":[{"name":"P","objects":[{"name":"vmlinux","funcs":[{"old_name":"f"}]}]}],"script":["load_lp P"]`
+	for name, tasks := range map[string]string{
+		"block":    `[{"name":"T","kind":"user","program":["call f","ret","block"]}]`,
+		"unforked": `[{"name":"T","kind":"user","program":["call f","ret","user"]},{"name":"C","kind":"user","child":true,"program":["user"]}]`,
+	} {
+		s := Scenario{Name: name, Kind: "fentry", Params: []byte(`{"livepatch":{` + world + `,"tasks":` + tasks + `},"traced":"f"}`)}
+		prog, err := Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := explore.Explore(prog, explore.Options{MaxSteps: 3000}); r.Verdict != explore.Safe {
+			t.Errorf("%s: %s %v", name, r.Verdict, r.Failure)
 		}
 	}
 }

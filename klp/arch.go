@@ -32,8 +32,6 @@ type Arch interface {
 	Traced(sym *Symbol) bool
 	// Fentry executes sym's fentry site on tk's CPU.
 	Fentry(t *explore.Thread, tk *Task, sym *Symbol) FentryResult
-	// Exited is called when tk's thread has finished (its CPU goes idle).
-	Exited(t *explore.Thread, tk *Task)
 }
 
 // SetArch installs the architecture of this execution; call it from the

@@ -96,9 +96,6 @@ func (tk *Task) bump(t *explore.Thread) {
 func (tk *Task) run(t *explore.Thread) {
 	k := tk.k
 	tk.exec(t, 0, len(tk.prog))
-	if k.arch != nil {
-		defer k.arch.Exited(t, tk)
-	}
 	if len(tk.Stack) > 0 {
 		t.Op("return to do_exit", k.fpStack(tk))
 		tk.Stack = nil

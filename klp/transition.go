@@ -505,6 +505,12 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 		t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpWorkKLP(explore.Write))
 		p.Enabled = !p.Enabled
 		k.attemptEpoch = ^uint64(0) // the new direction needs a new attempt
+		if k.cfg.proposed("releasing-tasks-count-all") {
+			// The reversed transition needs a walk of its own. (The
+			// POC as posted keeps klp_track_releasing_tasks as it is:
+			// see docs/history-livepatch.md.)
+			k.walkDone = false
+		}
 		if k.target == Patched {
 			k.target = Unpatched
 		} else {

@@ -32,6 +32,14 @@ type CPU struct {
 
 	fb [MaxInsnLen]FetchedByte
 	fn int
+
+	// A host CPU (Machine.Host) runs a thread whose code between site
+	// executions is not instructions; busy is set while it executes a
+	// site, and busyObj covers busy, seen and the cached lines, which its
+	// interrupt thread also changes.
+	host    bool
+	busy    bool
+	busyObj explore.Obj
 }
 
 // Machine returns the CPU's machine.
@@ -257,7 +265,9 @@ func (c *CPU) call(t *explore.Thread, entry uint64) bool {
 // whose Next is where the handler resumes. ok is false when the CPU died.
 func (c *CPU) step(t *explore.Thread, ip uint64) (eff Effect, cls Class, ok bool) {
 	m := c.m
-	c.boundary(t)
+	if !c.host {
+		c.boundary(t)
+	}
 	site := m.L.SiteAt(ip)
 	cls, d := c.fetch(t, ip, site)
 	if cls == ClassTorn {
@@ -314,26 +324,60 @@ func (c *CPU) step(t *explore.Thread, ip uint64) (eff Effect, cls Class, ok bool
 	return eff, cls, true
 }
 
-// ExecuteSite runs the one instruction at a site's address on c for a
-// host thread whose other code is not modelled as instructions (a
-// livepatch task calling a function whose fentry site is being
-// rewritten): an instruction boundary (IPIs, NMIs), the fetch and the
-// effect, recorded like every site execution. The CPU's stack is left as
-// it was (a CALL's push, real or emulated by the int3 handler, is part of
-// the returned effect). ok is false when the CPU died.
-func (c *CPU) ExecuteSite(t *explore.Thread, ip uint64) (Effect, bool) {
-	eff, cls, ok := c.step(t, ip)
-	if ok && cls == ClassInt3 && eff.Kind == Call {
-		c.stack = c.stack[:len(c.stack)-1] // the handler's int3_emulate_push
-	}
-	return eff, ok
+// Host makes c a host CPU: the CPU of a thread whose code between site
+// executions is not modelled as instructions (a livepatch task calling a
+// function whose fentry site is being rewritten). Every point of that
+// code is an instruction boundary with interrupts enabled, so a thread of
+// its own, "cpuN irq", takes sync IPIs whenever the CPU is not inside
+// ExecuteSite. Call it while building the execution. Host CPUs take no
+// NMIs.
+func (m *Machine) Host(c *CPU) {
+	c.host = true
+	c.NMILeft = 0
+	c.busyObj = m.S.Object(fmt.Sprintf("cpu%d busy", c.ID))
+	m.S.Daemon(fmt.Sprintf("cpu%d irq", c.ID), c.hostIRQ)
 }
 
-// Retire is the end of a host thread on c: a last instruction boundary,
-// then an idle daemon that answers sync IPIs.
-func (c *CPU) Retire(t *explore.Thread) {
-	c.boundary(t)
-	c.m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
+// hostIRQ takes a host CPU's sync IPIs between its site executions:
+// do_sync_core and the acknowledgement, in the step that sees the IPI.
+func (c *CPU) hostIRQ(t *explore.Thread) {
+	m := c.m
+	id := explore.Obj(c.ID)
+	for {
+		t.AwaitMulti("IPI: sync_core, ack", func() bool { return m.ipiGen[c.ID] > c.seen && !c.busy },
+			explore.R(m.ipiObj+id), explore.W(m.ackObj+id), explore.W(c.busyObj))
+		c.seen = m.ipiGen[c.ID]
+		c.Serialize()
+		m.ackGen[c.ID] = c.seen
+		m.IPIsTook++
+		if t.Tracing() {
+			t.Notef("cpu%d: IPI: sync_core", c.ID)
+		}
+	}
+}
+
+// ExecuteSite runs the one instruction at a site's address on a host CPU
+// (see Host): it enters the site (no IPI can be taken until it leaves),
+// fetches under the fetch model and executes, recorded like every site
+// execution. The CPU's stack is left as it was (a CALL's push, real or
+// emulated by the int3 handler, is part of the returned effect). ok is
+// false when the CPU died.
+func (c *CPU) ExecuteSite(t *explore.Thread, ip uint64) (Effect, bool) {
+	if !c.host {
+		panic("model: ExecuteSite on a CPU that is not a host CPU")
+	}
+	t.Op("enter the site", explore.W(c.busyObj))
+	c.busy = true
+	eff, cls, ok := c.step(t, ip)
+	if !ok {
+		return eff, false
+	}
+	if cls == ClassInt3 && eff.Kind == Call {
+		c.stack = c.stack[:len(c.stack)-1] // the handler's int3_emulate_push
+	}
+	t.Op("leave the site", explore.W(c.busyObj))
+	c.busy = false
+	return eff, true
 }
 
 // trap enters the int3 handler through an interrupt gate (IF cleared)

@@ -71,6 +71,9 @@ func InstallX86Ignoring(s *explore.System, m *model.Machine, ignore []string) {
 	})
 	if final {
 		s.AtEnd(FinalText, func() error {
+			if !m.Writer.Done {
+				return nil // judged only once the writer has returned
+			}
 			for i := range m.L.Sites {
 				st := &m.L.Sites[i]
 				if got := m.Bytes(st.Addr, len(st.New)); !bytes.Equal(got, st.New) {
