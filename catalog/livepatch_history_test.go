@@ -3,6 +3,8 @@ package catalog
 import (
 	"strings"
 	"testing"
+
+	"github.com/klpcheck/klpcheck/explore"
 )
 
 // TestLivepatchHistoryPairs checks the shape of the livepatch history
@@ -58,6 +60,33 @@ func TestLivepatchHistoryPairs(t *testing.T) {
 			if !strings.ContainsAny(s.Description, "0123456789") || len(s.Description) < 60 {
 				t.Errorf("%s: the description must cite the kernel commit or thread: %q", s.Name, s.Description)
 			}
+		}
+	}
+}
+
+// TestReleasingCountReverse: a reverse while the patching transition
+// waits for a counted task's put. Under Petr Mladek's POC as posted the
+// tracking flag stays cleared, so the put completes the reversed
+// transition without a walk (pending-flag); the count-every-release_task
+// variant schedules a walk of the reversed transition again: safe.
+func TestReleasingCountReverse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bounded search")
+	}
+	for _, c := range []struct{ proposed, want string }{
+		{"releasing-tasks-count", "violation:pending-flag"},
+		{"releasing-tasks-count-all", "safe"},
+	} {
+		params := `{"functions":["f","g","h"],"patches":[{"name":"P","objects":[{"name":"vmlinux","funcs":[{"old_name":"f"},{"old_name":"g"}]}]}],` +
+			`"tasks":[{"name":"X","kind":"user","program":["user","call h","release_task","ret"]},{"name":"T","kind":"user","program":["user","call f","sleep","call g","ret","ret","user"]}],` +
+			`"script":["load_lp_nowait P","echo 0 > /sys/kernel/livepatch/P/enabled"],"proposed":["` + c.proposed + `"]}`
+		prog, err := Build(Scenario{Name: c.proposed, Kind: "livepatch", Params: []byte(params)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := explore.Explore(prog, explore.Options{Strategy: explore.Bounded, MaxPreemptions: 2, MaxSteps: 3000})
+		if got := verdict(r); got != c.want {
+			t.Errorf("%s: %s, want %s", c.proposed, got, c.want)
 		}
 	}
 }

@@ -505,11 +505,13 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 		t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpWorkKLP(explore.Write))
 		p.Enabled = !p.Enabled
 		k.attemptEpoch = ^uint64(0) // the new direction needs a new attempt
-		if k.cfg.proposed("releasing-tasks-count-all") {
-			// The reversed transition needs a walk of its own. (The
-			// POC as posted keeps klp_track_releasing_tasks as it is:
-			// see docs/history-livepatch.md.)
+		if k.cfg.proposed("releasing-tasks-count-all") && k.walkDone {
+			// The reversed transition needs a walk of its own: the work,
+			// idle while the last put was awaited, is scheduled again.
+			// (The POC as posted keeps klp_track_releasing_tasks as it
+			// is: see docs/history-livepatch.md.)
 			k.walkDone = false
+			k.workArmed = true
 		}
 		if k.target == Patched {
 			k.target = Unpatched
