@@ -51,11 +51,18 @@ func classify(p *klp.Patch, fr klp.Frame) (isNew, isOld bool) {
 	return false, false
 }
 
-// Entered checks mixed-state: when a task enters a function, no patch on
-// klp_patches may have both its own version and an older version of its
-// functions active on the task's stack (per-task consistency, §6 PTC).
+// Entered checks mixed-state: when a task enters a function, no patch may
+// have both its own version and an older version of its functions active
+// on the task's stack (per-task consistency, §6 PTC). A violation needs a
+// frame of the patch's own version, so the patches judged are those of
+// the stack's frames: the check reads only the task's stack, which its
+// step declares (klp_patches, which the admin changes, is not read).
 func (m *livepatchMonitor) Entered(k *klp.Kernel, tk *klp.Task, fr klp.Frame) error {
-	for _, p := range k.Patches {
+	for i, x := range tk.Stack {
+		if x.Func == nil || seenPatch(tk.Stack[:i], x.Func.Patch()) {
+			continue
+		}
+		p := x.Func.Patch()
 		n, o := classify(p, fr)
 		if !n && !o {
 			continue
@@ -73,6 +80,16 @@ func (m *livepatchMonitor) Entered(k *klp.Kernel, tk *klp.Task, fr klp.Frame) er
 		}
 	}
 	return nil
+}
+
+// seenPatch reports whether a frame of frames runs a version of p.
+func seenPatch(frames []klp.Frame, p *klp.Patch) bool {
+	for _, f := range frames {
+		if f.Func != nil && f.Func.Patch() == p {
+			return true
+		}
+	}
+	return false
 }
 
 func stackString(tk *klp.Task) string {
