@@ -28,7 +28,7 @@ Every field is checked; unknown fields are rejected at every level.
 
   {
     "name":        "my/lost-update",     required, unique in the file
-    "kind":        "engine",             required: engine, x86 or livepatch
+    "kind":        "engine",             required: engine, x86, livepatch or fentry
     "description": "...",                optional
     "params":      { ... },              the kind's parameters (see klpcheck list kinds)
     "explore":     {                     optional bounds; command-line flags override them
