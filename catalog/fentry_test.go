@@ -143,3 +143,31 @@ func TestFentryTaskNeverReturns(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFentryParams: any params either build (and then run: a few random
+// executions end in a verdict, never a panic) or fail naming a params
+// field.
+func FuzzFentryParams(f *testing.F) {
+	world := `"livepatch":{"functions":["f","g"],"patches":[{"name":"P","objects":[{"name":"vmlinux","funcs":[{"old_name":"g"},{"old_name":"f"}]}]}],"tasks":[{"name":"T","kind":"user","program":["user","call g","call f","ret","ret","user"]}],"script":["load_lp P"]}`
+	for _, seed := range []string{
+		`{` + world + `,"traced":"f"}`,
+		`{` + world + `,"traced":"f","variant":"ftrace-int3-skip","ignore":["emulation"],"fetch":"stale:64"}`,
+		`{` + world + `,"traced":"f","unregister":true,"variant":"ftrace-int3-emulate-call","fetch":"bytewise"}`,
+		`{` + world + `,"traced":"g"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, params []byte) {
+		prog, err := Build(Scenario{Name: "fuzz", Kind: "fentry", Params: params})
+		if err != nil {
+			if !strings.Contains(err.Error(), "params") {
+				t.Fatalf("error does not name a params field: %v", err)
+			}
+			return
+		}
+		r := explore.Explore(prog, explore.Options{Strategy: explore.Random, MaxExecutions: 3, MaxSteps: 3000, Seed: 1})
+		if r.Failure != nil && r.Failure.Property == "panic" {
+			t.Fatalf("panic: %s", r.Failure.Message)
+		}
+	})
+}
