@@ -162,7 +162,7 @@ func (ex *execution) build(sys *System) (ok bool) {
 
 func (ex *execution) loop(sys *System) outcome {
 	end := ex.steps(sys)
-	if ex.clocks && end != endTruncated {
+	if ex.clocks {
 		ex.pendingRaces()
 	}
 	return end

@@ -167,6 +167,33 @@ func TestStepBound(t *testing.T) {
 	}
 }
 
+// TestStepBoundKeepsPendingRaces: an execution cut by the step bound
+// still races its pending operations with the events before them, so
+// DPOR finds a failure that lies within the bound in another order (here
+// b's read before a's write, one step) although the first execution,
+// a's five steps, was cut before b ran.
+func TestStepBoundKeepsPendingRaces(t *testing.T) {
+	prog := func(s *System) {
+		x := NewVar(s, "x", 0)
+		s.Go("a", func(t *Thread) {
+			x.Store(t, 1)
+			for i := 0; i < 4; i++ {
+				t.Op("local", Local)
+			}
+		})
+		s.Go("b", func(t *Thread) {
+			v := x.Load(t)
+			t.Assert(v == 1, "order", "b read x before a wrote it")
+		})
+	}
+	for _, st := range []Strategy{DPOR, Exhaustive} {
+		res := Explore(prog, Options{Strategy: st, MaxSteps: 5})
+		if res.Verdict != Violation || res.Length != 1 {
+			t.Errorf("%s: %s (length %d), want the 1-step violation", st, res.Verdict, res.Length)
+		}
+	}
+}
+
 func TestStuckJudge(t *testing.T) {
 	prog := func(s *System) {
 		done := NewVar(s, "done", false)
