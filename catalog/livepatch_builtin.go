@@ -25,6 +25,19 @@ func kthread(name string, prog ...string) klp.TaskConfig {
 
 var fgh = []string{"f", "g", "h"}
 
+// forkRaceReverse is §6.5's reverse variant of the fork race (also the
+// history row of 747f7a290117): the parent, still UNPATCHED with
+// TIF_PATCH_PENDING, forks while the admin reverses.
+func forkRaceReverse(disable []string) klp.Config {
+	return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+		Tasks: []klp.TaskConfig{
+			user("T", "call f", "fork C", "ret", "user"),
+			{Name: "C", Kind: "user", Child: true, Program: []string{"user"}},
+		},
+		Script:  []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled"},
+		Disable: disable}
+}
+
 func livepatchBuiltin() []Scenario {
 	var out []Scenario
 
@@ -76,17 +89,8 @@ func livepatchBuiltin() []Scenario {
 	out = append(out, lpScenario("s4-idle-cpu-pre-5.16", "as s4 without wake_up_if_idle: swapper/1 is running at every attempt",
 		s4([]string{"wake-up-if-idle"}), "4 idle CPU", "no wake_up_if_idle", "stuck:transition-completes"))
 
-	// §6.5 Fork race (a, the reverse variant): the parent, still
-	// UNPATCHED with TIF_PATCH_PENDING, forks while the admin reverses.
-	s5 := func(disable []string) klp.Config {
-		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
-			Tasks: []klp.TaskConfig{
-				user("T", "call f", "fork C", "ret", "user"),
-				{Name: "C", Kind: "user", Child: true, Program: []string{"user"}},
-			},
-			Script:  []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled"},
-			Disable: disable}
-	}
+	// §6.5 Fork race (a, the reverse variant).
+	s5 := forkRaceReverse
 	out = append(out, lpBounded("s5-fork-race", "T forks C while in f during the patching transition; the admin reverses; klp_copy_process recomputes C's TIF_PATCH_PENDING (v6.1+)",
 		s5(nil), "5 fork race", "current", "safe", 2))
 	out = append(out, lpBounded("s5-fork-race-pre-6.1", "as s5 with the child's TIF_PATCH_PENDING copied early by dup_task_struct only (before 747f7a290117): the stale flag survives to klp_complete_transition",

@@ -28,15 +28,7 @@ func livepatchHistory() []Scenario {
 	var out []Scenario
 
 	// H23, 747f7a290117: the fork race, reverse variant (the reported one).
-	fork := func(disable []string) klp.Config {
-		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
-			Tasks: []klp.TaskConfig{
-				user("T", "call f", "fork C", "ret", "user"),
-				{Name: "C", Kind: "user", Child: true, Program: []string{"user"}},
-			},
-			Script:  []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled"},
-			Disable: disable}
-	}
+	fork := forkRaceReverse
 	const forkRow = "2022 fork race (reverse)"
 	out = append(out, lpHistory("fork-race-reverse-buggy",
 		"before v6.1: dup_task_struct copies the parent's TIF_PATCH_PENDING early and klp_copy_process copies only patch_state; T (UNPATCHED, pending) forks C while the admin reverses the transition; klp_reverse_transition clears TIF only on listed tasks, C is not listed yet, so C keeps a stale flag while already in the target state (reported by Breno Leitao; fixed by 747f7a290117 \"livepatch: fix race between fork and KLP transition\")",
