@@ -23,8 +23,9 @@ Explores every selected scenario — the built-in catalog, or the scenarios of
 the given files (see 'klpcheck list format') — and prints a verdict table per
 catalog table: rows are variants, columns fetch models, each cell "safe",
 "violation <property> <steps>/<preemptions>", "stuck <property> …" or
-"incomplete". Scenarios run in parallel (--workers); output is in catalog
-order and does not depend on the worker count.
+"incomplete"; each row ends with the executions and time its scenarios took.
+Scenarios run in parallel (--workers); output is in catalog order and, times
+aside, does not depend on the worker count.
 
 An argument that names no file selects a part of the built-in catalog: a
 kind (engine, x86, livepatch, fentry) or a table, by its name or its first word
@@ -519,6 +520,8 @@ func printTables(w io.Writer, results []*checkResult) {
 		if matrix(rs) {
 			var rows, cols []string
 			cells := map[[2]string]string{}
+			rowExecs := map[string]int64{}
+			rowTime := map[string]time.Duration{}
 			for _, r := range rs {
 				if !contains(rows, r.Row) {
 					rows = append(rows, r.Row)
@@ -527,8 +530,11 @@ func printTables(w io.Writer, results []*checkResult) {
 					cols = append(cols, r.Column)
 				}
 				cells[[2]string{r.Row, r.Column}] = r.cell()
+				rowExecs[r.Row] += r.Stats.Executions
+				rowTime[r.Row] += r.Stats.Elapsed
 			}
-			fmt.Fprintf(tw, "%s\t%s\n", "variant", strings.Join(cols, "\t"))
+			// Each row ends with what exploring its scenarios took.
+			fmt.Fprintf(tw, "%s\t%s\texecutions\ttime\n", "variant", strings.Join(cols, "\t"))
 			for _, row := range rows {
 				fmt.Fprint(tw, row)
 				for _, col := range cols {
@@ -538,7 +544,7 @@ func printTables(w io.Writer, results []*checkResult) {
 					}
 					fmt.Fprintf(tw, "\t%s", c)
 				}
-				fmt.Fprintln(tw)
+				fmt.Fprintf(tw, "\t%d\t%s\n", rowExecs[row], rowTime[row].Round(time.Millisecond))
 			}
 		} else {
 			fmt.Fprintln(tw, "scenario\tverdict\texecutions\ttime")
