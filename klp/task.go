@@ -391,23 +391,14 @@ func (tk *Task) selfSwitchSteps(t *explore.Thread) {
 		tk.inUpdate = false
 		return
 	}
-	p := k.transition
-	for _, o := range p.Objs {
-		if !o.Patched {
-			continue
-		}
-		for _, f := range o.Funcs {
-			if f.old == nil {
-				continue
+	for f := range k.transition.stackChecked() {
+		t.Op("klp_check_stack: klp_target_state, func_stack of "+f.OldName, fp)
+		if k.funcOnStack(tk, f, k.target) {
+			if t.Tracing() {
+				t.Notef("klp_try_switch_task: %s:%d is sleeping on function %s", tk.Name, tk.Pid, f.OldName)
 			}
-			t.Op("klp_check_stack: klp_target_state, func_stack of "+f.OldName, fp)
-			if k.funcOnStack(tk, f, k.target) {
-				if t.Tracing() {
-					t.Notef("klp_try_switch_task: %s:%d is sleeping on function %s", tk.Name, tk.Pid, f.OldName)
-				}
-				tk.inUpdate = false
-				return
-			}
+			tk.inUpdate = false
+			return
 		}
 	}
 	t.Op("klp_check_and_switch_task(current): clear TIF_PATCH_PENDING, patch_state = klp_target_state", fp)

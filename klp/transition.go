@@ -151,18 +151,9 @@ func (k *Kernel) switchBlocker(tk *Task, current bool) string {
 	if tk.State == Running && !current {
 		return "is running"
 	}
-	p := k.transition
-	for _, o := range p.Objs {
-		if !o.Patched {
-			continue
-		}
-		for _, f := range o.Funcs {
-			if f.old == nil {
-				continue
-			}
-			if k.funcOnStack(tk, f, k.target) {
-				return "is sleeping on function " + f.OldName
-			}
+	for f := range k.transition.stackChecked() {
+		if k.funcOnStack(tk, f, k.target) {
+			return "is sleeping on function " + f.OldName
 		}
 	}
 	return ""

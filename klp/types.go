@@ -1,6 +1,9 @@
 package klp
 
-import "fmt"
+import (
+	"fmt"
+	"iter"
+)
 
 // PatchState is task->patch_state: KLP_TRANSITION_IDLE (-1, called
 // KLP_UNDEFINED before v6.10), KLP_TRANSITION_UNPATCHED (0) or
@@ -127,6 +130,23 @@ type State struct {
 }
 
 // Patch mirrors struct klp_patch (one per livepatch module).
+// stackChecked yields the funcs klp_check_stack looks at: those of the
+// patch's patched objects whose old function is resolved.
+func (p *Patch) stackChecked() iter.Seq[*Func] {
+	return func(yield func(*Func) bool) {
+		for _, o := range p.Objs {
+			if !o.Patched {
+				continue
+			}
+			for _, f := range o.Funcs {
+				if f.old != nil && !yield(f) {
+					return
+				}
+			}
+		}
+	}
+}
+
 type Patch struct {
 	Name      string // patch->mod->name
 	Objs      []*Object

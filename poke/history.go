@@ -526,13 +526,7 @@ func (k *Poker) PokeInt3HandlerBatch(t *explore.Thread, c *model.CPU, regs *mode
 		t.Op("int3: put_desc: atomic_dec(&desc->refs)", explore.W(h.bodyObj))
 		h.refs--
 	}
-	if t.Tracing() {
-		if handled {
-			t.Notef("cpu%d: int3 handler: emulated, continue at %#x", c.ID, regs.IP)
-		} else {
-			t.Notef("cpu%d: int3 handler: not mine", c.ID)
-		}
-	}
+	noteHandled(t, c, regs, handled)
 	return handled
 }
 

@@ -381,14 +381,20 @@ func (k *Poker) Int3Handler(t *explore.Thread, c *model.CPU, regs *model.Regs) b
 	}
 	t.Op("int3: put_text_poke_array", explore.W(ref))
 	k.refs[c.ID]--
-	if t.Tracing() {
-		if handled {
-			t.Notef("cpu%d: int3 handler: emulated, continue at %#x", c.ID, regs.IP)
-		} else {
-			t.Notef("cpu%d: int3 handler: not mine", c.ID)
-		}
-	}
+	noteHandled(t, c, regs, handled)
 	return handled
+}
+
+// noteHandled narrates an int3 handler's answer for rendered traces.
+func noteHandled(t *explore.Thread, c *model.CPU, regs *model.Regs, handled bool) {
+	if !t.Tracing() {
+		return
+	}
+	if handled {
+		t.Notef("cpu%d: int3 handler: emulated, continue at %#x", c.ID, regs.IP)
+	} else {
+		t.Notef("cpu%d: int3 handler: not mine", c.ID)
+	}
 }
 
 // lookupEntry finds the entry for a trapped address in vec[0..n): the
