@@ -107,7 +107,7 @@ func parseFentry(s Scenario) (*fentryConfig, error) {
 	if p.Traced == "" {
 		return nil, bad("traced", "missing: name the livepatched vmlinux function whose fentry site ftrace rewrites")
 	}
-	if !containsName(p.Livepatch.Functions, p.Traced) {
+	if !contains(p.Livepatch.Functions, p.Traced) {
 		return nil, bad("traced", "%q is not in params.livepatch.functions", p.Traced)
 	}
 	if !patchedBySome(&p.Livepatch, p.Traced) {
@@ -143,15 +143,6 @@ func parseFentry(s Scenario) (*fentryConfig, error) {
 		return nil, bad("variant", "%v", errs[0])
 	}
 	return &fentryConfig{p: p, lp: &p.Livepatch, layout: layout, patch: patch}, nil
-}
-
-func containsName(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func patchedBySome(c *klp.Config, fn string) bool {
