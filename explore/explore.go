@@ -84,6 +84,9 @@ type Options struct {
 	// TimeLimit stops the search (verdict incomplete) when it runs out.
 	// Wall-clock time is the only nondeterministic bound.
 	TimeLimit time.Duration
+	// Interrupt, when closed, stops the search as TimeLimit does (verdict
+	// incomplete, Reason "interrupted"), e.g. on SIGINT.
+	Interrupt <-chan struct{}
 	// Progress, if set, is called about every ProgressEvery with the
 	// running totals (from the calling goroutine's side; never from a
 	// thread).
@@ -254,17 +257,37 @@ type runner struct {
 }
 
 func (r *runner) expired() bool {
-	if r.deadline.IsZero() {
-		return false
-	}
 	if r.timedOut.Load() {
 		return true
+	}
+	if r.opts.Interrupt != nil {
+		select {
+		case <-r.opts.Interrupt:
+			r.timedOut.Store(true)
+			return true
+		default:
+		}
+	}
+	if r.deadline.IsZero() {
+		return false
 	}
 	if time.Now().After(r.deadline) {
 		r.timedOut.Store(true)
 		return true
 	}
 	return false
+}
+
+// stopReason says why expired() stopped the search.
+func (r *runner) stopReason() string {
+	if r.opts.Interrupt != nil {
+		select {
+		case <-r.opts.Interrupt:
+			return "interrupted"
+		default:
+		}
+	}
+	return fmt.Sprintf("time limit of %s reached", r.opts.TimeLimit)
 }
 
 // taskResult is one task's share of an exhaustive search.
@@ -382,7 +405,7 @@ func (r *runner) runTask(mode dfsMode, bound int32, prefix []node) taskResult {
 	var tr taskResult
 	for {
 		if r.expired() {
-			tr.stopped = fmt.Sprintf("time limit of %s reached", r.opts.TimeLimit)
+			tr.stopped = r.stopReason()
 			break
 		}
 		if r.opts.MaxExecutions > 0 && tr.stats.Executions >= r.opts.MaxExecutions {
@@ -544,7 +567,7 @@ func (r *runner) sampled() *Result {
 		return res
 	}
 	if r.timedOut.Load() {
-		res.Reason = fmt.Sprintf("time limit of %s reached", r.opts.TimeLimit)
+		res.Reason = r.stopReason()
 	} else {
 		res.Reason = fmt.Sprintf("sampled %d executions without a violation; sampling cannot prove safety", n)
 	}
