@@ -33,6 +33,11 @@ const (
 type genProg struct {
 	vars    int
 	threads [][]genOp
+	// daemon[i]: thread i is a daemon (the world ends when every other
+	// thread has finished); repeat[i]: its ops run that many times over,
+	// so states recur.
+	daemon []bool
+	repeat []int
 	// invariant: if sum >= 0, "x0+...+xn != sum" is checked after every
 	// step, over the variables' footprint (overVars) or everything.
 	sum      int
@@ -47,7 +52,11 @@ func (g genProg) String() string {
 	names := []string{"read", "write", "incr", "lock", "unlock", "wait", "assert", "choose", "copy"}
 	fmt.Fprintf(&b, "invariant sum != %d (over vars: %v), sticky asserts: %v\n", g.sum, g.overVars, g.sticky)
 	for i, th := range g.threads {
-		fmt.Fprintf(&b, "T%d:", i)
+		kind := "T"
+		if g.daemon[i] {
+			kind = "D"
+		}
+		fmt.Fprintf(&b, "%s%d (x%d):", kind, i, g.repeat[i])
 		for _, o := range th {
 			fmt.Fprintf(&b, " %s(x%d,%d)", names[o.kind], o.v, o.k)
 		}
@@ -59,8 +68,16 @@ func (g genProg) String() string {
 // interleavings is the multinomial bound on plain enumeration's size.
 func (g genProg) interleavings() float64 {
 	total, r := 0, 1.0
-	for _, th := range g.threads {
-		for i := 1; i <= len(th); i++ {
+	hasDaemon := false
+	for _, d := range g.daemon {
+		hasDaemon = hasDaemon || d
+	}
+	for k, th := range g.threads {
+		steps := len(th) * g.repeat[k]
+		if hasDaemon && !g.daemon[k] {
+			steps++ // the exit step
+		}
+		for i := 1; i <= steps; i++ {
 			total++
 			r = r * float64(total) / float64(i)
 		}
@@ -98,22 +115,20 @@ func drawProgram(t *rapid.T) genProg {
 			ops = append(ops, o)
 		}
 		g.threads = append(g.threads, ops)
+		// Thread 0 is never a daemon, so some thread must finish.
+		g.daemon = append(g.daemon, i > 0 && rapid.IntRange(0, 2).Draw(t, "daemon") == 0)
+		g.repeat = append(g.repeat, rapid.IntRange(1, 2).Draw(t, "repeat"))
 	}
 	// Keep plain enumeration affordable: trim the longest thread.
 	for g.interleavings() > 3000 {
 		longest := 0
 		for i, th := range g.threads {
-			if len(th) > len(g.threads[longest]) {
+			if len(th)*g.repeat[i] > len(g.threads[longest])*g.repeat[longest] {
 				longest = i
 			}
 		}
 		th := g.threads[longest]
-		if th[len(th)-1].kind == opLock {
-			th = th[:len(th)-1]
-		} else {
-			th = th[:len(th)-1]
-		}
-		g.threads[longest] = th
+		g.threads[longest] = th[:len(th)-1]
 	}
 	return g
 }
@@ -157,42 +172,48 @@ func (g genProg) program() (Program, func(*System) string) {
 			}
 		}
 		for i, ops := range g.threads {
-			s.Go(fmt.Sprintf("T%d", i), func(t *Thread) {
-				for _, o := range ops {
-					v := w.vars[o.v]
-					switch o.kind {
-					case opRead:
-						w.regs[i] = v.Load(t)
-					case opWrite:
-						v.Store(t, o.k)
-					case opIncr:
-						v.Store(t, w.regs[i]+1)
-					case opLock:
-						lock.Lock(t)
-					case opUnlock:
-						lock.Unlock(t)
-					case opWait:
-						v.Await(t, fmt.Sprintf("wait x%d==%d", o.v, o.k), func(x int) bool { return x == o.k })
-					case opAssert:
-						t.Op("assert", Local)
-						if g.sticky {
-							if w.regs[i] == o.k && w.flagged == "" {
-								w.flagged = fmt.Sprintf("T%d: r == %d", i, o.k)
+			spawn := s.Go
+			if g.daemon[i] {
+				spawn = s.Daemon
+			}
+			spawn(fmt.Sprintf("T%d", i), func(t *Thread) {
+				for r := 0; r < g.repeat[i]; r++ {
+					for _, o := range ops {
+						v := w.vars[o.v]
+						switch o.kind {
+						case opRead:
+							w.regs[i] = v.Load(t)
+						case opWrite:
+							v.Store(t, o.k)
+						case opIncr:
+							v.Store(t, w.regs[i]+1)
+						case opLock:
+							lock.Lock(t)
+						case opUnlock:
+							lock.Unlock(t)
+						case opWait:
+							v.Await(t, fmt.Sprintf("wait x%d==%d", o.v, o.k), func(x int) bool { return x == o.k })
+						case opAssert:
+							t.Op("assert", Local)
+							if g.sticky {
+								if w.regs[i] == o.k && w.flagged == "" {
+									w.flagged = fmt.Sprintf("T%d: r == %d", i, o.k)
+								}
+							} else {
+								t.Assert(w.regs[i] != o.k, "assert", fmt.Sprintf("T%d: r == %d", i, o.k))
 							}
-						} else {
-							t.Assert(w.regs[i] != o.k, "assert", fmt.Sprintf("T%d: r == %d", i, o.k))
+						case opCopy:
+							dst := w.vars[(o.v+1)%g.vars]
+							if dst == v {
+								t.OpMulti("copy", W(v.Obj()))
+							} else {
+								t.OpMulti("copy", R(v.Obj()), W(dst.Obj()))
+							}
+							dst.Poke(v.Peek() + o.k)
+						case opChoose:
+							t.Op("choose", Local)
+							w.regs[i] = t.Choose("c", 2) + o.k
 						}
-					case opCopy:
-						dst := w.vars[(o.v+1)%g.vars]
-						if dst == v {
-							t.OpMulti("copy", W(v.Obj()))
-						} else {
-							t.OpMulti("copy", R(v.Obj()), W(dst.Obj()))
-						}
-						dst.Poke(v.Peek() + o.k)
-					case opChoose:
-						t.Op("choose", Local)
-						w.regs[i] = t.Choose("c", 2) + o.k
 					}
 				}
 			})
@@ -205,6 +226,10 @@ func (g genProg) program() (Program, func(*System) string) {
 			fmt.Fprintf(&b, "%d ", v.Peek())
 		}
 		fmt.Fprintf(&b, "regs %v", w.regs)
+		// Where each thread stopped: a daemon may be cut off anywhere.
+		for _, t := range s.Threads() {
+			fmt.Fprintf(&b, " %s@%d", t.Name(), t.events)
+		}
 		return b.String()
 	}
 	return prog, summary

@@ -128,7 +128,7 @@ func (ex *execution) run() outcome {
 	ex.failedInStep = false
 	ex.drv.beginExecution(ex)
 
-	sys := &System{ex: ex}
+	sys := &System{ex: ex, world: -1}
 	ex.sys = sys
 	defer ex.teardown()
 	if !ex.build(sys) {
@@ -373,7 +373,10 @@ func (ex *execution) scanHistory(h []access, idx int32, e *event, w bool, pc []u
 		ei := &ex.events[i]
 		write := allWrites || h[k].write
 		if write || w {
-			if ei.thread != e.thread && (pc == nil || pc[ei.thread] < uint32(ei.local)+1) {
+			// A race is immediate: an access already ordered before this
+			// event through a later conflicting access (c has joined its
+			// clock) is not reversed on its own.
+			if ei.thread != e.thread && c[ei.thread] < uint32(ei.local)+1 {
 				ex.races = append(ex.races, racePair{i: i, j: idx})
 			}
 			joinClock(c, ex.clockOf(i)[:len(c)])

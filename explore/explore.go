@@ -300,6 +300,34 @@ type taskResult struct {
 	failExec int64 // executions before the failing one, within the task
 	stopped  string
 	boundCut bool
+	// perExec, kept when MaxExecutions is set, is each execution's steps
+	// and outcome, so merge can cut the task at exactly the budget left
+	// by the tasks before it, whatever the worker count.
+	perExec []execRecord
+}
+
+type execRecord struct {
+	steps int32
+	end   outcome
+}
+
+// budget is the shared execution budget of a split search: task k stops
+// once tasks 0..k together have run MaxExecutions executions, so every
+// task runs at least the share a one-worker run would give it.
+type budget struct {
+	max    int64
+	counts []atomic.Int64
+}
+
+func (b *budget) spent(k int) bool {
+	if b == nil {
+		return false
+	}
+	var sum int64
+	for j := 0; j <= k; j++ {
+		sum += b.counts[j].Load()
+	}
+	return sum >= b.max
 }
 
 // exhaustive runs a DFS strategy, split into tasks at SplitDepth.
@@ -309,6 +337,10 @@ func (r *runner) exhaustive(mode dfsMode, bound int32) *Result {
 		prefixes = r.frontier(mode, bound)
 	}
 	results := make([]taskResult, len(prefixes))
+	var bud *budget
+	if r.opts.MaxExecutions > 0 {
+		bud = &budget{max: r.opts.MaxExecutions, counts: make([]atomic.Int64, len(prefixes))}
+	}
 	var firstFail atomic.Int64
 	firstFail.Store(int64(len(prefixes)))
 	var next atomic.Int64
@@ -323,7 +355,7 @@ func (r *runner) exhaustive(mode dfsMode, bound int32) *Result {
 				if k >= int64(len(prefixes)) || k > firstFail.Load() {
 					return
 				}
-				results[k] = r.runTask(mode, bound, prefixes[k])
+				results[k] = r.runTask(mode, bound, prefixes[k], bud, int(k))
 				if results[k].failure != nil {
 					for {
 						cur := firstFail.Load()
@@ -349,6 +381,9 @@ func (r *runner) merge(results []taskResult) *Result {
 	for _, tr := range results {
 		if r.opts.MaxExecutions > 0 && tr.failure != nil && execs+tr.failExec >= r.opts.MaxExecutions {
 			tr.failure = nil
+		}
+		if left := r.opts.MaxExecutions - execs; r.opts.MaxExecutions > 0 && tr.stats.Executions > left {
+			tr.stats = statsOf(tr.perExec[:left])
 		}
 		res.Stats.add(tr.stats)
 		execs += tr.stats.Executions
@@ -397,8 +432,25 @@ func (r *runner) frontier(mode dfsMode, bound int32) [][]node {
 	return d.frontier
 }
 
+// statsOf recomputes a task's counts from its first executions.
+func statsOf(recs []execRecord) Stats {
+	var st Stats
+	for _, e := range recs {
+		st.Executions++
+		st.Steps += int64(e.steps)
+		st.MaxDepth = max(st.MaxDepth, int(e.steps))
+		switch e.end {
+		case endPruned:
+			st.Pruned++
+		case endTruncated:
+			st.Truncated++
+		}
+	}
+	return st
+}
+
 // runTask explores the subtree below one prefix.
-func (r *runner) runTask(mode dfsMode, bound int32, prefix []node) taskResult {
+func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, k int) taskResult {
 	d := &dfs{mode: mode, bound: bound, fixed: len(prefix)}
 	ex := newExecution(r.prog, d, r.opts.MaxSteps, mode == modeDPOR)
 	ex.nodes = append(ex.nodes, prefix...)
@@ -408,12 +460,16 @@ func (r *runner) runTask(mode dfsMode, bound int32, prefix []node) taskResult {
 			tr.stopped = r.stopReason()
 			break
 		}
-		if r.opts.MaxExecutions > 0 && tr.stats.Executions >= r.opts.MaxExecutions {
+		if bud.spent(k) {
 			tr.stopped = fmt.Sprintf("execution budget of %d reached", r.opts.MaxExecutions)
 			break
 		}
 		end := ex.run()
 		steps := len(ex.events)
+		if bud != nil {
+			bud.counts[k].Add(1)
+			tr.perExec = append(tr.perExec, execRecord{int32(steps), end})
+		}
 		tr.stats.Executions++
 		tr.stats.Steps += int64(steps)
 		tr.stats.MaxDepth = max(tr.stats.MaxDepth, steps)
@@ -472,8 +528,12 @@ func (r *runner) exhaustiveBounded(b int32, cut *bool) *Result {
 	prefixes := [][]node{nil}
 	results := make([]taskResult, len(prefixes))
 	stopProgress := r.startProgress()
+	var bud *budget
+	if r.opts.MaxExecutions > 0 {
+		bud = &budget{max: r.opts.MaxExecutions, counts: make([]atomic.Int64, len(prefixes))}
+	}
 	for k := range prefixes {
-		results[k] = r.runTask(modeBounded, b, prefixes[k])
+		results[k] = r.runTask(modeBounded, b, prefixes[k], bud, k)
 		if results[k].boundCut {
 			*cut = true
 		}

@@ -60,7 +60,7 @@ const MaxRanges = 4
 // read or written.
 type fpSet struct {
 	n uint8
-	r [MaxRanges]Footprint
+	r [MaxRanges + 1]Footprint // one more for a daemon's implicit read of the world
 }
 
 func (a *fpSet) ranges() []Footprint { return a.r[:a.n] }
@@ -114,6 +114,11 @@ const (
 	statusRunning
 	statusDone
 )
+
+// ExitLabel is the label of the step a non-daemon thread takes after its
+// body returns in a program that has daemons: the step that may end the
+// world (see System.Daemon).
+const ExitLabel = "exit"
 
 // Thread is the handle an emulated thread uses for every shared operation.
 type Thread struct {
@@ -171,6 +176,15 @@ type System struct {
 	notes []Note
 	// model is the program's own handle on its world (SetModel).
 	model any
+	// world is the first of MaxThreads synthetic objects, alive[id], that
+	// make the end of an execution an ordinary dependency (-1 until the
+	// first daemon is spawned). Every daemon operation reads them all; a
+	// non-daemon thread, once its body returns, takes one more step,
+	// "exit", that writes its own. The exit of the last non-daemon thread
+	// ends the world and so disables every daemon: with these footprints
+	// that is a conflict like any other, so race detection and sleep sets
+	// need no special case for it, while exits commute with each other.
+	world Obj
 }
 
 // SetModel attaches the program's world to the system, so checks and
@@ -317,7 +331,9 @@ func (s *System) Go(name string, body func(t *Thread)) *Thread {
 }
 
 // Daemon spawns a thread that need not finish: an execution ends when every
-// non-daemon thread has, and a blocked daemon is not a deadlock.
+// non-daemon thread has, and a blocked daemon is not a deadlock. Once a
+// program has a daemon, each non-daemon thread ends with one more step,
+// ExitLabel, after which the thread is finished.
 func (s *System) Daemon(name string, body func(t *Thread)) *Thread {
 	return s.spawn(name, true, body)
 }
@@ -331,10 +347,16 @@ func (s *System) spawn(name string, daemon bool, body func(*Thread)) *Thread {
 		t.spawnEvent = int32(len(s.ex.events) - 1)
 	}
 	s.threads = append(s.threads, t)
+	if daemon && s.world < 0 {
+		s.world = s.Objects("alive", MaxThreads)
+	}
 	seq := func(yield func(struct{}) bool) {
 		t.yield = yield
 		defer t.finish()
 		body(t)
+		if !t.daemon && s.world >= 0 {
+			t.Op(ExitLabel, W(s.world+Obj(t.id)))
+		}
 	}
 	t.next, t.stop = iter.Pull(seq)
 	if s.current == nil {
@@ -437,6 +459,10 @@ func (t *Thread) Await(label string, fp Footprint, enabled func() bool) {
 func (t *Thread) park() {
 	if t.sys.current != t {
 		panic("explore: a thread's operation was called from another thread")
+	}
+	if t.daemon {
+		t.fps.r[t.fps.n] = RRange(t.sys.world, MaxThreads)
+		t.fps.n++
 	}
 	t.status = statusPending
 	t.sys.current = nil
