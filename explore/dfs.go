@@ -6,10 +6,14 @@ import "fmt"
 type dfsMode uint8
 
 const (
-	modeDPOR    dfsMode = iota // source sets from races, plus sleep sets
+	modeDPOR    dfsMode = iota // optimal DPOR: wakeup trees from races, plus sleep sets
 	modePlain                  // every enabled thread: plain enumeration
 	modeBounded                // every enabled thread within a preemption bound
+	modeSource                 // source-set DPOR: one initial per race, plus sleep sets
 )
+
+// reduces reports whether the mode is a DPOR (races, sleep sets).
+func (m dfsMode) reduces() bool { return m == modeDPOR || m == modeSource }
 
 // dfs is the stateless depth-first driver: it re-runs the program for each
 // execution, replaying the decision path up to the node being backtracked
@@ -26,13 +30,24 @@ type dfs struct {
 	// boundCut records that the preemption bound excluded some thread.
 	boundCut bool
 
+	// guide is the wakeup subtree the next new scheduling node follows
+	// (optimal DPOR).
+	guide [][]byte
+	// Scratch space of race reversal.
+	seq   []int32
+	taken [MaxThreads]int32
+
 	// Frontier generation (split for parallel workers): when cut > 0, an
 	// execution that reaches node cut is stopped and its path recorded.
 	cut      int
 	frontier [][]node
 }
 
+// optimal reports whether this search grows wakeup trees.
+func (d *dfs) optimal() bool { return d.mode == modeDPOR && d.cut == 0 }
+
 func (d *dfs) beginExecution(ex *execution) {
+	d.guide = nil
 	d.nextSleep = 0
 	d.curPre = 0
 }
@@ -59,7 +74,7 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 			preemptions: d.curPre,
 		})
 		n = &ex.nodes[i]
-		if d.mode == modeDPOR {
+		if d.mode.reduces() {
 			n.sleep = d.nextSleep
 		}
 		cands := enabled &^ n.sleep
@@ -75,15 +90,33 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 			ex.nodes = ex.nodes[:i]
 			return -1
 		}
-		pick := lowestBit(cands)
-		if n.prev >= 0 && cands&(1<<uint(n.prev)) != 0 {
-			pick = int(n.prev) // no needless preemption
+		pick := -1
+		if d.optimal() {
+			// Follow the wakeup subtree handed down by the parent.
+			g := d.guide
+			for len(g) > 0 && pick < 0 {
+				if h := int(g[0][0]); cands&(1<<uint(h)) != 0 {
+					pick = h
+				} else {
+					g = dropHead(g, g[0][0])
+				}
+			}
+			n.wut = g
+		}
+		if pick < 0 {
+			pick = lowestBit(cands)
+			if n.prev >= 0 && cands&(1<<uint(n.prev)) != 0 {
+				pick = int(n.prev) // no needless preemption
+			}
 		}
 		n.chosen = int32(pick)
-		if d.mode == modeDPOR && d.cut == 0 {
+		if d.mode.reduces() && d.cut == 0 {
 			n.backtrack = 1 << uint(pick)
 		} else {
 			n.backtrack = cands
+		}
+		if d.optimal() {
+			n.wut, n.next = splitHead(n.wut, byte(pick))
 		}
 		n.label = ex.sys.threads[pick].label
 	}
@@ -93,9 +126,10 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 	} else {
 		d.curPre = n.preemptions
 	}
-	if d.mode == modeDPOR {
+	if d.mode.reduces() {
 		d.nextSleep = childSleep(ex, n, chosen)
 	}
+	d.guide = n.next
 	return chosen
 }
 
@@ -146,6 +180,14 @@ func (d *dfs) advance(ex *execution) bool {
 		switch n.kind {
 		case nodeSched:
 			n.done |= 1 << uint(n.chosen)
+			if d.optimal() {
+				if d.nextBranch(n) {
+					ex.nodes = ex.nodes[:i+1]
+					d.firstNew = i
+					return true
+				}
+				continue
+			}
 			rem := n.backtrack &^ n.done &^ n.sleep
 			if rem != 0 {
 				n.chosen = int32(lowestBit(rem))
@@ -169,6 +211,10 @@ func (d *dfs) advance(ex *execution) bool {
 // the last execution, some initial of notdep(i).j must be explored from
 // the state before i.
 func (d *dfs) addBacktracks(ex *execution) {
+	if d.optimal() {
+		d.addWakeups(ex)
+		return
+	}
 	var firstLocal [MaxThreads]uint32
 	for _, r := range ex.races {
 		last, jThread := r.j, int32(0)

@@ -45,6 +45,14 @@ type node struct {
 	prev        int32 // thread that ran the previous event, -1 at the start
 	preemptions int32 // preemptions before this node
 	label       string
+
+	// Optimal DPOR: wut is the wakeup tree of this node, as the list of
+	// its branches still to explore (thread-id sequences; the children
+	// of a prefix are the heads of the branches that extend it, in
+	// order); next is the subtree below the branch being explored, the
+	// guidance of the next scheduling node.
+	wut  [][]byte
+	next [][]byte
 }
 
 // driver decides at each node. pickThread returns -1 to end the execution

@@ -13,10 +13,13 @@ import (
 type Strategy string
 
 const (
-	// DPOR is exhaustive DFS with source-set dynamic partial-order
-	// reduction and sleep sets: every Mazurkiewicz trace within the bounds
-	// is explored, equivalent interleavings are not.
+	// DPOR is exhaustive DFS with optimal dynamic partial-order reduction
+	// (wakeup trees and sleep sets): every Mazurkiewicz trace within the
+	// bounds is explored, equivalent interleavings are not.
 	DPOR Strategy = "dpor"
+	// SourceDPOR is the earlier source-set DPOR (one initial per race and
+	// sleep sets): the same traces, with sleep-set-blocked executions.
+	SourceDPOR Strategy = "dpor-source"
 	// Exhaustive is plain DFS over every interleaving (no reduction): the
 	// oracle DPOR is tested against.
 	Exhaustive Strategy = "exhaustive"
@@ -36,7 +39,8 @@ var Strategies = []struct {
 	Name    Strategy
 	Meaning string
 }{
-	{DPOR, "exhaustive DFS with source-set DPOR and sleep sets"},
+	{DPOR, "exhaustive DFS with optimal DPOR (wakeup trees, sleep sets)"},
+	{SourceDPOR, "exhaustive DFS with source-set DPOR and sleep sets"},
 	{Exhaustive, "exhaustive DFS over every interleaving, no reduction"},
 	{Bounded, "iterative preemption bounding: fewest-preemption counterexamples"},
 	{Random, "seeded random walks"},
@@ -223,6 +227,9 @@ func Explore(prog Program, opts Options) *Result {
 	case DPOR:
 		res = run.exhaustive(modeDPOR, 0)
 		res.Bounds = fmt.Sprintf("all interleavings up to equivalence (DPOR), ≤%d steps each", opts.MaxSteps)
+	case SourceDPOR:
+		res = run.exhaustive(modeSource, 0)
+		res.Bounds = fmt.Sprintf("all interleavings up to equivalence (source-set DPOR), ≤%d steps each", opts.MaxSteps)
 	case Exhaustive:
 		res = run.exhaustive(modePlain, 0)
 		res.Bounds = fmt.Sprintf("all interleavings, ≤%d steps each", opts.MaxSteps)
@@ -452,7 +459,7 @@ func statsOf(recs []execRecord) Stats {
 // runTask explores the subtree below one prefix.
 func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, k int) taskResult {
 	d := &dfs{mode: mode, bound: bound, fixed: len(prefix)}
-	ex := newExecution(r.prog, d, r.opts.MaxSteps, mode == modeDPOR)
+	ex := newExecution(r.prog, d, r.opts.MaxSteps, mode.reduces())
 	ex.nodes = append(ex.nodes, prefix...)
 	var tr taskResult
 	for {
@@ -489,7 +496,7 @@ func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, 
 			tr.boundCut = d.boundCut
 			return tr
 		}
-		if mode == modeDPOR {
+		if mode.reduces() {
 			d.addBacktracks(ex)
 		}
 		if !d.advance(ex) {

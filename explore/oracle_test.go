@@ -21,7 +21,7 @@ func visitAll(prog Program, mode dfsMode, maxSteps int, visit func(ex *execution
 		} else {
 			visit(ex, end)
 		}
-		if mode == modeDPOR {
+		if mode.reduces() {
 			d.addBacktracks(ex)
 		}
 		if !d.advance(ex) {
