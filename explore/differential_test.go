@@ -33,9 +33,9 @@ const (
 type genProg struct {
 	vars    int
 	threads [][]genOp
-	// daemon[i]: thread i is a daemon (the world ends when every other
-	// thread has finished); repeat[i]: its ops run that many times over,
-	// so states recur.
+	// daemon[i]: thread i is a daemon (the execution ends when every
+	// other thread has finished and no daemon can move); repeat[i]: its
+	// ops run that many times over, so states recur.
 	daemon []bool
 	repeat []int
 	// invariant: if sum >= 0, "x0+...+xn != sum" is checked after every
@@ -68,15 +68,8 @@ func (g genProg) String() string {
 // interleavings is the multinomial bound on plain enumeration's size.
 func (g genProg) interleavings() float64 {
 	total, r := 0, 1.0
-	hasDaemon := false
-	for _, d := range g.daemon {
-		hasDaemon = hasDaemon || d
-	}
 	for k, th := range g.threads {
 		steps := len(th) * g.repeat[k]
-		if hasDaemon && !g.daemon[k] {
-			steps++ // the exit step
-		}
 		for i := 1; i <= steps; i++ {
 			total++
 			r = r * float64(total) / float64(i)

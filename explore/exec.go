@@ -136,7 +136,7 @@ func (ex *execution) run() outcome {
 	ex.failedInStep = false
 	ex.drv.beginExecution(ex)
 
-	sys := &System{ex: ex, world: -1}
+	sys := &System{ex: ex}
 	ex.sys = sys
 	defer ex.teardown()
 	if !ex.build(sys) {
@@ -241,10 +241,12 @@ func (ex *execution) steps(sys *System) outcome {
 				ex.blockedRaces(t)
 			}
 		}
-		if !liveNonDaemon {
-			return ex.finish(sys)
-		}
 		if enabled == 0 {
+			if !liveNonDaemon {
+				// Every non-daemon thread finished and every daemon
+				// waits: the world has settled.
+				return ex.finish(sys)
+			}
 			return ex.quiescent(sys)
 		}
 		if len(ex.events) >= ex.maxSteps {
