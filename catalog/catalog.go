@@ -12,7 +12,9 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
 )
@@ -33,8 +35,9 @@ type Scenario struct {
 	Row    string `json:"row,omitempty"`
 	Column string `json:"column,omitempty"`
 	// Expect documents the verdict the catalog's authors expect ("safe",
-	// "violation:torn-decode", "stuck:transition-completes"). It is never
-	// used to compute a verdict; tests compare it with the computed one.
+	// "violation:torn-decode", "stuck:transition-completes"; see
+	// CheckExpect). It is never used to compute a verdict: the command
+	// line's exit status and the tests compare it with the computed one.
 	Expect string `json:"expect,omitempty"`
 }
 
@@ -99,6 +102,34 @@ func KindOf(name string) (Kind, error) {
 	}
 	sort.Strings(names)
 	return nil, fmt.Errorf("unknown scenario kind %q (want one of %v)", name, names)
+}
+
+// CheckExpect validates an expectation for a scenario of the kind: "" (none),
+// "safe", or "violation:<property>" / "stuck:<property>" naming one of the
+// kind's properties. A misspelt expectation would otherwise never match
+// and fail every run, or — worse — be read as "no expectation".
+func CheckExpect(kind, expect string) error {
+	if expect == "" || expect == string(explore.Safe) {
+		return nil
+	}
+	k, err := KindOf(kind)
+	if err != nil {
+		return err
+	}
+	verdict, prop, ok := strings.Cut(expect, ":")
+	if !ok || (verdict != string(explore.Violation) && verdict != string(explore.Stuck)) {
+		return fmt.Errorf("%q is not an expectation: want \"safe\", \"violation:<property>\" or \"stuck:<property>\"", expect)
+	}
+	var ids []string
+	for _, p := range k.Properties() {
+		if p.ID == prop {
+			return nil
+		}
+		if !slices.Contains(ids, p.ID) {
+			ids = append(ids, p.ID)
+		}
+	}
+	return fmt.Errorf("%q: %q is not a property of kind %s (want one of %s)", expect, prop, kind, strings.Join(ids, ", "))
 }
 
 // Build builds a scenario with its kind.

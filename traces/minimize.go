@@ -40,6 +40,19 @@ type MinimizeOptions struct {
 	Shrinker Shrinker
 	// NoScenarioShrink keeps the scenario's parameters as they are.
 	NoScenarioShrink bool
+	// Interrupt, when closed, ends the minimisation as TimeLimit does:
+	// the smallest counterexample found so far is returned.
+	Interrupt <-chan struct{}
+}
+
+// closed reports whether an interrupt channel is closed (nil: never).
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // cost orders counterexamples: fewer preemptions first, then fewer steps,
@@ -77,10 +90,11 @@ type minimizer struct {
 	replays  int
 	budget   int
 	deadline time.Time
+	stop     <-chan struct{}
 }
 
 func (m *minimizer) exhausted() bool {
-	return m.replays >= m.budget || time.Now().After(m.deadline)
+	return m.replays >= m.budget || time.Now().After(m.deadline) || closed(m.stop)
 }
 
 // try replays a candidate schedule, extending it with default decisions
@@ -267,7 +281,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		m := &minimizer{prog: prog, property: t.Property, maxSteps: t.Bounds.MaxSteps, budget: opts.MaxReplays - replays, deadline: deadline}
+		m := &minimizer{prog: prog, property: t.Property, maxSteps: t.Bounds.MaxSteps, budget: opts.MaxReplays - replays, deadline: deadline, stop: opts.Interrupt}
 		best := m.shrink(rec)
 		replays += m.replays
 		return prog, best, nil
@@ -290,7 +304,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 		if sh == nil {
 			sh = ParamShrinker{}
 		}
-		for adopted := true; adopted && time.Now().Before(deadline) && replays < opts.MaxReplays; {
+		for adopted := true; adopted && time.Now().Before(deadline) && !closed(opts.Interrupt) && replays < opts.MaxReplays; {
 			adopted = false
 			for _, c := range sh.Shrink(scen) {
 				rec := counterexampleOf(c, t, len(best.Threads), opts, deadline)
@@ -344,7 +358,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 // counterexample when it fails the trace's property with no more than
 // maxThreads threads.
 func counterexampleOf(c catalog.Scenario, t *Trace, maxThreads int, opts MinimizeOptions, deadline time.Time) *explore.Record {
-	if time.Now().After(deadline) {
+	if time.Now().After(deadline) || closed(opts.Interrupt) {
 		return nil
 	}
 	prog, err := catalog.Build(c)
@@ -353,7 +367,7 @@ func counterexampleOf(c catalog.Scenario, t *Trace, maxThreads int, opts Minimiz
 	}
 	eo := explore.Options{Strategy: explore.Strategy(t.Strategy), MaxSteps: t.Bounds.MaxSteps,
 		MaxExecutions: opts.MaxExecutions, MaxPreemptions: t.Bounds.MaxPreemptions, Seed: t.Bounds.Seed,
-		TimeLimit: time.Until(deadline)}
+		TimeLimit: time.Until(deadline), Interrupt: opts.Interrupt}
 	if eo.Strategy == explore.Random || eo.Strategy == explore.PCT {
 		eo.MaxExecutions = min(opts.MaxExecutions, max(t.Bounds.MaxExecutions, 10000))
 	}
