@@ -331,10 +331,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if got != nil {
-		sum.Interrupted = got.String()
-		exit = exitInterrupted
+		sum.Interrupted, exit = "SIGINT", exitInterrupted
 		if got == syscall.SIGTERM {
-			exit = exitTerminated
+			sum.Interrupted, exit = "SIGTERM", exitTerminated
 		}
 	}
 	if c.json {
@@ -905,7 +904,13 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 		}
 	}
 	if sum.Interrupted != "" {
-		fmt.Fprintf(w, "\ninterrupted (%s): %d of %d scenarios finished", sum.Interrupted, sum.Scenarios, sum.Scenarios+len(sum.NotRun))
+		cut := 0
+		for _, r := range results {
+			if r.Cut == cutInterrupted {
+				cut++
+			}
+		}
+		fmt.Fprintf(w, "\ninterrupted by %s: %d of %d scenarios ran (%d of them cut short)", sum.Interrupted, sum.Scenarios, sum.Scenarios+len(sum.NotRun), cut)
 		if len(sum.NotRun) == 0 {
 			fmt.Fprintln(w)
 		} else {

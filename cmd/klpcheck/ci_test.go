@@ -237,11 +237,21 @@ func TestTimesLabelled(t *testing.T) {
 // SIGINT stops the run: the tables show what finished (the scenario cut
 // short as "incomplete (interrupted)"), the scenarios not run are
 // listed, the traces of finished scenarios are valid, and the exit status
-// is 130.
+// is 130 (143 for SIGTERM).
 func TestInterrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		name string
+		code int
+	}{{syscall.SIGINT, "SIGINT", exitInterrupted}, {syscall.SIGTERM, "SIGTERM", exitTerminated}} {
+		t.Run(tc.name, func(t *testing.T) { testInterrupt(t, tc.sig, tc.name, tc.code) })
+	}
+}
+
+func testInterrupt(t *testing.T, sig syscall.Signal, name string, want int) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "check", "--workers", "1", "--traces", dir, "testdata/interrupt.json")
 	cmd.Env = append(os.Environ(), "KLPCHECK_TEST_MAIN=1")
@@ -265,19 +275,19 @@ func TestInterrupt(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	err := cmd.Wait()
 	code := cmd.ProcessState.ExitCode()
-	if code != exitInterrupted {
-		t.Fatalf("exit %d (%v), want %d\nstdout:\n%s\nstderr:\n%s", code, err, exitInterrupted, out.String(), errb.String())
+	if code != want {
+		t.Fatalf("exit %d (%v), want %d\nstdout:\n%s\nstderr:\n%s", code, err, want, out.String(), errb.String())
 	}
 	for _, want := range []string{
 		"t/lost-update  violation lost-update 4/1",
 		"t/writers-16   incomplete (interrupted)",
 		"incomplete (interrupted)  no verdict: stopped by SIGINT or SIGTERM",
-		"interrupted (interrupt): 2 of 3 scenarios finished; not run:\n  t/peterson\n",
+		"interrupted by " + name + ": 2 of 3 scenarios ran (1 of them cut short); not run:\n  t/peterson\n",
 		"trace: " + trace,
 		"INTERRUPTED: the verdicts above are those of the scenarios that finished",
 	} {

@@ -135,11 +135,12 @@ func (r *checkResult) cell() string {
 // legend explains the marks that appear in the results' cells ("-" when
 // a table has a missing cell), as (mark, meaning) rows.
 func legend(results []*checkResult, missing bool) [][]string {
-	var bounded, violation, stuck, differs bool
+	var safe, bounded, violation, stuck, differs bool
 	cuts := map[string]bool{}
 	for _, r := range results {
 		switch r.Verdict {
 		case explore.Safe:
+			safe = safe || r.PreemptionBound == nil
 			bounded = bounded || r.PreemptionBound != nil
 		case explore.Violation:
 			violation = true
@@ -150,7 +151,10 @@ func legend(results []*checkResult, missing bool) [][]string {
 		}
 		differs = differs || r.status() == statusDiffers
 	}
-	out := [][]string{{"safe", "every interleaving explored (dpor: one per equivalence class), none fails"}}
+	var out [][]string
+	if safe {
+		out = append(out, []string{"safe", "every interleaving explored (dpor: one per equivalence class), none fails"})
+	}
 	if bounded {
 		out = append(out, []string{"safe≤Np", "every interleaving with at most N preemptions explored, none fails; more were not tried"})
 	}
