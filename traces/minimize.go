@@ -333,6 +333,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 	out.Length = len(final.Steps)
 	out.Preemptions = final.Preemptions
 	out.Step = final.Failure.Step
+	out.setFailedAt()
 	out.Message = final.Failure.Message
 	out.Thread = ""
 	if th := final.Failure.Thread; th >= 0 && th < len(final.Threads) {

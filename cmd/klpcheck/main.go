@@ -7,9 +7,11 @@
 // scenario files (catalog.LoadFile), exploration from explore, traces from
 // traces. It must not know any model's internals.
 //
-// Exit status: 0 when everything checked holds, 1 when a violation or
-// stuck verdict was found (or a replayed trace still fails), 2 on usage or
-// input errors.
+// Exit status: 0 when every verdict is as its scenario expects (check) or
+// the trace no longer fails (replay); 1 when a verdict differs from its
+// expectation, a scenario without one fails, or a replayed trace still
+// fails; 2 on usage or input errors; 3 when a replayed schedule no longer
+// fits the program; 130/143 when check is interrupted.
 package main
 
 import (
@@ -42,7 +44,14 @@ Commands:
   list      list scenarios, variants, fetch models, properties, strategies and the file format
 
 Every command takes --json for machine-readable output and --help for its flags.
-Exit status: 0 everything holds, 1 a violation or stuck verdict, 2 usage or input error.
+
+Exit status:
+  0    check: every verdict is as its scenario expects; replay: the trace no longer fails
+  1    check: a verdict differs from its expectation (or a scenario without one fails);
+       replay: the violation reproduces
+  2    usage or input error (file, line and field named)
+  3    replay: the schedule no longer fits the program (the code changed)
+  130  check interrupted (SIGINT; 143 for SIGTERM): what finished is printed
 
 Examples:
   klpcheck check                                   # the whole built-in catalog

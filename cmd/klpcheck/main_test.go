@@ -164,11 +164,41 @@ func TestReplayFixed(t *testing.T) {
 	v["schedule"] = "0.0.1.1"
 	fixed, _ := json.Marshal(v)
 	os.WriteFile(path, fixed, 0o644)
-	expect(t, []string{"replay", path}, 0, []string{"no longer fails"}, nil)
+	expect(t, []string{"replay", path}, 0, []string{"fixed: the schedule runs to its end", "every property holds; the trace expected violation lost-update at step 3"}, nil)
+	expect(t, []string{"replay", "--json", path}, 0, []string{`"result": "fixed"`}, nil)
+	// A schedule that no longer fits the program: its own status, not
+	// that of a corrupt file.
 	v["schedule"] = "1.1.1.1.1"
 	bad, _ := json.Marshal(v)
 	os.WriteFile(path, bad, 0o644)
-	expect(t, []string{"replay", path}, 2, nil, []string{"replay diverged at decision 2", "finished"})
+	expect(t, []string{"replay", path}, exitDiverged, []string{"no longer applies: replay diverged at decision 2", "finished", "The code changed under this counterexample; run 'klpcheck check' on engine/lost-update"}, nil)
+	expect(t, []string{"replay", "--json", path}, exitDiverged, []string{`"result": "diverged"`}, nil)
+}
+
+// The fixed code, as a kernel developer meets it: a trace of the buggy
+// variant replayed against the fixed one (here: the trace's scenario
+// edited to keep sync1) no longer applies, and says so with exit 3.
+func TestReplayAgainstTheFix(t *testing.T) {
+	const name = "x86/no-sync1/bytewise/inside-line"
+	dir := t.TempDir()
+	expect(t, []string{"check", "--run", name, "--traces", dir}, 0, []string{"violation torn-decode"}, nil)
+	path := filepath.Join(dir, traces.FileName(name))
+	expect(t, []string{"replay", path}, 1, []string{"reproduced: violation torn-decode at step 31"}, nil)
+	data, _ := os.ReadFile(path)
+	if !bytes.Contains(data, []byte(`"failed_at_step": 31`)) {
+		t.Fatalf("the trace does not carry the step replay prints:\n%s", data)
+	}
+	fixed := strings.Replace(string(data), `"disable": [
+        "sync1"
+      ],`, "", 1)
+	if fixed == string(data) {
+		t.Fatalf("no sync1 to re-enable in:\n%s", data)
+	}
+	os.WriteFile(path, []byte(fixed), 0o644)
+	code, out, errs := klp(t, "replay", path)
+	if code != exitDiverged && code != exitOK {
+		t.Fatalf("replay against the fix: exit %d, want %d (no longer applies) or 0 (fixed)\n%s%s", code, exitDiverged, out, errs)
+	}
 }
 
 // Malformed, truncated and wrong-version inputs give exit 2 and a message
