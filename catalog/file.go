@@ -30,7 +30,8 @@ Every field is checked; unknown fields are rejected at every level.
     "name":        "my/lost-update",     required, unique in the file
     "kind":        "engine",             required: engine, x86, livepatch or fentry
     "description": "...",                optional
-    "params":      { ... },              the kind's parameters (see klpcheck list kinds)
+    "params":      { ... },              the kind's parameters: 'klpcheck list kinds' names
+                                         them and the doc that explains them
     "explore":     {                     optional bounds; command-line flags override them
       "strategy": "dpor", "max_steps": 2000, "max_executions": 100000,
       "max_preemptions": 3, "seed": 1

@@ -276,8 +276,15 @@ func TestScenarioFiles(t *testing.T) {
 
 func TestList(t *testing.T) {
 	expect(t, []string{"list"}, 0, []string{"KIND", "engine/lost-update", "PROPERTY", "mutual-exclusion", "STRATEGY", "dpor", "FETCH MODELS"}, nil)
-	expect(t, []string{"list", "format"}, 0, []string{"unknown fields are rejected"}, nil)
-	out, _ := expect(t, []string{"list", "--json", "properties", "scenarios"}, 0, nil, nil)
+	expect(t, []string{"list", "format"}, 0, []string{"unknown fields are rejected", "'klpcheck list kinds' names"}, nil)
+	// list kinds names each kind's parameters and its doc.
+	expect(t, []string{"list", "kinds"}, 0, []string{"docs/x86.md", "cpus, disable", "program"}, nil)
+	// A property checked by a kind that lists it twice is shown once.
+	out, _ := expect(t, []string{"list", "properties"}, 0, nil, nil)
+	if strings.Contains(out, "fentry,fentry") {
+		t.Fatalf("a kind listed twice:\n%s", out)
+	}
+	out, _ = expect(t, []string{"list", "--json", "properties", "scenarios"}, 0, nil, nil)
 	var v struct {
 		Properties []listedProperty
 		Scenarios  []listedScenario

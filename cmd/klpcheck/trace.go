@@ -132,7 +132,8 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("minimize", "minimize [flags] TRACE", minimizeHelp, stderr)
 	outPath := c.fs.String("o", "", "write the minimised trace to `file`")
 	maxReplays := c.fs.Int("max-replays", 4000, "bound the replays of candidate schedules")
-	timeLimit := c.fs.Duration("time-limit", 60*time.Second, "bound the whole minimisation")
+	timeLimit := &durationFlag{60 * time.Second}
+	c.fs.Var(timeLimit, "time-limit", "bound the whole minimisation, e.g. 90s (default 1m0s)")
 	noScen := c.fs.Bool("no-scenario-shrink", false, "keep the scenario's parameters")
 	pos, code, done := c.parse(args, stdout, stderr)
 	if done {
@@ -141,14 +142,14 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 1 {
 		return usageError(stderr, "minimize", "want exactly one trace file, got %d arguments", len(pos))
 	}
-	if *maxReplays < 1 || *timeLimit <= 0 {
+	if *maxReplays < 1 {
 		return usageError(stderr, "minimize", "--max-replays and --time-limit must be positive")
 	}
 	tr, err := traces.Read(pos[0])
 	if err != nil {
 		return inputError(stderr, err)
 	}
-	m, err := traces.Minimize(tr, traces.MinimizeOptions{MaxReplays: *maxReplays, TimeLimit: *timeLimit, NoScenarioShrink: *noScen})
+	m, err := traces.Minimize(tr, traces.MinimizeOptions{MaxReplays: *maxReplays, TimeLimit: timeLimit.d, NoScenarioShrink: *noScen})
 	if err != nil {
 		fmt.Fprintf(stderr, "klpcheck: %s: %v\n", pos[0], err)
 		return exitUsage
