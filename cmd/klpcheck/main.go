@@ -102,7 +102,7 @@ type command struct {
 
 func newCommand(name, synopsis, help string, stderr io.Writer) *command {
 	c := &command{fs: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, help: help}
-	c.fs.SetOutput(stderr)
+	c.fs.SetOutput(io.Discard) // parse reports errors itself, once
 	c.fs.BoolVar(&c.json, "json", false, "print machine-readable JSON on stdout")
 	c.fs.Usage = func() {}
 	return c
