@@ -37,8 +37,10 @@ Every field is checked; unknown fields are rejected at every level.
       "max_preemptions": 3, "seed": 1
     },
     "table": "...", "row": "...", "column": "...",   optional: place in a verdict table
-    "expect": "violation:lost-update"   optional: the expected verdict: "safe",
+    "expect": "violation:lost-update",  optional: the expected verdict: "safe",
                                          "violation:<property>" or "stuck:<property>"
+    "expect_log": ["% insmod …", …]     optional (livepatch): the event log of the
+                                         default execution, exact and in order
   }
 
 A bound given is honoured or rejected: 0 is refused where it cannot mean
@@ -262,6 +264,9 @@ func (p *fileParser) scenario(path string, raw json.RawMessage) (Scenario, error
 	}
 	if err := CheckExpect(s.Kind, s.Expect); err != nil {
 		return s, p.errField(join(path, "expect"), "%v", err)
+	}
+	if _, present := p.keys[join(path, "expect_log")]; present && !HasEventLog(s.Kind) {
+		return s, p.errField(join(path, "expect_log"), "kind %s keeps no event log to compare with", s.Kind)
 	}
 	if _, err := Build(s); err != nil {
 		return s, p.buildError(path, s.Name, err)

@@ -118,7 +118,11 @@ iframe.porcupine { width: 100%; height: 36em; border: 1px solid #ccc; }
 {{end}}</tbody>
 </table>
 <p id="failure">{{if .TL.Failure}}<strong>{{if .TL.Failure.Stuck}}STUCK{{else}}VIOLATION{{end}} {{.TL.Failure.Property}}</strong> {{.FailStep}}{{else}}the execution ended {{.TL.Outcome}} with no failure{{end}}</p>
-{{if .Porcupine}}<h2>History (porcupine: {{.PorcupineResult}})</h2>
+{{if .TL.Log}}<h2>Event log</h2>
+<p>dmesg and the admin's commands, up to the end of the execution.</p>
+<pre class="log" id="eventlog">{{range .TL.Log}}{{.}}
+{{end}}</pre>
+{{end}}{{if .Porcupine}}<h2>History (porcupine: {{.PorcupineResult}})</h2>
 <p>The history of observable operations, checked for linearizability against the specification. Red linearization points are where it breaks.</p>
 <iframe class="porcupine" id="porcupine" title="porcupine visualisation" srcdoc="{{.Porcupine}}"></iframe>
 {{end}}

@@ -23,6 +23,9 @@ type Timeline struct {
 	// (-1: during setup).
 	FailRow int    `json:"fail_row"`
 	Outcome string `json:"outcome"`
+	// Log is the execution's event log (dmesg lines and the admin's
+	// commands), for kinds that keep one; the caller fills it in.
+	Log []string `json:"log,omitempty"`
 }
 
 // Row is one scheduling step.
@@ -212,6 +215,12 @@ func writeColumns(b *strings.Builder, tl *Timeline, opts TextOptions) {
 		}
 	} else {
 		fmt.Fprintf(b, "the execution ended %s with no failure\n", tl.Outcome)
+	}
+	if len(tl.Log) > 0 {
+		b.WriteString("\nevent log (dmesg and the admin's commands, up to the end of the execution):\n")
+		for _, l := range tl.Log {
+			fmt.Fprintf(b, "  %s\n", l)
+		}
 	}
 }
 

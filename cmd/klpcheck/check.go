@@ -107,7 +107,12 @@ type checkResult struct {
 	Status string `json:"status"`
 	// Unexpected is set when Expect is given and a definite verdict
 	// differs from it.
-	Unexpected bool          `json:"unexpected,omitempty"`
+	Unexpected bool `json:"unexpected,omitempty"`
+	// LogChecked: the scenario has an expect_log, compared with the event
+	// log of its default execution; LogDiff is the first difference ("":
+	// the log is as expected).
+	LogChecked bool          `json:"log_checked,omitempty"`
+	LogDiff    string        `json:"log_diff,omitempty"`
 	Stats      explore.Stats `json:"stats"`
 	Trace      string        `json:"trace,omitempty"`
 	Error      string        `json:"error,omitempty"`
@@ -702,6 +707,18 @@ func checkOne(s catalog.Scenario, f checkFlags, prog *progress) *checkResult {
 		r.Property, r.Message = res.Failure.Property, res.Failure.Message
 		r.Length, r.Preemptions, r.Schedule = res.Length, res.Preemptions, res.Schedule.String()
 	}
+	if s.ExpectLog != nil {
+		// Like the selftests' check_result: the default execution's event
+		// log, exact and in order.
+		got, _, err := catalog.DefaultLog(s)
+		switch {
+		case err != nil:
+			r.LogDiff = err.Error()
+		default:
+			r.LogDiff = catalog.LogDiff(got, s.ExpectLog)
+		}
+		r.LogChecked = true
+	}
 	r.Unexpected = r.status() == statusDiffers
 	if res.Failure != nil && f.tracesDir != "" {
 		// The trace is written even when the run is being interrupted
@@ -870,8 +887,21 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 	fmt.Fprintf(w, "time: wall %s, CPU %s (user+system), %s summed over the scenarios' searches (%d workers)\n",
 		dur(sum.Wall), dur(sum.CPU), dur(sum.Elapsed), sum.Workers)
 	e := sum.Expectations
-	fmt.Fprintf(w, "expectations: %d as expected, %d differ, %d undecided (incomplete), %d scenarios have none\n",
+	fmt.Fprintf(w, "expectations: %d as expected, %d differ, %d undecided (incomplete), %d scenarios have none",
 		e[statusAsExpected], e[statusDiffers], e[statusUndecided], e[statusNone])
+	logs, logDiffs := 0, 0
+	for _, r := range results {
+		if r.LogChecked {
+			logs++
+			if r.LogDiff != "" {
+				logDiffs++
+			}
+		}
+	}
+	if logs > 0 {
+		fmt.Fprintf(w, "; event logs (expect_log): %d as expected, %d differ", logs-logDiffs, logDiffs)
+	}
+	fmt.Fprintln(w)
 
 	var fails []*checkResult
 	for _, r := range results {
@@ -936,7 +966,12 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 			}
 			switch r.status() {
 			case statusDiffers:
-				fmt.Fprintf(w, "  %s: got %s, expected %s\n", r.Scenario, r.outcome(), r.Expect)
+				if r.Expect != "" && r.outcome() != r.Expect {
+					fmt.Fprintf(w, "  %s: got %s, expected %s\n", r.Scenario, r.outcome(), r.Expect)
+				}
+				if r.LogDiff != "" {
+					fmt.Fprintf(w, "  %s: the event log differs from expect_log: %s\n", r.Scenario, r.LogDiff)
+				}
 			case statusUndecided:
 				fmt.Fprintf(w, "  %s: incomplete (%s), expected %s (--allow-incomplete accepts this)\n", r.Scenario, r.Cut, r.Expect)
 			default:

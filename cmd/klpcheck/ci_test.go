@@ -298,3 +298,50 @@ func testInterrupt(t *testing.T, sig syscall.Signal, name string, want int) {
 	// The trace written before the signal replays.
 	expect(t, []string{"replay", trace}, 1, []string{"reproduced: violation lost-update"}, nil)
 }
+
+// The event log of a livepatch execution can be printed and asserted:
+// expect_log, exact and in order, like the selftests' check_result.
+func TestEventLog(t *testing.T) {
+	const file = "testdata/selftest-log.json"
+	expect(t, []string{"log", file}, 0, []string{
+		"# selftest/basic-function-patching: the default execution: complete",
+		"% insmod test_modules/test_klp_livepatch.ko\nlivepatch: enabling patch 'test_klp_livepatch'\n",
+	}, nil)
+	expect(t, []string{"log", "--check", file}, 0, []string{"# the log is as expect_log says (12 lines)"}, nil)
+	expect(t, []string{"check", file}, 0, []string{"event logs (expect_log): 1 as expected, 0 differ", "OK"}, nil)
+
+	// One line changed: check and log --check exit 1 and name it.
+	data, _ := os.ReadFile(file)
+	bad := writeFile(t, "bad-log.json", strings.Replace(string(data), "': starting unpatching transition", "': starting patching transition", 1))
+	expect(t, []string{"check", bad}, 1, []string{
+		"safe (!)",
+		"event logs (expect_log): 0 as expected, 1 differ",
+		`selftest/basic-function-patching: the event log differs from expect_log: line 9: got "livepatch: 'test_klp_livepatch': starting unpatching transition", want "livepatch: 'test_klp_livepatch': starting patching transition"`,
+	}, nil)
+	expect(t, []string{"log", "--check", bad}, 1, []string{"# the log differs from expect_log: line 9"}, nil)
+	// A line missing at the end.
+	short := writeFile(t, "short-log.json", strings.Replace(string(data), `,
+    "% rmmod test_klp_livepatch"`, "", 1))
+	expect(t, []string{"check", short}, 1, []string{`line 12: unexpected "% rmmod test_klp_livepatch" (11 lines expected)`}, nil)
+
+	// A built-in scenario's default execution, and a trace's execution.
+	expect(t, []string{"log", "livepatch/s10-force"}, 0, []string{"% echo 1 > /sys/kernel/livepatch/P/force", "livepatch: forcing remaining tasks to the patched state"}, nil)
+	dir := t.TempDir()
+	expect(t, []string{"check", "--run", "livepatch/s10-force", "--traces", dir}, 0, nil, nil)
+	trace := filepath.Join(dir, "livepatch_s10-force.trace.json")
+	expect(t, []string{"log", trace}, 0, []string{"the trace's execution: violation mixed-state at step", "livepatch: forcing remaining tasks"}, nil)
+	// show includes the log.
+	expect(t, []string{"show", trace}, 0, []string{"event log (dmesg and the admin's commands", "  livepatch: 'P': starting patching transition"}, nil)
+	html := filepath.Join(dir, "p.html")
+	expect(t, []string{"show", "--html", html, trace}, 0, nil, nil)
+	if page, _ := os.ReadFile(html); !bytes.Contains(page, []byte(`id="eventlog"`)) || !bytes.Contains(page, []byte("forcing remaining tasks")) {
+		t.Fatal("the HTML page has no event log")
+	}
+
+	// Kinds without an event log are refused, with the kinds that have one.
+	expect(t, []string{"log", "engine/lost-update"}, 2, nil, []string{"kind engine keeps no event log (kinds with one: livepatch)"})
+	eng := writeFile(t, "eng.json", `{"name": "e", "kind": "engine", "params": {"program": "peterson"}, "expect_log": ["x"]}`)
+	expect(t, []string{"check", eng}, 2, nil, []string{"expect_log: kind engine keeps no event log to compare with"})
+	expect(t, []string{"log", "--check", "livepatch/s10-force"}, 2, nil, []string{"has no expect_log"})
+	expect(t, []string{"log", "no-such-thing"}, 2, nil, []string{"no-such-thing: no such built-in scenario or file"})
+}

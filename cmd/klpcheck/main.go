@@ -41,6 +41,7 @@ Commands:
   replay    re-run a counterexample trace and check that it fails the same way
   minimize  shrink a trace: fewer preemptions, steps, choices (and parameters, where a kind allows)
   show      render a trace as a text timeline, or as an HTML page with --html
+  log       print the event log (dmesg and admin commands) of a trace's or a scenario's execution
   list      list scenarios, variants, fetch models, properties, strategies and the file format
 
 Every command takes --json for machine-readable output and --help for its flags.
@@ -61,6 +62,7 @@ Examples:
   klpcheck minimize -o small.json out/engine_lost-update.trace.json
   klpcheck show small.json
   klpcheck show --html trace.html small.json
+  klpcheck log livepatch/s10-force
   klpcheck list properties
 `
 
@@ -87,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdShow(rest, stdout, stderr)
 	case "list":
 		return cmdList(rest, stdout, stderr)
+	case "log":
+		return cmdLog(rest, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "klpcheck: unknown command %q\n\n%s", cmd, usage)
 	return exitUsage

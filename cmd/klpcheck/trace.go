@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klpcheck/klpcheck/catalog"
 	"github.com/klpcheck/klpcheck/traces"
 )
 
@@ -225,7 +226,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return inputError(stderr, err)
 	}
-	got, err := traces.Replay(tr)
+	got, log, err := replayLogged(tr)
 	if got == nil {
 		fmt.Fprintf(stderr, "klpcheck: %s: %v\n", pos[0], err)
 		return exitUsage
@@ -234,9 +235,10 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		// Show what the replay did, but say it is not the recorded run.
 		fmt.Fprintf(stderr, "klpcheck: warning: %s: %v\n", pos[0], err)
-		code = exitUsage
+		code = exitDiverged
 	}
 	tl := traces.NewTimeline(got.Record)
+	tl.Log = log
 	if *htmlPath != "" {
 		hist, herr := historyFor(tr, *history)
 		if herr != nil {
@@ -267,4 +269,22 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return code
+}
+
+// replayLogged replays a trace, with the event log of its execution for
+// kinds that keep one (nil otherwise).
+func replayLogged(tr *traces.Trace) (*traces.Replayed, []string, error) {
+	if !catalog.HasEventLog(tr.Scenario.Kind) {
+		got, err := traces.Replay(tr)
+		return got, nil, err
+	}
+	if _, err := tr.Program(); err != nil { // version checks
+		return nil, nil, err
+	}
+	prog, log, err := catalog.Logged(tr.Scenario)
+	if err != nil {
+		return nil, nil, err
+	}
+	got, err := traces.ReplayWith(tr, prog)
+	return got, log(), err
 }

@@ -84,6 +84,8 @@ const (
 
 func (r *checkResult) status() string {
 	switch {
+	case r.LogDiff != "":
+		return statusDiffers
 	case r.Expect == "":
 		return statusNone
 	case r.Verdict == explore.Incomplete:
