@@ -65,6 +65,8 @@ func TestParseScenariosErrors(t *testing.T) {
 		{"expect maybe", "{\"name\": \"a\", \"kind\": \"engine\", \"params\": {\"program\": \"peterson\"},\n \"expect\": \"maybe\"}", `f.json:2:2: expect: "maybe" is not an expectation`},
 		{"expect bare violation", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "expect": "violation"}`, `expect: "violation" is not an expectation`},
 		{"expect unknown property", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "expect": "violation:torn-decode"}`, `expect: "violation:torn-decode": "torn-decode" is not a property of kind engine (want one of lost-update, mutual-exclusion, deadlock, panic)`},
+		{"expect_log without a log", "{\"name\": \"a\", \"kind\": \"engine\", \"params\": {\"program\": \"peterson\"},\n \"expect_log\": [\"x\"]}", `f.json:2:2: expect_log: kind engine keeps no event log to compare with`},
+		{"expect_log type", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "expect_log": "x"}`, `expect_log: want []string, not a JSON string`},
 		{"element not object", `[{"name": "a", "kind": "engine", "params": {"program": "peterson"}}, 3]`, `[1]: want a scenario object, not a number`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,6 +157,23 @@ func TestBuiltinExpectations(t *testing.T) {
 	for _, s := range Builtin() {
 		if err := CheckExpect(s.Kind, s.Expect); err != nil {
 			t.Errorf("%s: %v", s.Name, err)
+		}
+	}
+}
+
+func TestLogDiff(t *testing.T) {
+	for _, tc := range []struct {
+		got, want []string
+		diff      string
+	}{
+		{[]string{"a", "b"}, []string{"a", "b"}, ""},
+		{nil, []string{}, ""},
+		{[]string{"a", "c"}, []string{"a", "b"}, `line 2: got "c", want "b"`},
+		{[]string{"a"}, []string{"a", "b"}, `line 2: missing "b" (the log has 1 lines)`},
+		{[]string{"a", "b"}, []string{"a"}, `line 2: unexpected "b" (1 lines expected)`},
+	} {
+		if d := LogDiff(tc.got, tc.want); d != tc.diff {
+			t.Errorf("LogDiff(%q, %q) = %q, want %q", tc.got, tc.want, d, tc.diff)
 		}
 	}
 }
