@@ -1,8 +1,11 @@
 package traces
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/klpcheck/klpcheck/catalog"
@@ -349,6 +352,9 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 	}
 	if scen.Name != t.Scenario.Name {
 		from.FromScenario = t.Scenario.Name
+		// The original's description no longer holds ("1 NMI" when the
+		// NMI was shrunk away): say what changed.
+		out.Scenario.Description = shrunkDescription(t.Scenario, scen)
 	}
 	out.Minimized = from
 	return &out, nil
@@ -382,4 +388,44 @@ func counterexampleOf(c catalog.Scenario, t *Trace, maxThreads int, opts Minimiz
 		return nil
 	}
 	return rec
+}
+
+// shrunkDescription describes a scenario minimisation made from orig by
+// the parameters that differ.
+func shrunkDescription(orig, small catalog.Scenario) string {
+	var a, b map[string]any
+	json.Unmarshal(orig.Params, &a)
+	json.Unmarshal(small.Params, &b)
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	show := func(m map[string]any, k string) string {
+		v, ok := m[k]
+		if !ok {
+			return "(default)"
+		}
+		j, _ := json.Marshal(v)
+		return string(j)
+	}
+	var changes []string
+	for _, k := range keys {
+		if x, y := show(a, k), show(b, k); x != y {
+			changes = append(changes, fmt.Sprintf("%s %s → %s", k, x, y))
+		}
+	}
+	if len(changes) == 0 {
+		changes = []string{"the same parameters"}
+	}
+	d := fmt.Sprintf("%s shrunk by minimize: %s", orig.Name, strings.Join(changes, ", "))
+	if orig.Description != "" {
+		d += "; the original: " + orig.Description
+	}
+	return d
 }

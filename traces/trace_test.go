@@ -291,6 +291,18 @@ func TestMinimizeShrinker(t *testing.T) {
 	if _, err := Replay(min); err != nil {
 		t.Fatal(err)
 	}
+	// The description says what was shrunk, not what the original had.
+	if want := "engine/lost-update shrunk by minimize: the same parameters; the original: two unsynchronised increments"; min.Scenario.Description != want {
+		t.Fatalf("description %q, want %q", min.Scenario.Description, want)
+	}
+}
+
+func TestShrunkDescription(t *testing.T) {
+	orig := catalog.Scenario{Name: "x", Description: "2 CPUs, 1 NMI", Params: []byte(`{"cpus": 2, "nmis": 1, "fetch": "bytewise"}`)}
+	small := catalog.Scenario{Name: "x [shrunk]", Params: []byte(`{"cpus": 1, "fetch": "bytewise"}`)}
+	if got, want := shrunkDescription(orig, small), "x shrunk by minimize: cpus 2 → 1, nmis 1 → (default); the original: 2 CPUs, 1 NMI"; got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
 }
 
 func TestWriteRead(t *testing.T) {

@@ -315,10 +315,19 @@ func TestShowHistoryX86(t *testing.T) {
 	html := filepath.Join(dir, "x.html")
 	expect(t, []string{"show", "--history", "--html", html, path}, 0, []string{"wrote"}, nil)
 	page, _ := os.ReadFile(html)
-	for _, want := range []string{`id="timeline"`, `id="porcupine"`, "const data = ", "porcupine: Ok"} {
+	for _, want := range []string{`id="timeline"`, `id="porcupine"`, "const data = ", "History, for context", "The property that failed, torn-decode, is not this history's", `id="legend"`} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Fatalf("the page lacks %q", want)
 		}
+	}
+	// A torn decode is not a history violation: no "porcupine: Ok"
+	// heading suggests the page found nothing.
+	if bytes.Contains(page, []byte("porcupine: Ok")) {
+		t.Fatal(`"porcupine: Ok" on a page whose violation is not a history violation`)
+	}
+	// The idle context ran no step: no empty column.
+	if bytes.Contains(page, []byte("<th>cpu1 idle</th>")) {
+		t.Fatal("an empty column for a thread that ran no step")
 	}
 	// Without --history, a torn-decode trace has no history view.
 	expect(t, []string{"show", "--html", html, path}, 0, nil, nil)
