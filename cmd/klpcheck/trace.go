@@ -198,7 +198,11 @@ below it; "»" marks a preemption, "?" a choice (an NMI, a stale line), "✗"
 the step after which the property failed. With --html, writes one
 self-contained HTML page (the timeline, plus porcupine's visualisation when
 the property is a history property, or with --history for x86 traces) that
-opens offline.
+opens offline. For livepatch traces the execution's event log (dmesg and
+the admin's commands) follows the timeline. A legend explains the marks;
+threads that ran no step get no column. Exit status: 0 rendered, 2 the
+trace cannot be read, 3 its schedule no longer fits the program (what the
+replay did is still shown).
 
 Examples:
   klpcheck show out/engine_lost-update.trace.json
