@@ -28,6 +28,8 @@ import (
 //
 //	go test ./cmd/klpcheck -run TestDocs -update-docs -timeout 60m
 //
+// and with -short only the cheap ones (seconds).
+//
 // Times vary between runs: -docs compares with every duration masked.
 var (
 	docsCheck  = flag.Bool("docs", false, "also compare the documents' whole-catalog figures (runs the catalog: minutes)")
@@ -317,7 +319,11 @@ func TestDocs(t *testing.T) {
 				got := g.gen(e)
 				b.WriteString(got)
 				if !*docsUpdate && mask(got) != mask(old) {
-					t.Errorf("%s: the block %q is stale; regenerate with\n  go test ./cmd/klpcheck -run TestDocs -update-docs -timeout 60m\ngot:\n%s\ndocument:\n%s", doc, name, got, old)
+					how := "go test ./cmd/klpcheck -short -run TestDocs -update-docs   (seconds: the blocks that need no catalog run)"
+					if g.expensive {
+						how = "go test ./cmd/klpcheck -run TestDocs -update-docs -timeout 60m   (runs the whole catalog)"
+					}
+					t.Errorf("%s: the generated block %q is stale (the code's output changed); regenerate with\n  %s\ngot:\n%s\ndocument:\n%s", doc, name, how, got, old)
 				}
 			}
 			text = after
