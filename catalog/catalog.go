@@ -12,9 +12,13 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/klp"
+	"github.com/klpcheck/klpcheck/props"
 )
 
 // Scenario is one checkable configuration: an entry of the built-in
@@ -33,9 +37,15 @@ type Scenario struct {
 	Row    string `json:"row,omitempty"`
 	Column string `json:"column,omitempty"`
 	// Expect documents the verdict the catalog's authors expect ("safe",
-	// "violation:torn-decode", "stuck:transition-completes"). It is never
-	// used to compute a verdict; tests compare it with the computed one.
+	// "violation:torn-decode", "stuck:transition-completes"; see
+	// CheckExpect). It is never used to compute a verdict: the command
+	// line's exit status and the tests compare it with the computed one.
 	Expect string `json:"expect,omitempty"`
+	// ExpectLog, for a kind with an event log (see Logged), is the log of
+	// the scenario's default execution — the admin script first, then the
+	// lowest runnable thread, as the kernel's livepatch selftests run —
+	// line by line, exact and in order, like the selftests' check_result.
+	ExpectLog []string `json:"expect_log,omitempty"`
 }
 
 // Bounds are the exploration bounds a scenario carries.
@@ -99,6 +109,120 @@ func KindOf(name string) (Kind, error) {
 	}
 	sort.Strings(names)
 	return nil, fmt.Errorf("unknown scenario kind %q (want one of %v)", name, names)
+}
+
+// CheckExpect validates an expectation for a scenario of the kind: "" (none),
+// "safe", or "violation:<property>" / "stuck:<property>" naming one of the
+// kind's properties. A misspelt expectation would otherwise never match
+// and fail every run, or — worse — be read as "no expectation".
+func CheckExpect(kind, expect string) error {
+	if expect == "" || expect == string(explore.Safe) {
+		return nil
+	}
+	k, err := KindOf(kind)
+	if err != nil {
+		return err
+	}
+	verdict, prop, ok := strings.Cut(expect, ":")
+	if !ok || (verdict != string(explore.Violation) && verdict != string(explore.Stuck)) {
+		return fmt.Errorf("%q is not an expectation: want \"safe\", \"violation:<property>\" or \"stuck:<property>\"", expect)
+	}
+	var ids []string
+	for _, p := range k.Properties() {
+		if p.ID == prop {
+			return nil
+		}
+		if !slices.Contains(ids, p.ID) {
+			ids = append(ids, p.ID)
+		}
+	}
+	return fmt.Errorf("%q: %q is not a property of kind %s (want one of %s)", expect, prop, kind, strings.Join(ids, ", "))
+}
+
+// Logged builds a scenario so that its executions keep an event log:
+// prog is the program, log returns the log of the execution run last (nil
+// before one ran). The event log is the kernel's dmesg wording plus the
+// admin script's commands ("% insmod …"), as the livepatch selftests'
+// check_result compares it. Kinds without an event log are refused.
+func Logged(s Scenario) (prog explore.Program, log func() []string, err error) {
+	build, ok := eventLogs[s.Kind]
+	if !ok {
+		var kinds []string
+		for k := range eventLogs {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		return nil, nil, fmt.Errorf("scenario %q: kind %s keeps no event log (kinds with one: %s)", s.Name, s.Kind, strings.Join(kinds, ", "))
+	}
+	return build(s)
+}
+
+// eventLogs are the kinds whose executions keep an event log, with the
+// builder that captures it.
+var eventLogs = map[string]func(Scenario) (explore.Program, func() []string, error){
+	"livepatch": func(s Scenario) (explore.Program, func() []string, error) {
+		if _, err := Build(s); err != nil { // the kind's own validation and messages
+			return nil, nil, err
+		}
+		var p LivepatchParams
+		if err := DecodeParams(s, &p); err != nil {
+			return nil, nil, err
+		}
+		var last *klp.Kernel
+		prog, err := klp.Program(&p, props.NewLivepatchMonitor, func(k *klp.Kernel) { last = k })
+		if err != nil {
+			return nil, nil, fmt.Errorf("scenario %q: %w", s.Name, err)
+		}
+		return prog, func() []string {
+			if last == nil {
+				return nil
+			}
+			return last.Log()
+		}, nil
+	},
+}
+
+// DefaultLog runs the scenario's default execution — the admin script
+// first, then always the lowest runnable thread, the order in which the
+// kernel's selftests see a quiet machine — and returns its event log and
+// record. The step bound is the scenario's max_steps, else 100000 (a
+// selftest script runs long).
+func DefaultLog(s Scenario) ([]string, *explore.Record, error) {
+	prog, log, err := Logged(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	steps := 100000
+	if s.Explore != nil && s.Explore.MaxSteps > 0 {
+		steps = s.Explore.MaxSteps
+	}
+	rec, err := explore.Replay(prog, nil, explore.ReplayOptions{Extend: true, MaxSteps: steps})
+	if err != nil {
+		return nil, nil, fmt.Errorf("scenario %q: the default execution: %w", s.Name, err)
+	}
+	return log(), rec, nil
+}
+
+// LogDiff compares an event log with the expected one, exactly and in
+// order, and describes the first difference ("" when they are equal).
+func LogDiff(got, want []string) string {
+	for i := 0; i < max(len(got), len(want)); i++ {
+		switch {
+		case i >= len(got):
+			return fmt.Sprintf("line %d: missing %q (the log has %d lines)", i+1, want[i], len(got))
+		case i >= len(want):
+			return fmt.Sprintf("line %d: unexpected %q (%d lines expected)", i+1, got[i], len(want))
+		case got[i] != want[i]:
+			return fmt.Sprintf("line %d: got %q, want %q", i+1, got[i], want[i])
+		}
+	}
+	return ""
+}
+
+// HasEventLog reports whether the kind's executions keep an event log.
+func HasEventLog(kind string) bool {
+	_, ok := eventLogs[kind]
+	return ok
 }
 
 // Build builds a scenario with its kind.

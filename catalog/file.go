@@ -30,14 +30,23 @@ Every field is checked; unknown fields are rejected at every level.
     "name":        "my/lost-update",     required, unique in the file
     "kind":        "engine",             required: engine, x86, livepatch or fentry
     "description": "...",                optional
-    "params":      { ... },              the kind's parameters (see klpcheck list kinds)
+    "params":      { ... },              the kind's parameters: 'klpcheck list kinds' names
+                                         them and the doc that explains them
     "explore":     {                     optional bounds; command-line flags override them
       "strategy": "dpor", "max_steps": 2000, "max_executions": 100000,
       "max_preemptions": 3, "seed": 1
     },
     "table": "...", "row": "...", "column": "...",   optional: place in a verdict table
-    "expect": "violation:lost-update"   optional: documents the expected verdict
-  }`
+    "expect": "violation:lost-update",  optional: the expected verdict: "safe",
+                                         "violation:<property>" or "stuck:<property>"
+    "expect_log": ["% insmod …", …]     optional (livepatch): the event log of the
+                                         default execution, exact and in order
+  }
+
+A bound given is honoured or rejected: 0 is refused where it cannot mean
+what it says (max_steps, max_executions, max_preemptions); leave a field out
+for its default. 'klpcheck check' exits 1 when a verdict differs from its
+scenario's expectation.`
 
 // FileError is a problem in a scenario file, located by line, column and
 // the JSON path of the offending field.
@@ -245,10 +254,38 @@ func (p *fileParser) scenario(path string, raw json.RawMessage) (Scenario, error
 	if s.Explore != nil && (s.Explore.MaxSteps < 0 || s.Explore.MaxExecutions < 0 || s.Explore.MaxPreemptions < 0) {
 		return s, p.errField(join(path, "explore"), "bounds must not be negative")
 	}
+	// A bound that is present is honoured or rejected, never read as
+	// "the default": absence is how a file asks for the default.
+	for _, z := range zeroBounds {
+		field := join(path, "explore."+z.field)
+		if _, present := p.keys[field]; present && z.value(s.Explore) == 0 {
+			return s, p.errField(field, "0 is not a usable bound: %s; leave the field out for the default (%s)", z.why, z.dflt)
+		}
+	}
+	if err := CheckExpect(s.Kind, s.Expect); err != nil {
+		return s, p.errField(join(path, "expect"), "%v", err)
+	}
+	if _, present := p.keys[join(path, "expect_log")]; present && !HasEventLog(s.Kind) {
+		return s, p.errField(join(path, "expect_log"), "kind %s keeps no event log to compare with", s.Kind)
+	}
 	if _, err := Build(s); err != nil {
 		return s, p.buildError(path, s.Name, err)
 	}
 	return s, nil
+}
+
+// zeroBounds are the explore fields for which 0 cannot mean what it says
+// (the engine reads 0 as "use the default").
+var zeroBounds = []struct {
+	field, why, dflt string
+	value            func(*Bounds) int64
+}{
+	{"max_steps", "an execution needs at least one step", "10000 steps",
+		func(b *Bounds) int64 { return int64(b.MaxSteps) }},
+	{"max_executions", "a search needs at least one execution", "unlimited for dpor, exhaustive and bounded; 10000 for random and pct",
+		func(b *Bounds) int64 { return b.MaxExecutions }},
+	{"max_preemptions", "the engine's bounded strategy cannot stop at 0 preemptions", "3",
+		func(b *Bounds) int64 { return int64(b.MaxPreemptions) }},
 }
 
 var paramsField = regexp.MustCompile(`\bparams((?:\.[A-Za-z0-9_]+|\[[0-9]+\])+)`)

@@ -59,6 +59,14 @@ func TestParseScenariosErrors(t *testing.T) {
 		{"params array", `{"name": "a", "kind": "engine", "params": [1]}`, `params: params must be an object`},
 		{"duplicate key", "{\"name\": \"a\",\n \"name\": \"b\"}", `f.json:2:2: name: duplicate field (first at line 1)`},
 		{"duplicate name", "[{\"name\": \"a\", \"kind\": \"engine\", \"params\": {\"program\": \"peterson\"}},\n {\"name\": \"a\", \"kind\": \"engine\", \"params\": {\"program\": \"peterson\"}}]", `f.json:2:3: [1].name: scenario name "a" is used twice (first at line 1)`},
+		{"zero steps", "{\"name\": \"a\", \"kind\": \"engine\", \"params\": {\"program\": \"peterson\"},\n \"explore\": {\"max_steps\": 0}}", `f.json:2:14: explore.max_steps: 0 is not a usable bound`},
+		{"zero executions", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "explore": {"max_executions": 0}}`, `explore.max_executions: 0 is not a usable bound: a search needs at least one execution; leave the field out`},
+		{"zero preemptions", `[{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "explore": {"strategy": "bounded", "max_preemptions": 0}}]`, `[0].explore.max_preemptions: 0 is not a usable bound`},
+		{"expect maybe", "{\"name\": \"a\", \"kind\": \"engine\", \"params\": {\"program\": \"peterson\"},\n \"expect\": \"maybe\"}", `f.json:2:2: expect: "maybe" is not an expectation`},
+		{"expect bare violation", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "expect": "violation"}`, `expect: "violation" is not an expectation`},
+		{"expect unknown property", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "expect": "violation:torn-decode"}`, `expect: "violation:torn-decode": "torn-decode" is not a property of kind engine (want one of lost-update, mutual-exclusion, deadlock, panic)`},
+		{"expect_log without a log", "{\"name\": \"a\", \"kind\": \"engine\", \"params\": {\"program\": \"peterson\"},\n \"expect_log\": [\"x\"]}", `f.json:2:2: expect_log: kind engine keeps no event log to compare with`},
+		{"expect_log type", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "expect_log": "x"}`, `expect_log: want []string, not a JSON string`},
 		{"element not object", `[{"name": "a", "kind": "engine", "params": {"program": "peterson"}}, 3]`, `[1]: want a scenario object, not a number`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,4 +141,39 @@ func FuzzParseScenarios(f *testing.F) {
 func jsonEqual(a, b []byte) bool {
 	var x, y bytes.Buffer
 	return json.Compact(&x, a) == nil && json.Compact(&y, b) == nil && bytes.Equal(x.Bytes(), y.Bytes())
+}
+
+// Zero is honoured where it is a value: a seed of 0 is a seed.
+func TestParseScenariosZeroSeed(t *testing.T) {
+	got, err := ParseScenarios("f.json", []byte(`{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "explore": {"strategy": "random", "seed": 0}, "expect": "stuck:deadlock"}`))
+	if err != nil || got[0].Explore.Seed != 0 {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+}
+
+// Every built-in expectation is well-formed and names a property of its
+// kind.
+func TestBuiltinExpectations(t *testing.T) {
+	for _, s := range Builtin() {
+		if err := CheckExpect(s.Kind, s.Expect); err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
+	}
+}
+
+func TestLogDiff(t *testing.T) {
+	for _, tc := range []struct {
+		got, want []string
+		diff      string
+	}{
+		{[]string{"a", "b"}, []string{"a", "b"}, ""},
+		{nil, []string{}, ""},
+		{[]string{"a", "c"}, []string{"a", "b"}, `line 2: got "c", want "b"`},
+		{[]string{"a"}, []string{"a", "b"}, `line 2: missing "b" (the log has 1 lines)`},
+		{[]string{"a", "b"}, []string{"a"}, `line 2: unexpected "b" (1 lines expected)`},
+	} {
+		if d := LogDiff(tc.got, tc.want); d != tc.diff {
+			t.Errorf("LogDiff(%q, %q) = %q, want %q", tc.got, tc.want, d, tc.diff)
+		}
+	}
 }

@@ -547,7 +547,7 @@ func (x86Kind) Builtin() []Scenario {
 }
 
 // x86Expect is the verdict docs/x86.md explains for each cell of the
-// protocol table ("" where the table is the first word).
+// protocol table.
 func x86Expect(row, fetch, placement string) string {
 	switch row {
 	case "text_poke_bp", "-refs-drain":
@@ -561,6 +561,13 @@ func x86Expect(row, fetch, placement string) string {
 			return "violation:torn-decode"
 		}
 		return "safe"
+	case "-sync1": // tears when the site is fetched in more than one piece
+		if placement == "inside-line" && fetch != "bytewise" || fetch == "stale:64" && placement == "cross-16" {
+			return "safe"
+		}
+		return "violation:torn-decode"
+	case "naive-atomic": // one atomic store: only a stale line sees the old text
+		return map[string]string{"bytewise": "violation:torn-decode", "block:16": "safe", "stale:64": "violation:final-text"}[fetch]
 	}
 	return ""
 }

@@ -118,8 +118,14 @@ iframe.porcupine { width: 100%; height: 36em; border: 1px solid #ccc; }
 {{end}}</tbody>
 </table>
 <p id="failure">{{if .TL.Failure}}<strong>{{if .TL.Failure.Stuck}}STUCK{{else}}VIOLATION{{end}} {{.TL.Failure.Property}}</strong> {{.FailStep}}{{else}}the execution ended {{.TL.Outcome}} with no failure{{end}}</p>
-{{if .Porcupine}}<h2>History (porcupine: {{.PorcupineResult}})</h2>
-<p>The history of observable operations, checked for linearizability against the specification. Red linearization points are where it breaks.</p>
+{{if .Legend}}<ul class="legend" id="legend">{{range .Legend}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .TL.Log}}<h2>Event log</h2>
+<p>dmesg and the admin's commands, up to the end of the execution.</p>
+<pre class="log" id="eventlog">{{range .TL.Log}}{{.}}
+{{end}}</pre>
+{{end}}{{if .Porcupine}}{{if .HistoryFailed}}<h2>History (porcupine: {{.PorcupineResult}})</h2>
+<p>The history of observable operations, checked for linearizability against the specification. Red linearization points are where it breaks.</p>{{else}}<h2>History, for context</h2>
+<p>The history of observable operations of this execution (porcupine's verdict on it: {{.PorcupineResult}}). The property that failed, {{.T.Property}}, is not this history's: the violation above is the finding, not this view.</p>{{end}}
 <iframe class="porcupine" id="porcupine" title="porcupine visualisation" srcdoc="{{.Porcupine}}"></iframe>
 {{end}}
 <p class="footer">klpcheck trace format {{.T.Version}}, model version {{.T.ModelVersion}}. Replay: <code>klpcheck replay FILE</code>.</p>
@@ -139,7 +145,9 @@ func WriteHTML(w io.Writer, t *Trace, tl *Timeline, hist *History) error {
 		FailStep        string
 		Porcupine       string
 		PorcupineResult porcupine.CheckResult
-	}{T: t, TL: tl, Meaning: meaning(t.Scenario.Kind, t.Property)}
+		HistoryFailed   bool
+		Legend          []string
+	}{T: t, TL: tl.compact(), Meaning: meaning(t.Scenario.Kind, t.Property), Legend: tl.Legend(true)}
 	data.FailStep = StepName(t.Step)
 	if tl.Failure != nil {
 		data.FailStep = StepName(tl.Failure.Step)
@@ -150,6 +158,7 @@ func WriteHTML(w io.Writer, t *Trace, tl *Timeline, hist *History) error {
 			return fmt.Errorf("porcupine visualisation: %w", err)
 		}
 		data.Porcupine, data.PorcupineResult = string(page), res
+		data.HistoryFailed = res != porcupine.Ok
 	}
 	return page.Execute(w, data)
 }

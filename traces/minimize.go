@@ -1,8 +1,11 @@
 package traces
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/klpcheck/klpcheck/catalog"
@@ -40,6 +43,19 @@ type MinimizeOptions struct {
 	Shrinker Shrinker
 	// NoScenarioShrink keeps the scenario's parameters as they are.
 	NoScenarioShrink bool
+	// Interrupt, when closed, ends the minimisation as TimeLimit does:
+	// the smallest counterexample found so far is returned.
+	Interrupt <-chan struct{}
+}
+
+// closed reports whether an interrupt channel is closed (nil: never).
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // cost orders counterexamples: fewer preemptions first, then fewer steps,
@@ -77,10 +93,11 @@ type minimizer struct {
 	replays  int
 	budget   int
 	deadline time.Time
+	stop     <-chan struct{}
 }
 
 func (m *minimizer) exhausted() bool {
-	return m.replays >= m.budget || time.Now().After(m.deadline)
+	return m.replays >= m.budget || time.Now().After(m.deadline) || closed(m.stop)
 }
 
 // try replays a candidate schedule, extending it with default decisions
@@ -267,7 +284,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		m := &minimizer{prog: prog, property: t.Property, maxSteps: t.Bounds.MaxSteps, budget: opts.MaxReplays - replays, deadline: deadline}
+		m := &minimizer{prog: prog, property: t.Property, maxSteps: t.Bounds.MaxSteps, budget: opts.MaxReplays - replays, deadline: deadline, stop: opts.Interrupt}
 		best := m.shrink(rec)
 		replays += m.replays
 		return prog, best, nil
@@ -290,7 +307,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 		if sh == nil {
 			sh = ParamShrinker{}
 		}
-		for adopted := true; adopted && time.Now().Before(deadline) && replays < opts.MaxReplays; {
+		for adopted := true; adopted && time.Now().Before(deadline) && !closed(opts.Interrupt) && replays < opts.MaxReplays; {
 			adopted = false
 			for _, c := range sh.Shrink(scen) {
 				rec := counterexampleOf(c, t, len(best.Threads), opts, deadline)
@@ -319,6 +336,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 	out.Length = len(final.Steps)
 	out.Preemptions = final.Preemptions
 	out.Step = final.Failure.Step
+	out.setFailedAt()
 	out.Message = final.Failure.Message
 	out.Thread = ""
 	if th := final.Failure.Thread; th >= 0 && th < len(final.Threads) {
@@ -334,6 +352,9 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 	}
 	if scen.Name != t.Scenario.Name {
 		from.FromScenario = t.Scenario.Name
+		// The original's description no longer holds ("1 NMI" when the
+		// NMI was shrunk away): say what changed.
+		out.Scenario.Description = shrunkDescription(t.Scenario, scen)
 	}
 	out.Minimized = from
 	return &out, nil
@@ -344,7 +365,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 // counterexample when it fails the trace's property with no more than
 // maxThreads threads.
 func counterexampleOf(c catalog.Scenario, t *Trace, maxThreads int, opts MinimizeOptions, deadline time.Time) *explore.Record {
-	if time.Now().After(deadline) {
+	if time.Now().After(deadline) || closed(opts.Interrupt) {
 		return nil
 	}
 	prog, err := catalog.Build(c)
@@ -353,7 +374,7 @@ func counterexampleOf(c catalog.Scenario, t *Trace, maxThreads int, opts Minimiz
 	}
 	eo := explore.Options{Strategy: explore.Strategy(t.Strategy), MaxSteps: t.Bounds.MaxSteps,
 		MaxExecutions: opts.MaxExecutions, MaxPreemptions: t.Bounds.MaxPreemptions, Seed: t.Bounds.Seed,
-		TimeLimit: time.Until(deadline)}
+		TimeLimit: time.Until(deadline), Interrupt: opts.Interrupt}
 	if eo.Strategy == explore.Random || eo.Strategy == explore.PCT {
 		eo.MaxExecutions = min(opts.MaxExecutions, max(t.Bounds.MaxExecutions, 10000))
 	}
@@ -367,4 +388,44 @@ func counterexampleOf(c catalog.Scenario, t *Trace, maxThreads int, opts Minimiz
 		return nil
 	}
 	return rec
+}
+
+// shrunkDescription describes a scenario minimisation made from orig by
+// the parameters that differ.
+func shrunkDescription(orig, small catalog.Scenario) string {
+	var a, b map[string]any
+	json.Unmarshal(orig.Params, &a)
+	json.Unmarshal(small.Params, &b)
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	show := func(m map[string]any, k string) string {
+		v, ok := m[k]
+		if !ok {
+			return "(default)"
+		}
+		j, _ := json.Marshal(v)
+		return string(j)
+	}
+	var changes []string
+	for _, k := range keys {
+		if x, y := show(a, k), show(b, k); x != y {
+			changes = append(changes, fmt.Sprintf("%s %s → %s", k, x, y))
+		}
+	}
+	if len(changes) == 0 {
+		changes = []string{"the same parameters"}
+	}
+	d := fmt.Sprintf("%s shrunk by minimize: %s", orig.Name, strings.Join(changes, ", "))
+	if orig.Description != "" {
+		d += "; the original: " + orig.Description
+	}
+	return d
 }

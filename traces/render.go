@@ -23,6 +23,9 @@ type Timeline struct {
 	// (-1: during setup).
 	FailRow int    `json:"fail_row"`
 	Outcome string `json:"outcome"`
+	// Log is the execution's event log (dmesg lines and the admin's
+	// commands), for kinds that keep one; the caller fills it in.
+	Log []string `json:"log,omitempty"`
 }
 
 // Row is one scheduling step.
@@ -123,10 +126,97 @@ func firstLine(s string) string {
 	return line
 }
 
-func writeColumns(b *strings.Builder, tl *Timeline, opts TextOptions) {
-	n := len(tl.Threads)
-	width := make([]int, n)
+// shown are the threads that ran a step, in order: a column for a thread
+// that never ran (an idle CPU's spare context, say) would only be empty.
+func (tl *Timeline) shown() (cols []int, idle []string) {
+	ran := make([]bool, len(tl.Threads))
+	for _, r := range tl.Rows {
+		if r.Thread >= 0 && r.Thread < len(ran) {
+			ran[r.Thread] = true
+		}
+	}
 	for i, name := range tl.Threads {
+		if ran[i] {
+			cols = append(cols, i)
+		} else {
+			idle = append(idle, name)
+		}
+	}
+	return cols, idle
+}
+
+// compact is the timeline without the columns of threads that ran no
+// step (rows and the failure renumbered).
+func (tl *Timeline) compact() *Timeline {
+	cols, _ := tl.shown()
+	if len(cols) == len(tl.Threads) {
+		return tl
+	}
+	col := map[int]int{}
+	out := *tl
+	out.Threads = nil
+	for c, th := range cols {
+		col[th] = c
+		out.Threads = append(out.Threads, tl.Threads[th])
+	}
+	out.Rows = make([]Row, len(tl.Rows))
+	for i, r := range tl.Rows {
+		r.Thread = col[r.Thread]
+		out.Rows[i] = r
+	}
+	if tl.Failure != nil && tl.Failure.Thread >= 0 {
+		f := *tl.Failure
+		if c, ok := col[f.Thread]; ok {
+			f.Thread = c
+		}
+		out.Failure = &f
+	}
+	return &out
+}
+
+// Legend explains the marks that appear in the timeline, one per line.
+func (tl *Timeline) Legend(objects bool) []string {
+	var preempted, choice, objs bool
+	for _, r := range tl.Rows {
+		preempted = preempted || r.Preempted
+		objs = objs || (objects && r.Objects != "")
+		for _, l := range r.Lines {
+			choice = choice || strings.HasPrefix(l, "? ")
+		}
+	}
+	var out []string
+	if preempted {
+		out = append(out, "»  a preemption: this thread runs although the previous one could have gone on")
+	}
+	if choice {
+		out = append(out, "?  a choice point (e.g. whether an NMI arrives, which line a fetch uses): the value taken, of how many")
+	}
+	if tl.FailRow >= 0 {
+		out = append(out, "✗  the step after which the property failed")
+	}
+	if objs {
+		out = append(out, "R, W  the shared objects the step reads or writes (its footprint, which DPOR uses)")
+	}
+	if _, idle := tl.shown(); len(idle) > 0 {
+		out = append(out, "not shown: "+strings.Join(idle, ", ")+" (ran no step)")
+	}
+	return out
+}
+
+func writeColumns(b *strings.Builder, tl *Timeline, opts TextOptions) {
+	cols, _ := tl.shown()
+	col := make([]int, len(tl.Threads)) // thread → column, -1: not shown
+	for i := range col {
+		col[i] = -1
+	}
+	names := make([]string, len(cols))
+	for c, th := range cols {
+		col[th] = c
+		names[c] = tl.Threads[th]
+	}
+	n := len(cols)
+	width := make([]int, n)
+	for i, name := range names {
 		width[i] = min(max(runeLen(name), 8), opts.Width)
 	}
 	cellLines := func(r Row) []string {
@@ -145,7 +235,7 @@ func writeColumns(b *strings.Builder, tl *Timeline, opts TextOptions) {
 	}
 	for _, r := range tl.Rows {
 		for _, l := range cellLines(r) {
-			width[r.Thread] = min(max(width[r.Thread], runeLen(l)), opts.Width)
+			width[col[r.Thread]] = min(max(width[col[r.Thread]], runeLen(l)), opts.Width)
 		}
 	}
 	const stepW = 5
@@ -176,16 +266,16 @@ func writeColumns(b *strings.Builder, tl *Timeline, opts TextOptions) {
 			fmt.Fprintf(b, "  %s\n", s)
 		}
 	}
-	line(tl.Threads, "step")
+	line(names, "step")
 	rule()
 	for ri, r := range tl.Rows {
 		var wrapped []string
 		for _, l := range cellLines(r) {
-			wrapped = append(wrapped, wrap(l, width[r.Thread])...)
+			wrapped = append(wrapped, wrap(l, width[col[r.Thread]])...)
 		}
 		for k, text := range wrapped {
 			cells := make([]string, n)
-			cells[r.Thread] = text
+			cells[col[r.Thread]] = text
 			mark := ""
 			if k == 0 {
 				mark = fmt.Sprint(r.Step)
@@ -199,7 +289,7 @@ func writeColumns(b *strings.Builder, tl *Timeline, opts TextOptions) {
 	rule()
 	if f := tl.Failure; f != nil {
 		who := "a check of the whole system"
-		if f.Thread >= 0 && f.Thread < n {
+		if f.Thread >= 0 && f.Thread < len(tl.Threads) {
 			who = tl.Threads[f.Thread]
 		}
 		kind := "VIOLATION"
@@ -212,6 +302,18 @@ func writeColumns(b *strings.Builder, tl *Timeline, opts TextOptions) {
 		}
 	} else {
 		fmt.Fprintf(b, "the execution ended %s with no failure\n", tl.Outcome)
+	}
+	if lg := tl.Legend(opts.Objects); len(lg) > 0 {
+		b.WriteString("\nlegend:\n")
+		for _, l := range lg {
+			fmt.Fprintf(b, "  %s\n", l)
+		}
+	}
+	if len(tl.Log) > 0 {
+		b.WriteString("\nevent log (dmesg and the admin's commands, up to the end of the execution):\n")
+		for _, l := range tl.Log {
+			fmt.Fprintf(b, "  %s\n", l)
+		}
 	}
 }
 

@@ -64,6 +64,12 @@ func Replay(t *Trace) (*Replayed, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ReplayWith(t, prog)
+}
+
+// ReplayWith is Replay on prog, a build of the trace's scenario made by
+// the caller (one that keeps an event log, say).
+func ReplayWith(t *Trace, prog explore.Program) (*Replayed, error) {
 	sched, err := t.Decisions()
 	if err != nil {
 		return nil, err

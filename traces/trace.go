@@ -47,6 +47,15 @@ const FormatVersion = 1
 // separately by implementing Versioned.
 const ModelVersion = 2 // 2: the livepatch task-list walk holds tasklist_lock; x86 fetch notes
 
+// defaultMaxSteps is the engine's step bound when a trace's bounds give
+// none (explore.Options.MaxSteps' default).
+const defaultMaxSteps = 10000
+
+// maxDecisionsPerStep bounds the decisions of a schedule per scheduling
+// step: one for the step, the rest for choice points (an NMI, a stale
+// line), of which a step makes few.
+const maxDecisionsPerStep = 8
+
 // Versioned is implemented by a catalog.Kind that versions its model on
 // its own: the trace records the kind's version and Replay refuses a trace
 // of another version.
@@ -78,6 +87,11 @@ type Trace struct {
 	// Step is the number of scheduling steps executed when the failure
 	// was detected (the failing step is Step-1; 0: during setup).
 	Step int `json:"step"`
+	// FailedAtStep is the failing step's number as the timeline, replay
+	// and show print it: Step-1 (absent when the failure came during
+	// setup, and in traces written before it was added). It is derived,
+	// for the reader of the file; Decode checks it against Step.
+	FailedAtStep *int `json:"failed_at_step,omitempty"`
 	// Length and Preemptions describe the schedule: its scheduling steps
 	// and preemptive context switches.
 	Length      int `json:"length"`
@@ -125,6 +139,7 @@ func New(s catalog.Scenario, opts explore.Options, res *explore.Result) (*Trace,
 		Schedule:    res.Schedule.String(),
 		Executions:  res.Stats.Executions,
 	}
+	t.setFailedAt()
 	if t.Strategy == "" {
 		t.Strategy = string(explore.DPOR)
 		t.Bounds.Strategy = t.Strategy
@@ -138,6 +153,15 @@ func New(s catalog.Scenario, opts explore.Options, res *explore.Result) (*Trace,
 		}
 	}
 	return t, nil
+}
+
+// setFailedAt derives FailedAtStep from Step.
+func (t *Trace) setFailedAt() {
+	t.FailedAtStep = nil
+	if t.Step > 0 {
+		n := t.Step - 1
+		t.FailedAtStep = &n
+	}
 }
 
 func kindVersion(kind string) int {
@@ -278,9 +302,23 @@ func (t *Trace) validate() error {
 		return errors.New("step, length, preemptions and executions must not be negative")
 	case t.Bounds.MaxSteps < 0 || t.Bounds.MaxExecutions < 0 || t.Bounds.MaxPreemptions < 0:
 		return errors.New("bounds: must not be negative")
+	case t.FailedAtStep != nil && *t.FailedAtStep != t.Step-1:
+		return fmt.Errorf("failed_at_step: %d, but step is %d (failed_at_step is step-1)", *t.FailedAtStep, t.Step)
 	}
 	if _, err := explore.ParseStrategy(t.Strategy); err != nil {
 		return fmt.Errorf("strategy: %v", err)
+	}
+	// A schedule longer than its run can be is refused before it is
+	// parsed (a corrupt or hostile file must not cost gigabytes).
+	steps := t.Bounds.MaxSteps
+	if steps == 0 {
+		steps = defaultMaxSteps
+	}
+	if t.Length > steps {
+		return fmt.Errorf("length: %d steps, more than the step bound of %d", t.Length, steps)
+	}
+	if n := strings.Count(t.Schedule, ".") + 1; n > maxDecisionsPerStep*steps {
+		return fmt.Errorf("schedule: %d decisions, more than a run of at most %d steps can make (%d per step)", n, steps, maxDecisionsPerStep)
 	}
 	if _, err := t.Decisions(); err != nil {
 		return err
@@ -291,8 +329,16 @@ func (t *Trace) validate() error {
 	return nil
 }
 
+// MaxFileSize bounds the size of a trace file Read accepts: far above
+// any trace klpcheck writes (a schedule of 10000 steps is tens of
+// kilobytes), far below what would hurt to read.
+const MaxFileSize = 32 << 20
+
 // Read reads and decodes a trace file.
 func Read(path string) (*Trace, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() > MaxFileSize {
+		return nil, &DecodeError{File: path, Msg: fmt.Sprintf("%d bytes: larger than any trace (at most %d MiB); not read", st.Size(), MaxFileSize>>20)}
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &DecodeError{File: path, Msg: err.Error()}

@@ -291,6 +291,18 @@ func TestMinimizeShrinker(t *testing.T) {
 	if _, err := Replay(min); err != nil {
 		t.Fatal(err)
 	}
+	// The description says what was shrunk, not what the original had.
+	if want := "engine/lost-update shrunk by minimize: the same parameters; the original: two unsynchronised increments"; min.Scenario.Description != want {
+		t.Fatalf("description %q, want %q", min.Scenario.Description, want)
+	}
+}
+
+func TestShrunkDescription(t *testing.T) {
+	orig := catalog.Scenario{Name: "x", Description: "2 CPUs, 1 NMI", Params: []byte(`{"cpus": 2, "nmis": 1, "fetch": "bytewise"}`)}
+	small := catalog.Scenario{Name: "x [shrunk]", Params: []byte(`{"cpus": 1, "fetch": "bytewise"}`)}
+	if got, want := shrunkDescription(orig, small), "x shrunk by minimize: cpus 2 → 1, nmis 1 → (default); the original: 2 CPUs, 1 NMI"; got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
 }
 
 func TestWriteRead(t *testing.T) {
@@ -341,6 +353,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad verdict", strings.Replace(good, `"verdict": "violation"`, `"verdict": "safe"`, 1), `verdict: "safe"`},
 		{"type", strings.Replace(good, `"step": `, `"step": "x", "y": `, 1), "step: want int"},
 		{"trailing", good + "{}", "after top-level value"},
+		{"failed_at_step", strings.Replace(good, `"failed_at_step": `, `"failed_at_step": 1`, 1), "failed_at_step: 1"},
+		{"long schedule", strings.Replace(good, `"schedule": "`, `"schedule": "`+strings.Repeat("0.", 8*10000), 1), "schedule: 80004 decisions, more than a run of at most 10000 steps can make"},
+		{"long schedule, own bound", strings.Replace(good, `"bounds": {`, `"bounds": {"max_steps": 2,`, 1), "length: 4 steps, more than the step bound of 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode("t.json", []byte(tc.in))
@@ -702,4 +717,34 @@ func TestRandomScenariosReplayAndMinimize(t *testing.T) {
 		}
 	})
 	t.Logf("%d counterexamples found, replayed and minimised", found)
+}
+
+// The timeline's step number is in the file too, beside the count.
+func TestFailedAtStep(t *testing.T) {
+	good := string(validTrace(t))
+	if !strings.Contains(good, `"step": 4,
+  "failed_at_step": 3,`) {
+		t.Fatalf("no failed_at_step = step-1:\n%s", good)
+	}
+	// Traces written before the field existed still read.
+	old := strings.Replace(good, `"failed_at_step": 3,`, "", 1)
+	if _, err := Decode("old.json", []byte(old)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A file far larger than any trace is refused without reading it.
+func TestReadRefusesHugeFiles(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "huge.json")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxFileSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := Read(p); err == nil || !strings.Contains(err.Error(), "larger than any trace") {
+		t.Fatalf("got %v", err)
+	}
 }

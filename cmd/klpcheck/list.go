@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -49,6 +50,23 @@ type listedProperty struct {
 	Kinds   []string `json:"kinds"`
 }
 
+// kindInfo is a kind as 'list kinds' shows it.
+type kindInfo struct {
+	Name       string   `json:"name"`
+	Scenarios  int      `json:"scenarios"`
+	Properties int      `json:"properties"`
+	Doc        string   `json:"doc,omitempty"`
+	Params     []string `json:"params"`
+}
+
+// kindDocs names the document that explains each kind's parameters.
+var kindDocs = map[string]string{
+	"engine":    "docs/engine.md",
+	"x86":       "docs/x86.md",
+	"livepatch": "docs/livepatch.md",
+	"fentry":    "docs/fentry.md",
+}
+
 func cmdList(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("list", "list [flags] [section ...]", listHelp, stderr)
 	pos, code, done := c.parse(args, stdout, stderr)
@@ -84,17 +102,40 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	}
 	var props []listedProperty
 	index := map[string]int{}
-	var kinds []string
 	for _, k := range catalog.Kinds() {
-		kinds = append(kinds, k.Name())
 		for _, p := range k.Properties() {
 			if i, ok := index[p.ID]; ok {
-				props[i].Kinds = append(props[i].Kinds, k.Name())
+				// A kind may list a property twice (fentry joins
+				// x86's and livepatch's lists).
+				if !contains(props[i].Kinds, k.Name()) {
+					props[i].Kinds = append(props[i].Kinds, k.Name())
+				}
 				continue
 			}
 			index[p.ID] = len(props)
 			props = append(props, listedProperty{p.ID, p.Meaning, []string{k.Name()}})
 		}
+	}
+	var kindInfos []kindInfo
+	for _, k := range catalog.Kinds() {
+		ki := kindInfo{Name: k.Name(), Scenarios: len(k.Builtin()), Doc: kindDocs[k.Name()]}
+		seen := map[string]bool{}
+		for _, p := range k.Properties() {
+			seen[p.ID] = true
+		}
+		ki.Properties = len(seen)
+		for _, s := range k.Builtin() {
+			var fields map[string]json.RawMessage
+			if json.Unmarshal(s.Params, &fields) == nil {
+				for f := range fields {
+					if !contains(ki.Params, f) {
+						ki.Params = append(ki.Params, f)
+					}
+				}
+			}
+		}
+		sort.Strings(ki.Params)
+		kindInfos = append(kindInfos, ki)
 	}
 	type strategy struct {
 		Name    string `json:"name"`
@@ -110,7 +151,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 		for _, p := range pos {
 			switch p {
 			case "kinds":
-				out[p] = kinds
+				out[p] = kindInfos
 			case "scenarios":
 				out[p] = scen
 			case "variants":
@@ -135,10 +176,12 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 		switch p {
 		case "kinds":
-			fmt.Fprintln(tw, "KIND\tSCENARIOS\tPROPERTIES")
-			for _, k := range catalog.Kinds() {
-				fmt.Fprintf(tw, "%s\t%d\t%d\n", k.Name(), len(k.Builtin()), len(k.Properties()))
+			fmt.Fprintln(tw, "KIND\tSCENARIOS\tPROPERTIES\tDOCS\tPARAMS (the fields the built-in scenarios use)")
+			for _, k := range kindInfos {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", k.Name, k.Scenarios, k.Properties, k.Doc, strings.Join(k.Params, ", "))
 			}
+			fmt.Fprintln(tw, "\nEvery field is documented in the kind's doc; 'klpcheck list --json scenarios' prints each")
+			fmt.Fprintln(tw, "built-in scenario as a scenario-file entry, and examples/ holds a file per kind.")
 		case "scenarios":
 			fmt.Fprintln(tw, "SCENARIO\tKIND\tEXPECT\tDESCRIPTION")
 			for _, s := range scen {

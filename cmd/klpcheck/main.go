@@ -7,9 +7,11 @@
 // scenario files (catalog.LoadFile), exploration from explore, traces from
 // traces. It must not know any model's internals.
 //
-// Exit status: 0 when everything checked holds, 1 when a violation or
-// stuck verdict was found (or a replayed trace still fails), 2 on usage or
-// input errors.
+// Exit status: 0 when every verdict is as its scenario expects (check) or
+// the trace no longer fails (replay); 1 when a verdict differs from its
+// expectation, a scenario without one fails, or a replayed trace still
+// fails; 2 on usage or input errors; 3 when a replayed schedule no longer
+// fits the program; 130/143 when check is interrupted.
 package main
 
 import (
@@ -39,10 +41,18 @@ Commands:
   replay    re-run a counterexample trace and check that it fails the same way
   minimize  shrink a trace: fewer preemptions, steps, choices (and parameters, where a kind allows)
   show      render a trace as a text timeline, or as an HTML page with --html
+  log       print the event log (dmesg and admin commands) of a trace's or a scenario's execution
   list      list scenarios, variants, fetch models, properties, strategies and the file format
 
 Every command takes --json for machine-readable output and --help for its flags.
-Exit status: 0 everything holds, 1 a violation or stuck verdict, 2 usage or input error.
+
+Exit status:
+  0    check: every verdict is as its scenario expects; replay: the trace no longer fails
+  1    check: a verdict differs from its expectation (or a scenario without one fails);
+       replay: the violation reproduces
+  2    usage or input error (file, line and field named)
+  3    replay: the schedule no longer fits the program (the code changed)
+  130  check interrupted (SIGINT; 143 for SIGTERM): what finished is printed
 
 Examples:
   klpcheck check                                   # the whole built-in catalog
@@ -52,6 +62,7 @@ Examples:
   klpcheck minimize -o small.json out/engine_lost-update.trace.json
   klpcheck show small.json
   klpcheck show --html trace.html small.json
+  klpcheck log livepatch/s10-force
   klpcheck list properties
 `
 
@@ -78,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdShow(rest, stdout, stderr)
 	case "list":
 		return cmdList(rest, stdout, stderr)
+	case "log":
+		return cmdLog(rest, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "klpcheck: unknown command %q\n\n%s", cmd, usage)
 	return exitUsage
@@ -93,7 +106,7 @@ type command struct {
 
 func newCommand(name, synopsis, help string, stderr io.Writer) *command {
 	c := &command{fs: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, help: help}
-	c.fs.SetOutput(stderr)
+	c.fs.SetOutput(io.Discard) // parse reports errors itself, once
 	c.fs.BoolVar(&c.json, "json", false, "print machine-readable JSON on stdout")
 	c.fs.Usage = func() {}
 	return c

@@ -8,21 +8,35 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klpcheck/klpcheck/catalog"
 	"github.com/klpcheck/klpcheck/traces"
 )
 
 const replayHelp = `
 Re-runs the trace's schedule on its scenario and checks that the same
 property fails at the same step. Prints what happened; with -v also the
-timeline. Exit status: 1 when the violation reproduces, 0 when the schedule
-now runs to the end with every property holding (the bug is fixed), 2 when
-the trace cannot be read, is of another model version, or diverges from the
-program (the message says at which decision and why).
+timeline. Exit status:
+  0  fixed: the schedule runs to its end and every property holds
+  1  still fails: the recorded violation reproduced (or another property
+     failed on the same schedule; the message says which)
+  2  the trace cannot be read: malformed, truncated, or of another model
+     version
+  3  no longer applies: the schedule does not fit the program any more (a
+     thread it runs is blocked or finished, a choice is out of range) —
+     the code changed under this counterexample; whether the bug is gone
+     takes 'klpcheck check' on the scenario
+
+Step numbers are those of the timeline (the first step is 0); a trace's
+"step" field counts the steps run, so it is one more than the failing
+step's number.
 
 Examples:
   klpcheck replay out/engine_lost-update.trace.json
   klpcheck replay -v --json out/engine_lost-update.trace.json
 `
+
+// exitDiverged: replay's schedule no longer fits the program.
+const exitDiverged = 3
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("replay", "replay [flags] TRACE", replayHelp, stderr)
@@ -40,13 +54,32 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	got, err := traces.Replay(tr)
 	var mm *traces.Mismatch
-	out := map[string]any{"trace": pos[0], "scenario": tr.Scenario.Name, "property": tr.Property, "step": tr.Step}
+	out := map[string]any{"trace": pos[0], "scenario": tr.Scenario.Name, "property": tr.Property,
+		"step": tr.Step, "failed_at_step": tr.Step - 1}
+	var text string
 	switch {
-	case errors.As(err, &mm) && mm.Diverged == nil && mm.Got == nil:
+	case errors.As(err, &mm) && mm.Diverged != nil:
+		out["result"] = "diverged"
+		out["message"] = err.Error()
+		code = exitDiverged
+		text = fmt.Sprintf("%s: no longer applies: %v\n"+
+			"  The code changed under this counterexample; run 'klpcheck check' on %s to know whether the bug is still there.\n",
+			pos[0], err, tr.Scenario.Name)
+	case errors.As(err, &mm) && mm.Got == nil:
 		// The schedule ran to the end and nothing failed.
-		out["result"] = "holds"
+		out["result"] = "fixed"
 		out["message"] = err.Error()
 		code = exitOK
+		text = fmt.Sprintf("%s: fixed: the schedule runs to its end (%s) and every property holds; the trace expected %s %s %s\n",
+			pos[0], mm.Outcome, tr.Verdict, tr.Property, traces.StepName(tr.Step))
+	case errors.As(err, &mm):
+		// Another failure on the same schedule: still a failure.
+		out["result"] = "fails-differently"
+		out["message"] = err.Error()
+		out["got_property"] = mm.Got.Property
+		out["got_step"] = mm.Got.Step - 1
+		code = exitFail
+		text = fmt.Sprintf("%s: still fails, differently: %v\n", pos[0], err)
 	case err != nil:
 		if c.json {
 			out["result"] = "error"
@@ -60,6 +93,11 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		out["message"] = got.Record.Failure.Message
 		out["message_changed"] = got.MessageChanged
 		code = exitFail
+		text = fmt.Sprintf("reproduced: %s %s %s in %s (%d steps, %d preemptions)\n  %s\n",
+			tr.Verdict, tr.Property, traces.StepName(tr.Step), tr.Scenario.Name, tr.Length, tr.Preemptions, firstLine(got.Record.Failure.Message))
+		if got.MessageChanged {
+			text += fmt.Sprintf("  (the recorded message was: %s)\n", firstLine(tr.Message))
+		}
 	}
 	if c.json {
 		if *verbose && got != nil {
@@ -68,15 +106,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		writeJSON(stdout, out)
 		return code
 	}
-	if code == exitOK {
-		fmt.Fprintf(stdout, "%s: no longer fails: %v\n", pos[0], err)
-	} else {
-		fmt.Fprintf(stdout, "reproduced: %s %s %s (%d steps, %d preemptions) in %s\n  %s\n",
-			tr.Verdict, tr.Property, traces.StepName(tr.Step), tr.Length, tr.Preemptions, tr.Scenario.Name, firstLine(got.Record.Failure.Message))
-		if got.MessageChanged {
-			fmt.Fprintf(stdout, "  (the recorded message was: %s)\n", firstLine(tr.Message))
-		}
-	}
+	fmt.Fprint(stdout, text)
 	if *verbose && got != nil {
 		fmt.Fprintln(stdout)
 		traces.WriteText(stdout, tr, traces.NewTimeline(got.Record), traces.TextOptions{})
@@ -103,7 +133,8 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("minimize", "minimize [flags] TRACE", minimizeHelp, stderr)
 	outPath := c.fs.String("o", "", "write the minimised trace to `file`")
 	maxReplays := c.fs.Int("max-replays", 4000, "bound the replays of candidate schedules")
-	timeLimit := c.fs.Duration("time-limit", 60*time.Second, "bound the whole minimisation")
+	timeLimit := &durationFlag{60 * time.Second}
+	c.fs.Var(timeLimit, "time-limit", "bound the whole minimisation, e.g. 90s (default 1m0s)")
 	noScen := c.fs.Bool("no-scenario-shrink", false, "keep the scenario's parameters")
 	pos, code, done := c.parse(args, stdout, stderr)
 	if done {
@@ -112,14 +143,14 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 1 {
 		return usageError(stderr, "minimize", "want exactly one trace file, got %d arguments", len(pos))
 	}
-	if *maxReplays < 1 || *timeLimit <= 0 {
+	if *maxReplays < 1 {
 		return usageError(stderr, "minimize", "--max-replays and --time-limit must be positive")
 	}
 	tr, err := traces.Read(pos[0])
 	if err != nil {
 		return inputError(stderr, err)
 	}
-	m, err := traces.Minimize(tr, traces.MinimizeOptions{MaxReplays: *maxReplays, TimeLimit: *timeLimit, NoScenarioShrink: *noScen})
+	m, err := traces.Minimize(tr, traces.MinimizeOptions{MaxReplays: *maxReplays, TimeLimit: timeLimit.d, NoScenarioShrink: *noScen})
 	if err != nil {
 		fmt.Fprintf(stderr, "klpcheck: %s: %v\n", pos[0], err)
 		return exitUsage
@@ -167,7 +198,11 @@ below it; "»" marks a preemption, "?" a choice (an NMI, a stale line), "✗"
 the step after which the property failed. With --html, writes one
 self-contained HTML page (the timeline, plus porcupine's visualisation when
 the property is a history property, or with --history for x86 traces) that
-opens offline.
+opens offline. For livepatch traces the execution's event log (dmesg and
+the admin's commands) follows the timeline. A legend explains the marks;
+threads that ran no step get no column. Exit status: 0 rendered, 2 the
+trace cannot be read, 3 its schedule no longer fits the program (what the
+replay did is still shown).
 
 Examples:
   klpcheck show out/engine_lost-update.trace.json
@@ -195,7 +230,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return inputError(stderr, err)
 	}
-	got, err := traces.Replay(tr)
+	got, log, err := replayLogged(tr)
 	if got == nil {
 		fmt.Fprintf(stderr, "klpcheck: %s: %v\n", pos[0], err)
 		return exitUsage
@@ -204,9 +239,10 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		// Show what the replay did, but say it is not the recorded run.
 		fmt.Fprintf(stderr, "klpcheck: warning: %s: %v\n", pos[0], err)
-		code = exitUsage
+		code = exitDiverged
 	}
 	tl := traces.NewTimeline(got.Record)
+	tl.Log = log
 	if *htmlPath != "" {
 		hist, herr := historyFor(tr, *history)
 		if herr != nil {
@@ -237,4 +273,22 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return code
+}
+
+// replayLogged replays a trace, with the event log of its execution for
+// kinds that keep one (nil otherwise).
+func replayLogged(tr *traces.Trace) (*traces.Replayed, []string, error) {
+	if !catalog.HasEventLog(tr.Scenario.Kind) {
+		got, err := traces.Replay(tr)
+		return got, nil, err
+	}
+	if _, err := tr.Program(); err != nil { // version checks
+		return nil, nil, err
+	}
+	prog, log, err := catalog.Logged(tr.Scenario)
+	if err != nil {
+		return nil, nil, err
+	}
+	got, err := traces.ReplayWith(tr, prog)
+	return got, log(), err
 }
