@@ -32,7 +32,7 @@ type dfs struct {
 
 	// guide is the wakeup subtree the next new scheduling node follows
 	// (optimal DPOR).
-	guide [][]byte
+	guide *wnode
 	// Scratch space of race reversal.
 	seq   []int32
 	taken [MaxThreads]int32
@@ -91,17 +91,17 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 			return -1
 		}
 		pick := -1
-		if d.optimal() {
+		if d.optimal() && d.guide != nil && len(d.guide.kids) > 0 {
 			// Follow the wakeup subtree handed down by the parent.
-			g := d.guide
-			for len(g) > 0 && pick < 0 {
-				if h := int(g[0][0]); cands&(1<<uint(h)) != 0 {
+			n.wut = d.guide.clone()
+			for len(n.wut.kids) > 0 && pick < 0 {
+				if h := int(n.wut.kids[0].thread); cands&(1<<uint(h)) != 0 {
 					pick = h
+					n.next = n.wut.take(0)
 				} else {
-					g = dropHead(g, g[0][0])
+					n.wut.take(0)
 				}
 			}
-			n.wut = g
 		}
 		if pick < 0 {
 			pick = lowestBit(cands)
@@ -115,9 +115,7 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 		} else {
 			n.backtrack = cands
 		}
-		if d.optimal() {
-			n.wut, n.next = splitHead(n.wut, byte(pick))
-		}
+
 		n.label = ex.sys.threads[pick].label
 	}
 	chosen := int(n.chosen)

@@ -46,13 +46,11 @@ type node struct {
 	preemptions int32 // preemptions before this node
 	label       string
 
-	// Optimal DPOR: wut is the wakeup tree of this node, as the list of
-	// its branches still to explore (thread-id sequences; the children
-	// of a prefix are the heads of the branches that extend it, in
-	// order); next is the subtree below the branch being explored, the
-	// guidance of the next scheduling node.
-	wut  [][]byte
-	next [][]byte
+	// Optimal DPOR: wut is the wakeup tree of this node (its kids are
+	// the branches still to explore); next is the branch being
+	// explored, whose kids guide the next scheduling node.
+	wut  *wnode
+	next *wnode
 }
 
 // driver decides at each node. pickThread returns -1 to end the execution

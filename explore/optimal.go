@@ -84,44 +84,57 @@ func (d *dfs) addWakeups(ex *execution) {
 		if covered {
 			continue
 		}
-		n.wut = w.insertInto(n.wut)
+		if n.wut == nil {
+			n.wut = &wnode{}
+		}
+		w.insertInto(n.wut)
 	}
+}
+
+// wnode is a node of a wakeup tree: the thread to run, and the subtrees
+// after it, in order. A scheduling node's tree is a root (thread unused)
+// whose kids are the branches still to explore from it.
+type wnode struct {
+	thread byte
+	kids   []*wnode
+}
+
+// clone copies a subtree, so a node can grow its own tree without
+// changing the guidance it was handed (which may be handed again when a
+// choice before the node is explored with another value).
+func (u *wnode) clone() *wnode {
+	if u == nil {
+		return nil
+	}
+	c := &wnode{thread: u.thread, kids: make([]*wnode, len(u.kids))}
+	for i, k := range u.kids {
+		c.kids[i] = k.clone()
+	}
+	return c
+}
+
+// take removes kid i from u's kids and returns it.
+func (u *wnode) take(i int) *wnode {
+	k := u.kids[i]
+	u.kids = append(u.kids[:i:i], u.kids[i+1:]...)
+	return k
 }
 
 // nextBranch moves node n to the next branch of its wakeup tree that is
 // neither explored nor asleep; false when none is left.
 func (d *dfs) nextBranch(n *node) bool {
-	for len(n.wut) > 0 {
-		h := n.wut[0][0]
+	for n.wut != nil && len(n.wut.kids) > 0 {
+		k := n.wut.take(0)
+		h := k.thread
 		if (n.done|n.sleep)&(1<<uint(h)) != 0 || n.enabled&(1<<uint(h)) == 0 {
-			n.wut = dropHead(n.wut, h)
 			continue
 		}
 		n.chosen = int32(h)
 		n.backtrack |= 1 << uint(h)
-		n.wut, n.next = splitHead(n.wut, h)
+		n.next = k
 		return true
 	}
 	return false
-}
-
-// splitHead splits the branches into those that do not start with h and
-// the tails (non-empty) of those that do. It never writes to b.
-func splitHead(b [][]byte, h byte) (rest, tails [][]byte) {
-	for _, s := range b {
-		if s[0] != h {
-			rest = append(rest, s)
-		} else if len(s) > 1 {
-			tails = append(tails, s[1:])
-		}
-	}
-	return rest, tails
-}
-
-// dropHead removes the branches that start with h.
-func dropHead(b [][]byte, h byte) [][]byte {
-	rest, _ := splitHead(b, h)
-	return rest
 }
 
 // wseq is a wakeup sequence being checked and inserted: v's elements are
@@ -239,50 +252,37 @@ func (w *wseq) remove(p int32) {
 	}
 }
 
-// insertInto inserts v into the wakeup tree b unless the tree already
-// covers it, and returns the tree.
-func (w *wseq) insertInto(b [][]byte) [][]byte {
-	var prefix []byte
+// insertInto inserts v into the wakeup tree rooted at root unless the
+// tree already covers it: walking down from the root, it follows the
+// first child that is a weak initial of what remains of v; reaching a
+// leaf means covered; finding no such child adds the rest of v as a new
+// last child.
+func (w *wseq) insertInto(root *wnode) {
+	u := root
 	for {
-		// The children of prefix, in order; a branch equal to prefix
-		// makes it a leaf, which covers whatever remains of v.
-		var kids uint64
-		var order []byte
-		for _, s := range b {
-			if len(s) < len(prefix) || string(s[:len(prefix)]) != string(prefix) {
-				continue
-			}
-			if len(s) == len(prefix) {
-				return b
-			}
-			if c := s[len(prefix)]; kids&(1<<uint(c)) == 0 {
-				kids |= 1 << uint(c)
-				order = append(order, c)
-			}
-		}
-		if len(order) == 0 && len(prefix) > 0 {
-			return b // prefix is a leaf
+		if u != root && len(u.kids) == 0 {
+			return // a leaf: its branch covers v
 		}
 		if len(w.v) == 0 {
-			return b
+			return
 		}
-		next := -1
-		for _, c := range order {
-			if w.weakInitial(int32(c)) {
-				next = int(c)
+		var next *wnode
+		for _, c := range u.kids {
+			if w.weakInitial(int32(c.thread)) {
+				next = c
 				break
 			}
 		}
-		if next < 0 {
-			branch := make([]byte, 0, len(prefix)+len(w.v))
-			branch = append(branch, prefix...)
+		if next == nil {
 			for _, x := range w.v {
-				branch = append(branch, byte(w.thread(x)))
+				k := &wnode{thread: byte(w.thread(x))}
+				u.kids = append(u.kids, k)
+				u = k
 			}
-			return append(b, branch)
+			return
 		}
-		prefix = append(prefix, byte(next))
-		w.remove(int32(next))
-		w.taken[next]++
+		w.remove(int32(next.thread))
+		w.taken[next.thread]++
+		u = next
 	}
 }
