@@ -157,3 +157,71 @@ func LockInversion() Program {
 		})
 	}
 }
+
+// FibBench is SV-COMP's fib_bench(n) (as in the optimal-DPOR papers): two
+// threads each update one of two shared variables n times, i += j and
+// j += i, with a load of each and a store; the checked bound on i and j
+// holds.
+func FibBench(n int) Program {
+	return func(s *System) {
+		i, j := NewVar(s, "i", 1), NewVar(s, "j", 1)
+		s.Go("t1", func(t *Thread) {
+			for k := 0; k < n; k++ {
+				a := i.Load(t)
+				b := j.Load(t)
+				i.Store(t, a+b)
+			}
+		})
+		s.Go("t2", func(t *Thread) {
+			for k := 0; k < n; k++ {
+				a := j.Load(t)
+				b := i.Load(t)
+				j.Store(t, a+b)
+			}
+		})
+	}
+}
+
+// Filesystem is the file-system benchmark of Flanagan and Godefroid (POPL
+// 2005), scaled as in the source-sets paper: n threads each allocate a
+// block for inode tid%numInodes under the inode's lock, probing the block
+// bitmap under per-block locks. Threads conflict once two share an inode
+// or probe the same block (from n = 14 with 32 inodes and 26 blocks,
+// fewer here so that small n race).
+func Filesystem(n int) Program {
+	const numInodes, numBlocks = 4, 4
+	return func(s *System) {
+		var lockI, lockB [numInodes]*Mutex
+		inode := make([]*Var[int], numInodes)
+		busy := make([]*Var[bool], numBlocks)
+		for k := range numInodes {
+			lockI[k] = NewMutex(s, fmt.Sprintf("locki[%d]", k))
+			inode[k] = NewVar(s, fmt.Sprintf("inode[%d]", k), 0)
+		}
+		for k := range numBlocks {
+			lockB[k] = NewMutex(s, fmt.Sprintf("lockb[%d]", k))
+			busy[k] = NewVar(s, fmt.Sprintf("busy[%d]", k), false)
+		}
+		for tid := 0; tid < n; tid++ {
+			s.Go(fmt.Sprintf("t%d", tid), func(t *Thread) {
+				i := tid % numInodes
+				lockI[i].Lock(t)
+				if inode[i].Load(t) == 0 {
+					b := (i * 2) % numBlocks
+					for {
+						lockB[b].Lock(t)
+						if !busy[b].Load(t) {
+							busy[b].Store(t, true)
+							inode[i].Store(t, b+1)
+							lockB[b].Unlock(t)
+							break
+						}
+						lockB[b].Unlock(t)
+						b = (b + 1) % numBlocks
+					}
+				}
+				lockI[i].Unlock(t)
+			})
+		}
+	}
+}
