@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,23 +17,36 @@ import (
 // single site is given by old/new (and addr or placement); a batch by
 // sites.
 type X86Params struct {
-	// CPUs is the number of executor CPUs besides the writer's (1..3,
+	// CPUs is the number of executor CPUs besides the writer's (1..8,
 	// default 2).
 	CPUs int `json:"cpus,omitempty"`
 	// Executions is how many times each executor calls the patched code
-	// (1..3, default 1).
+	// (1..8, default 1).
 	Executions int `json:"executions,omitempty"`
 	// NMIs bounds the NMIs per executor CPU (0..2); each NMI handler calls
 	// the patched code. WriterNMIs bounds those on the writer's CPU.
 	NMIs       int `json:"nmis,omitempty"`
 	WriterNMIs int `json:"writer_nmis,omitempty"`
-	// UnrelatedInt3: the first executor also hits a kprobe's int3
-	// elsewhere, which the poke handler must answer "not mine".
+	// Prelude is how many instructions of other code each executor runs
+	// before each call of the patched code (0..8): instruction boundaries
+	// where it takes IPIs and NMIs and, under stale:N, fills the site's
+	// lines with their current bytes. Default: nmis plus the number of
+	// fetch lines the sites span under stale:N (0 for bytewise and
+	// block:N), which covers every longer prelude (docs/x86.md).
+	Prelude *int `json:"prelude,omitempty"`
+	// UnrelatedInt3 adds a CPU that hits a kprobe's int3 elsewhere, at
+	// any point of the protocol, up to KprobeHits times (1..4, default
+	// 1); the poke handler must answer "not mine".
 	UnrelatedInt3 bool `json:"unrelated_int3,omitempty"`
-	// KprobeLast: the first executor hits the unrelated kprobe int3 after
-	// its calls of the patched code instead of before (requires
-	// unrelated_int3).
+	KprobeHits    *int `json:"kprobe_hits,omitempty"`
+	// KprobeLast is no longer accepted: the unrelated int3 used to be a
+	// single hit by the first executor, before or after its calls; it now
+	// comes from a CPU of its own at any time.
 	KprobeLast bool `json:"kprobe_last,omitempty"`
+	// Ignore lists properties not to judge (any x86 property but not
+	// all). A CPU that decodes a torn instruction or hits an unclaimed
+	// int3 stops there either way.
+	Ignore []string `json:"ignore,omitempty"`
 	// Capacity is TEXT_POKE_ARRAY_MAX, the vector's size (default: the
 	// number of sites; at least that many).
 	Capacity int `json:"capacity,omitempty"`
@@ -93,11 +107,30 @@ func placementOffset(p string, n int) (uint64, error) {
 
 type x86Config struct {
 	cpus, execs, nmis, writerNMIs int
-	kprobe, kprobeLast            bool
+	prelude                       int
+	kprobe                        bool
+	kprobeHits                    int
 	capacity                      int
+	ignore                        []string
 	layout                        *model.Layout
 	patch                         *poke.Patch
 }
+
+// Limits of the x86 kind's sizes: large enough for the configurations
+// people compare with other checkers (6 executors, 4 executions each),
+// small enough that a typo is an error rather than a search that never
+// ends.
+const (
+	x86MaxCPUs       = 8
+	x86MaxExecutions = 8
+	x86MaxNMIs       = 2
+	x86MaxPrelude    = 8
+	x86MaxKprobeHits = 4
+)
+
+// x86Ignorable are the properties an x86 scenario may ignore: all that
+// props.InstallX86Ignoring judges (deadlock is the engine's).
+var x86Ignorable = []string{props.TornDecode, props.StrayInt3, props.HandlerMemory, props.Emulation, props.FinalText, props.AtomicSwitch}
 
 type x86Kind struct{}
 
@@ -137,29 +170,36 @@ func BuildX86Observed(s Scenario) (explore.Program, func() *model.Machine, error
 
 func (c *x86Config) program(last **model.Machine) explore.Program {
 	return func(sys *explore.System) {
-		nmis := make([]int, c.cpus+1)
+		n := c.cpus + 1
+		if c.kprobe {
+			n++ // the unrelated int3's CPU, the last one
+		}
+		nmis := make([]int, n)
 		nmis[0] = c.writerNMIs
 		for i := 1; i <= c.cpus; i++ {
 			nmis[i] = c.nmis
 		}
-		m := model.NewMachine(sys, c.layout, model.Config{CPUs: c.cpus + 1, NMIs: nmis})
+		m := model.NewMachine(sys, c.layout, model.Config{CPUs: n, NMIs: nmis})
 		if last != nil {
 			*last = m
 		}
 		k := poke.Install(m, c.patch, c.capacity)
-		props.InstallX86(sys, m)
+		props.InstallX86Ignoring(sys, m, c.ignore)
 		sys.Go("writer", k.Writer())
 		if c.patch.Variant == poke.PermanentParallel {
 			sys.Go("writer2", k.SecondWriter())
 		}
-		for i := 1; i <= c.cpus; i++ {
-			// The first executor also hits the unrelated kprobe int3.
-			if poke.IsStopMachine(c.patch.Variant) {
-				sys.Go(fmt.Sprintf("cpu%d", i), k.Parked(m.CPUs[i]))
-				continue
+		for i := 1; i < n; i++ {
+			name := fmt.Sprintf("cpu%d", i)
+			switch {
+			case poke.IsStopMachine(c.patch.Variant):
+				// stop_machine parks every other CPU, the kprobe's too.
+				sys.Go(name, k.Parked(m.CPUs[i]))
+			case i > c.cpus:
+				sys.Go(name, m.UnrelatedInt3(m.CPUs[i], c.kprobeHits))
+			default:
+				sys.Go(name, m.Executor(m.CPUs[i], c.execs, c.prelude))
 			}
-			kp := c.kprobe && i == 1
-			sys.Go(fmt.Sprintf("cpu%d", i), m.ExecutorKprobe(m.CPUs[i], c.execs, kp && !c.kprobeLast, kp && c.kprobeLast))
 		}
 	}
 }
@@ -243,31 +283,54 @@ func parseX86(s Scenario) (*x86Config, error) {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("scenario %q: params.%s: %s", s.Name, field, fmt.Sprintf(format, args...))
 	}
-	c := &x86Config{cpus: p.CPUs, execs: p.Executions, nmis: p.NMIs, writerNMIs: p.WriterNMIs, kprobe: p.UnrelatedInt3, kprobeLast: p.KprobeLast, capacity: p.Capacity}
+	c := &x86Config{cpus: p.CPUs, execs: p.Executions, nmis: p.NMIs, writerNMIs: p.WriterNMIs, kprobe: p.UnrelatedInt3, kprobeHits: 1, capacity: p.Capacity}
 	if p.Capacity < 0 || p.Capacity > 64 {
 		return nil, bad("capacity", "%d; want 0..64 (0: the number of sites)", p.Capacity)
 	}
-	if p.KprobeLast && !p.UnrelatedInt3 {
-		return nil, bad("kprobe_last", "needs unrelated_int3")
+	if p.KprobeLast {
+		return nil, bad("kprobe_last", "no longer accepted: the unrelated int3 now comes from a CPU of its own that can trap at any point of the protocol (unrelated_int3, kprobe_hits times); remove the field")
+	}
+	if p.KprobeHits != nil {
+		if !p.UnrelatedInt3 {
+			return nil, bad("kprobe_hits", "needs unrelated_int3")
+		}
+		if c.kprobeHits = *p.KprobeHits; c.kprobeHits < 1 || c.kprobeHits > x86MaxKprobeHits {
+			return nil, bad("kprobe_hits", "%d; want 1..%d", c.kprobeHits, x86MaxKprobeHits)
+		}
 	}
 	if c.cpus == 0 {
 		c.cpus = 2
 	}
-	if c.cpus < 1 || c.cpus > 3 {
-		return nil, bad("cpus", "%d executor CPUs; want 1..3 besides the writer", p.CPUs)
+	if c.cpus < 1 || c.cpus > x86MaxCPUs {
+		return nil, bad("cpus", "%d executor CPUs; want 1..%d besides the writer", p.CPUs, x86MaxCPUs)
 	}
 	if c.execs == 0 {
 		c.execs = 1
 	}
-	if c.execs < 1 || c.execs > 3 {
-		return nil, bad("executions", "%d; want 1..3 per CPU", p.Executions)
+	if c.execs < 1 || c.execs > x86MaxExecutions {
+		return nil, bad("executions", "%d; want 1..%d per CPU", p.Executions, x86MaxExecutions)
 	}
-	if c.nmis < 0 || c.nmis > 2 {
-		return nil, bad("nmis", "%d; want 0..2 per CPU", p.NMIs)
+	if c.nmis < 0 || c.nmis > x86MaxNMIs {
+		return nil, bad("nmis", "%d; want 0..%d per CPU", p.NMIs, x86MaxNMIs)
 	}
-	if c.writerNMIs < 0 || c.writerNMIs > 2 {
-		return nil, bad("writer_nmis", "%d; want 0..2", p.WriterNMIs)
+	if c.writerNMIs < 0 || c.writerNMIs > x86MaxNMIs {
+		return nil, bad("writer_nmis", "%d; want 0..%d", p.WriterNMIs, x86MaxNMIs)
 	}
+	if p.Prelude != nil && (*p.Prelude < 0 || *p.Prelude > x86MaxPrelude) {
+		return nil, bad("prelude", "%d; want 0..%d instructions (omit it for the default: nmis plus the site's lines under stale:N)", *p.Prelude, x86MaxPrelude)
+	}
+	for i, prop := range p.Ignore {
+		if !slices.Contains(x86Ignorable, prop) {
+			return nil, bad(fmt.Sprintf("ignore[%d]", i), "%q cannot be ignored (want one of %s)", prop, strings.Join(x86Ignorable, ", "))
+		}
+		if slices.Contains(p.Ignore[:i], prop) {
+			return nil, bad(fmt.Sprintf("ignore[%d]", i), "%q is listed twice", prop)
+		}
+	}
+	if len(p.Ignore) == len(x86Ignorable) {
+		return nil, bad("ignore", "every x86 property is ignored: nothing would be checked but deadlock")
+	}
+	c.ignore = p.Ignore
 	fetch, err := fetchOr(p.Fetch, model.FetchModel{Kind: model.Bytewise, N: 1})
 	if err != nil {
 		return nil, bad("fetch", "%v", err)
@@ -372,6 +435,10 @@ func parseX86(s Scenario) (*x86Config, error) {
 		return nil, bad("sites", "%s", msg)
 	}
 	c.layout, c.patch = l, patch
+	c.prelude = c.nmis + len(l.SiteLines)
+	if p.Prelude != nil {
+		c.prelude = *p.Prelude
+	}
 	return c, nil
 }
 

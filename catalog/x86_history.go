@@ -31,7 +31,7 @@ func x86History() []Scenario {
 
 	// v5.3: the batch teardown order, hit by an unrelated int3 (a kprobe).
 	batch := func(v string) X86Params {
-		return X86Params{CPUs: 1, UnrelatedInt3: true, KprobeLast: true, Variant: v, Old: hexNOP5, New: hexCALL32}
+		return X86Params{CPUs: 1, UnrelatedInt3: true, Variant: v, Old: hexNOP5, New: hexCALL32}
 	}
 	row = "v5.3 vec cleared before nr_entries"
 	add("v5.3-clear-order/buggy", row, "buggy",
