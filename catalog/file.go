@@ -23,7 +23,7 @@ import (
 
 // FileFormat documents the scenario-file format; `klpcheck list` and
 // docs/cli.md show it.
-const FileFormat = `A scenario file is JSON: one scenario object, or a list of them.
+var FileFormat = `A scenario file is JSON: one scenario object, or a list of them.
 Every field is checked; unknown fields are rejected at every level.
 
   {
@@ -37,7 +37,7 @@ Every field is checked; unknown fields are rejected at every level.
     },
     "table": "...", "row": "...", "column": "...",   optional: place in a verdict table
     "expect": "violation:lost-update"   optional: documents the expected verdict
-  }`
+  }` + "\n\n" + X86FormatDoc()
 
 // FileError is a problem in a scenario file, located by line, column and
 // the JSON path of the offending field.

@@ -421,6 +421,9 @@ func parseX86(s Scenario) (*x86Config, error) {
 			}
 			if variant == poke.NaiveAtomic && strings.HasPrefix(e.Error(), "text_poke") {
 				f = fields[i] + "addr"
+				if len(p.Sites) == 0 && p.Addr == "" {
+					f = "placement" // the file placed the site, not addressed it
+				}
 			}
 			return nil, bad(f, "%v", e)
 		}

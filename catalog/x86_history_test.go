@@ -40,7 +40,7 @@ func TestX86History(t *testing.T) {
 // are checked and their errors name the field.
 func TestX86HistoryParamErrors(t *testing.T) {
 	for _, c := range []struct{ params, want string }{
-		{`{"old":"0f1f440000","new":"e8e7570700","kprobe_last":true}`, "params.kprobe_last: needs unrelated_int3"},
+		{`{"old":"0f1f440000","new":"e8e7570700","unrelated_int3":true,"kprobe_last":true}`, "params.kprobe_last: no longer accepted"},
 		{`{"old":"0f1f440000","new":"e8e7570700","capacity":-1}`, "params.capacity: "},
 		{`{"old":"0f1f440000","new":"e8e7570700","capacity":65}`, "params.capacity: "},
 		{`{"old":"0f1f440000","new":"e8e7570700","variant":"text_poke_bp-v3.12","disable":["sync1"]}`, "params.disable: "},

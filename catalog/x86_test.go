@@ -8,6 +8,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/poke"
 	"github.com/klpcheck/klpcheck/props"
 	"pgregory.net/rapid"
 )
@@ -159,8 +160,16 @@ func TestX86BadInput(t *testing.T) {
 		{`{"old":"0f1f440000","new":"0f1f440700"}`, "params.new: 0f 1f 44 07 00 (nopl (%rdi,%rax)): a 5-byte patch that is not CALL/JMP/RET/INT3 must be the kernel's NOP5"},
 		{`{"old":"0f1f440000","new":"zz"}`, "params.new: \"zz\" is not hex bytes"},
 		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-atomic","addr":"0xffffffff81000ffe"}`, "params.addr: text_poke of 5 bytes at 0xffffffff81000ffe crosses a page boundary"},
-		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-atomic","placement":"cross-16"}`, "params.addr: text_poke of 5 bytes at 0xffffffff8100001e crosses an aligned 8-byte boundary"},
-		{`{"old":"0f1f440000","new":"e8e7570700","cpus":4}`, "params.cpus: 4 executor CPUs"},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-atomic","placement":"cross-16"}`, "params.placement: text_poke of 5 bytes at 0xffffffff8100001e crosses an aligned 8-byte boundary"},
+		{`{"old":"0f1f440000","new":"e8e7570700","cpus":9}`, "params.cpus: 9 executor CPUs; want 1..8"},
+		{`{"old":"0f1f440000","new":"e8e7570700","executions":9}`, "params.executions: 9; want 1..8"},
+		{`{"old":"0f1f440000","new":"e8e7570700","prelude":-1}`, "params.prelude: -1"},
+		{`{"old":"0f1f440000","new":"e8e7570700","prelude":9}`, "params.prelude: 9"},
+		{`{"old":"0f1f440000","new":"e8e7570700","kprobe_hits":1}`, "params.kprobe_hits: needs unrelated_int3"},
+		{`{"old":"0f1f440000","new":"e8e7570700","unrelated_int3":true,"kprobe_hits":0}`, "params.kprobe_hits: 0; want 1..4"},
+		{`{"old":"0f1f440000","new":"e8e7570700","ignore":["deadlock"]}`, "params.ignore[0]: \"deadlock\" cannot be ignored"},
+		{`{"old":"0f1f440000","new":"e8e7570700","ignore":["final-text","final-text"]}`, "params.ignore[1]: \"final-text\" is listed twice"},
+		{`{"old":"0f1f440000","new":"e8e7570700","ignore":["torn-decode","stray-int3","handler-memory","emulation","final-text","atomic-switch"]}`, "params.ignore: every x86 property is ignored"},
 		{`{"old":"0f1f440000","new":"e8e7570700","fetch":"block:12"}`, "params.fetch: fetch model \"block:12\""},
 		{`{"old":"0f1f440000","new":"e8e7570700","disable":["sync4"]}`, "params.disable: unknown step \"sync4\""},
 		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-copy","disable":["sync1"]}`, "params.disable: steps can be disabled only in text_poke_bp"},
@@ -405,5 +414,24 @@ func TestX86DPORCoversPlainOutcomes(t *testing.T) {
 			t.Errorf("%+v: only %d observations; the test would not notice a missing one", p, len(plain))
 		}
 		t.Logf("%+v: %d observations (DPOR %d)", p, len(plain), len(dpor))
+	}
+}
+
+// TestX86FormatDocCoversVariants: `klpcheck list format` documents every
+// writer variant with what it takes.
+func TestX86FormatDocCoversVariants(t *testing.T) {
+	doc := FileFormat
+	for _, v := range append(append([]poke.VariantInfo(nil), poke.Variants...), poke.HistoryVariants...) {
+		if x86VariantParams[v.Name] == "" {
+			t.Errorf("variant %s has no parameter documentation in x86VariantParams", v.Name)
+		}
+		if !strings.Contains(doc, string(v.Name)) {
+			t.Errorf("FileFormat does not mention variant %s", v.Name)
+		}
+	}
+	for _, f := range []string{"prelude", "kprobe_hits", "ignore"} {
+		if !strings.Contains(doc, f) {
+			t.Errorf("FileFormat does not document params.%s", f)
+		}
 	}
 }
