@@ -130,7 +130,6 @@ func (m *Machine) UnrelatedInt3(c *CPU, hits int) func(t *explore.Thread) {
 				return
 			}
 		}
-		c.boundary(t)
 		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
 	}
 }
@@ -178,13 +177,22 @@ func (c *CPU) fillLine(la uint64, now int32) *line {
 }
 
 // idle is an idle CPU (hlt with interrupts enabled): it runs do_sync_core
-// for every IPI it gets.
+// for every IPI it gets. Waking, running do_sync_core and acknowledging
+// are one operation: an idle CPU does nothing else in between that
+// another CPU could observe.
 func (c *CPU) idle(t *explore.Thread) {
 	m := c.m
+	id := explore.Obj(c.ID)
 	for {
-		t.Await("idle: IPI arrives", explore.R(m.ipiObj+explore.Obj(c.ID)), func() bool { return m.ipiGen[c.ID] > c.seen })
+		t.AwaitMulti("idle: IPI: sync_core, ack", func() bool { return m.ipiGen[c.ID] > c.seen },
+			explore.R(m.ipiObj+id), explore.W(m.ackObj+id))
 		c.seen = m.ipiGen[c.ID]
-		c.ack(t)
+		c.Serialize()
+		m.ackGen[c.ID] = c.seen
+		m.IPIsTook++
+		if t.Tracing() {
+			t.Notef("cpu%d: IPI: sync_core", c.ID)
+		}
 	}
 }
 
