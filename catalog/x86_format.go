@@ -55,6 +55,8 @@ var x86VariantParams = map[poke.Variant]string{
 	poke.PermanentParallel: "sites, ≥3: even-indexed by one writer, odd by another",
 	poke.FtraceSkip:        "5-byte old/new (an fentry call site)",
 	poke.FtraceEmulate:     "5-byte old/new (an fentry call site)",
+	poke.CrashNMIStop:      "old/new or sites; every executor (and the kprobe CPU) is stopped first",
+	poke.StopOtherCPUs:     "old/new or sites; every executor (and the kprobe CPU) is stopped first",
 }
 
 // X86FormatDoc documents the x86 kind's parameters and, per writer

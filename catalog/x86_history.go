@@ -116,6 +116,18 @@ func x86History() []Scenario {
 		"ftrace's NMI-safe code modification (Steven Rostedt, 2008; arch/x86/kernel/ftrace.c of 2.6.28: ftrace_nmi_enter co-writes the bytes while MOD_CODE_WRITE_FLAG is set, the writer waits for running NMIs)",
 		sm("stop_machine-ftrace-nmi"), dpor(), "safe")
 
+	// Patching from a crash path after the other CPUs were stopped.
+	stop := func(v string) X86Params {
+		return X86Params{CPUs: 2, Variant: v, Old: hexNOP5, New: hexCALL32}
+	}
+	row = "crash-path poke after stopping CPUs"
+	add("crash-stop/nmi-shootdown", row, "buggy",
+		"the crash path stops the other CPUs with nmi_shootdown_cpus: crash_nmi_callback halts them inside the NMI with interrupts disabled but leaves them in cpu_online_mask, so a text_poke_bp afterwards (a static call or key updated on the way to kexec) waits in on_each_cpu for acknowledgements that never come",
+		stop("crash-nmi-shootdown"), dpor(), "stuck:sync-completes")
+	add("crash-stop/stop-this-cpu", row, "fixed",
+		"the rule the reboot path follows: stop_this_cpu clears the CPU from cpu_online_mask (set_cpu_online(cpu, false)) before halting, and stop_other_cpus waits for num_online_cpus() == 1, so the sync IPIs target nobody else",
+		stop("stop_other_cpus"), dpor(), "safe")
+
 	// hpa 2010: a permanent int3 handler.
 	three := []X86Site{{Addr: "0xffffffff81000020", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000030", Old: hexNOP5, New: hexJMP32}, {Addr: "0xffffffff81000040", Old: hexNOP5, New: hexCALL32}}
 	perm := func(v string, sites []X86Site) X86Params {
