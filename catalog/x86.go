@@ -43,6 +43,14 @@ type X86Params struct {
 	// single hit by the first executor, before or after its calls; it now
 	// comes from a CPU of its own at any time.
 	KprobeLast bool `json:"kprobe_last,omitempty"`
+	// NohzFull makes every executor a NOHZ_FULL CPU whose sync IPIs are
+	// deferred while it runs in user mode (the 2026 context_tracking
+	// series): it calls the patched code, returns to user mode, enters the
+	// kernel again and calls it once more, after the deferred sync_core —
+	// or, with SiteInEntry, in the early entry code before it (the
+	// noinstr rule broken). Executions must stay 1.
+	NohzFull    bool `json:"nohz_full,omitempty"`
+	SiteInEntry bool `json:"site_in_entry,omitempty"`
 	// Ignore lists properties not to judge (any x86 property but not
 	// all). A CPU that decodes a torn instruction or hits an unclaimed
 	// int3 stops there either way.
@@ -110,6 +118,7 @@ type x86Config struct {
 	prelude                       int
 	kprobe                        bool
 	kprobeHits                    int
+	nohz, siteInEntry             bool
 	capacity                      int
 	ignore                        []string
 	layout                        *model.Layout
@@ -201,6 +210,8 @@ func (c *x86Config) program(last **model.Machine) explore.Program {
 				sys.Go(name, k.StoppedCPU(m.CPUs[i]))
 			case i > c.cpus:
 				sys.Go(name, m.UnrelatedInt3(m.CPUs[i], c.kprobeHits))
+			case c.nohz:
+				sys.Go(name, m.NohzExecutor(m.CPUs[i], c.prelude, c.siteInEntry))
 			default:
 				sys.Go(name, m.Executor(m.CPUs[i], c.execs, c.prelude))
 			}
@@ -302,6 +313,13 @@ func parseX86(s Scenario) (*x86Config, error) {
 			return nil, bad("kprobe_hits", "%d; want 1..%d", c.kprobeHits, x86MaxKprobeHits)
 		}
 	}
+	if p.SiteInEntry && !p.NohzFull {
+		return nil, bad("site_in_entry", "needs nohz_full")
+	}
+	if p.NohzFull && p.Executions > 1 {
+		return nil, bad("executions", "%d; a nohz_full executor calls the patched code once before and once after its stay in user mode", p.Executions)
+	}
+	c.nohz, c.siteInEntry = p.NohzFull, p.SiteInEntry
 	if c.cpus == 0 {
 		c.cpus = 2
 	}

@@ -23,6 +23,8 @@ var x86ParamDocs = []x86ParamDoc{
 	{"prelude", fmt.Sprintf("instructions of other code before each call (0..%d): IPIs, NMIs, stale:N line fills; default nmis + the site's lines under stale:N (docs/x86.md)", x86MaxPrelude)},
 	{"unrelated_int3", "a CPU of its own hits a kprobe's int3 at any time; the poke handler must say \"not mine\""},
 	{"kprobe_hits", fmt.Sprintf("how often that CPU traps (1..%d, default 1; needs unrelated_int3)", x86MaxKprobeHits)},
+	{"nohz_full", "executors are NOHZ_FULL CPUs whose syncs are deferred while in user mode: call, user mode, entry, deferred sync_core, call"},
+	{"site_in_entry", "with nohz_full: the second call runs in early entry code, before the deferred sync_core (noinstr rule broken)"},
 	{"fetch", "bytewise (default), block:N, stale:N (N = 8, 16, 32, 64)"},
 	{"variant", "the writer (below; default text_poke_bp)"},
 	{"disable", "named steps to remove: refs-set, sync1, sync2, sync3, refs-drain"},

@@ -128,6 +128,22 @@ func x86History() []Scenario {
 		"the rule the reboot path follows: stop_this_cpu clears the CPU from cpu_online_mask (set_cpu_online(cpu, false)) before halting, and stop_other_cpus waits for num_online_cpus() == 1, so the sync IPIs target nobody else",
 		stop("stop_other_cpus"), dpor(), "safe")
 
+	// 2026: sync IPIs deferred for NOHZ_FULL CPUs in user mode.
+	nohz := func(placement string, inEntry bool) X86Params {
+		return X86Params{CPUs: 1, NohzFull: true, SiteInEntry: inEntry, Fetch: "stale:64", Placement: placement, Old: hexNOP5, New: hexCALL32}
+	}
+	for _, c := range []struct{ placement, row, buggy string }{
+		{"inside-line", "2026 NOHZ_FULL deferred sync (stale:64)", "violation:stray-int3"},
+		{"cross-64", "2026 NOHZ_FULL deferred sync (stale:64, site crossing a line)", "violation:torn-decode"},
+	} {
+		add("nohz-deferred-sync/"+c.placement+"/site-in-entry", c.row, "buggy",
+			"context_tracking \"Defer some IPIs until a user->kernel transition\" (RFC v8, 2026): a NOHZ_FULL CPU in user mode gets no text_poke sync IPI; entry code that executes a patched site before the deferred sync_core (breaking the noinstr rule) runs the bytes its cache kept from before it left the kernel",
+			nohz(c.placement, true), dpor(), c.buggy)
+		add("nohz-deferred-sync/"+c.placement+"/noinstr", c.row, "fixed",
+			"the series' rule: code that runs on entry before the deferred-work catch-up is noinstr and holds no patchable site; the site runs after the catch-up's sync_core",
+			nohz(c.placement, false), dpor(), "safe")
+	}
+
 	// hpa 2010: a permanent int3 handler.
 	three := []X86Site{{Addr: "0xffffffff81000020", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000030", Old: hexNOP5, New: hexJMP32}, {Addr: "0xffffffff81000040", Old: hexNOP5, New: hexCALL32}}
 	perm := func(v string, sites []X86Site) X86Params {

@@ -169,6 +169,8 @@ func TestX86BadInput(t *testing.T) {
 		{`{"old":"0f1f440000","new":"e8e7570700","prelude":9}`, "params.prelude: 9"},
 		{`{"old":"0f1f440000","new":"e8e7570700","kprobe_hits":1}`, "params.kprobe_hits: needs unrelated_int3"},
 		{`{"old":"0f1f440000","new":"e8e7570700","unrelated_int3":true,"kprobe_hits":0}`, "params.kprobe_hits: 0; want 1..4"},
+		{`{"old":"0f1f440000","new":"e8e7570700","site_in_entry":true}`, "params.site_in_entry: needs nohz_full"},
+		{`{"old":"0f1f440000","new":"e8e7570700","nohz_full":true,"executions":2}`, "params.executions: 2; a nohz_full executor"},
 		{`{"old":"0f1f440000","new":"e8e7570700","ignore":["deadlock"]}`, "params.ignore[0]: \"deadlock\" cannot be ignored"},
 		{`{"old":"0f1f440000","new":"e8e7570700","ignore":["final-text","final-text"]}`, "params.ignore[1]: \"final-text\" is listed twice"},
 		{`{"old":"0f1f440000","new":"e8e7570700","ignore":["torn-decode","stray-int3","handler-memory","emulation","final-text","atomic-switch"]}`, "params.ignore: every x86 property is ignored"},

@@ -40,6 +40,10 @@ type CPU struct {
 	host    bool
 	busy    bool
 	busyObj explore.Obj
+
+	// A NOHZ_FULL CPU (NohzExecutor) in user mode gets no sync IPI: the
+	// sync sets deferred instead (both under the CPU's IPI slot).
+	nohz, user, deferred bool
 }
 
 // Machine returns the CPU's machine.

@@ -280,7 +280,11 @@ func (m *Machine) SyncEachCPU(t *explore.Thread, self *CPU, name string, after f
 	t.Op(name+": send IPIs", explore.WRange(m.ipiObj, n))
 	m.SetWriterStep(t, name)
 	for i := range m.ipiGen {
-		if i != self.ID && !m.offline[i] {
+		switch c := m.CPUs[i]; {
+		case i == self.ID || m.offline[i]:
+		case c.nohz && c.user:
+			c.deferred = true // a NOHZ_FULL CPU in user mode: deferred to its next entry
+		default:
 			m.ipiGen[i]++
 		}
 	}
