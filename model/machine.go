@@ -293,7 +293,12 @@ func (m *Machine) SyncEachCPU(t *explore.Thread, self *CPU, name string, after f
 		after()
 	}
 	t.Await(name+": wait for acks", explore.RRange(m.ackObj, n), func() bool {
-		return len(m.Unacked(self)) == 0
+		for i := range m.ackGen {
+			if m.behind(self, i) {
+				return false
+			}
+		}
+		return true
 	})
 	m.Syncs++
 	if after != nil {
@@ -302,17 +307,22 @@ func (m *Machine) SyncEachCPU(t *explore.Thread, self *CPU, name string, after f
 }
 
 // Unacked lists the online CPUs other than self that have not
-// acknowledged the last sync IPI sent to them (call it inside an
-// operation that reads their acknowledgements). It allocates only when
-// some CPU is behind.
+// acknowledged the last sync IPI sent to them, for messages (the
+// writer's wait uses behind, which does not allocate).
 func (m *Machine) Unacked(self *CPU) []int {
 	var out []int
 	for i := range m.ackGen {
-		if i != self.ID && !m.offline[i] && m.ackGen[i] < m.ipiGen[i] {
+		if m.behind(self, i) {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+// behind reports whether CPU i is an online CPU other than self that has
+// not acknowledged the last sync IPI sent to it.
+func (m *Machine) behind(self *CPU, i int) bool {
+	return i != self.ID && !m.offline[i] && m.ackGen[i] < m.ipiGen[i]
 }
 
 // OpIPIs is an operation of CPU c that also changes whether c is
