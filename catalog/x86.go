@@ -148,6 +148,12 @@ func X86() Kind { return x86Kind{} }
 
 func (x86Kind) Name() string { return "x86" }
 
+// ModelVersion versions the x86 machine for traces (traces.Versioned):
+// 1 since issue 11 (every pending IPI at a boundary, the prelude, the
+// kprobe CPU, one-step idle acks), so a trace recorded before is refused
+// with a message instead of replaying other steps.
+func (x86Kind) ModelVersion() int { return 1 }
+
 func (x86Kind) Properties() []Property {
 	var out []Property
 	for _, id := range props.X86 {
