@@ -96,9 +96,10 @@ const retSentinel = ^uint64(0)
 
 // Executor returns the body of an executor CPU: before each call of
 // the patched code it runs `prelude` instructions of other code
-// (Prelude), then calls every site entry, `executions` times; then it
-// takes a last instruction boundary (the caller's next instruction) and
-// leaves an idle daemon that answers sync IPIs.
+// (Prelude), then calls every site entry, `executions` times; then, if
+// it may still take an NMI, it takes a last instruction boundary (the
+// caller's next instruction), and it leaves an idle daemon that answers
+// sync IPIs (a boundary that could only take IPIs adds nothing to that).
 func (m *Machine) Executor(c *CPU, executions, prelude int) func(t *explore.Thread) {
 	return func(t *explore.Thread) {
 		for i := 0; i < executions; i++ {
@@ -109,7 +110,11 @@ func (m *Machine) Executor(c *CPU, executions, prelude int) func(t *explore.Thre
 				}
 			}
 		}
-		c.boundary(t)
+		if c.NMILeft > 0 {
+			// The caller's next instruction, where an NMI may still
+			// arrive; without one, the idle loop takes the IPIs.
+			c.boundary(t)
+		}
 		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
 	}
 }

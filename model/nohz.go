@@ -71,7 +71,9 @@ func (m *Machine) NohzExecutor(c *CPU, prelude int, siteInEntry bool) func(t *ex
 		if !siteInEntry && !callAll(t) {
 			return
 		}
-		c.boundary(t)
+		if c.NMILeft > 0 {
+			c.boundary(t)
+		}
 		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
 	}
 }
