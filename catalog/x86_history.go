@@ -31,7 +31,7 @@ func x86History() []Scenario {
 
 	// v5.3: the batch teardown order, hit by an unrelated int3 (a kprobe).
 	batch := func(v string) X86Params {
-		return X86Params{CPUs: 1, UnrelatedInt3: true, KprobeLast: true, Variant: v, Old: hexNOP5, New: hexCALL32}
+		return X86Params{CPUs: 1, UnrelatedInt3: true, Variant: v, Old: hexNOP5, New: hexCALL32}
 	}
 	row = "v5.3 vec cleared before nr_entries"
 	add("v5.3-clear-order/buggy", row, "buggy",
@@ -115,6 +115,34 @@ func x86History() []Scenario {
 	add("2008-stop-machine-nmi/fixed", row, "fixed",
 		"ftrace's NMI-safe code modification (Steven Rostedt, 2008; arch/x86/kernel/ftrace.c of 2.6.28: ftrace_nmi_enter co-writes the bytes while MOD_CODE_WRITE_FLAG is set, the writer waits for running NMIs)",
 		sm("stop_machine-ftrace-nmi"), dpor(), "safe")
+
+	// Patching from a crash path after the other CPUs were stopped.
+	stop := func(v string) X86Params {
+		return X86Params{CPUs: 2, Variant: v, Old: hexNOP5, New: hexCALL32}
+	}
+	row = "crash-path poke after stopping CPUs"
+	add("crash-stop/nmi-shootdown", row, "buggy",
+		"the crash path stops the other CPUs with nmi_shootdown_cpus: crash_nmi_callback halts them inside the NMI with interrupts disabled but leaves them in cpu_online_mask, so a text_poke_bp afterwards (a static call or key updated on the way to kexec) waits in on_each_cpu for acknowledgements that never come",
+		stop("crash-nmi-shootdown"), dpor(), "stuck:sync-completes")
+	add("crash-stop/stop-this-cpu", row, "fixed",
+		"the rule the reboot path follows: stop_this_cpu clears the CPU from cpu_online_mask (set_cpu_online(cpu, false)) before halting, and stop_other_cpus waits for num_online_cpus() == 1, so the sync IPIs target nobody else",
+		stop("stop_other_cpus"), dpor(), "safe")
+
+	// 2026: sync IPIs deferred for NOHZ_FULL CPUs in user mode.
+	nohz := func(placement string, inEntry bool) X86Params {
+		return X86Params{CPUs: 1, NohzFull: true, SiteInEntry: inEntry, Fetch: "stale:64", Placement: placement, Old: hexNOP5, New: hexCALL32}
+	}
+	for _, c := range []struct{ placement, row, buggy string }{
+		{"inside-line", "2026 NOHZ_FULL deferred sync (stale:64)", "violation:stray-int3"},
+		{"cross-64", "2026 NOHZ_FULL deferred sync (stale:64, site crossing a line)", "violation:torn-decode"},
+	} {
+		add("nohz-deferred-sync/"+c.placement+"/site-in-entry", c.row, "buggy",
+			"context_tracking \"Defer some IPIs until a user->kernel transition\" (RFC v8, 2026): a NOHZ_FULL CPU in user mode gets no text_poke sync IPI; entry code that executes a patched site before the deferred sync_core (breaking the noinstr rule) runs the bytes its cache kept from before it left the kernel",
+			nohz(c.placement, true), dpor(), c.buggy)
+		add("nohz-deferred-sync/"+c.placement+"/noinstr", c.row, "fixed",
+			"the series' rule: code that runs on entry before the deferred-work catch-up is noinstr and holds no patchable site; the site runs after the catch-up's sync_core",
+			nohz(c.placement, false), dpor(), "safe")
+	}
 
 	// hpa 2010: a permanent int3 handler.
 	three := []X86Site{{Addr: "0xffffffff81000020", Old: hexNOP5, New: hexCALL32}, {Addr: "0xffffffff81000030", Old: hexNOP5, New: hexJMP32}, {Addr: "0xffffffff81000040", Old: hexNOP5, New: hexCALL32}}

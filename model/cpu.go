@@ -40,6 +40,10 @@ type CPU struct {
 	host    bool
 	busy    bool
 	busyObj explore.Obj
+
+	// A NOHZ_FULL CPU (NohzExecutor) in user mode gets no sync IPI: the
+	// sync sets deferred instead (both under the CPU's IPI slot).
+	nohz, user, deferred bool
 }
 
 // Machine returns the CPU's machine.
@@ -90,52 +94,114 @@ func (r *Regs) effect() Effect {
 // retSentinel marks the bottom of a call made by the CPU's own loop.
 const retSentinel = ^uint64(0)
 
-// Executor returns the body of an executor CPU: it calls the kprobe'd
-// function once if kprobe is set (and the layout has one), then calls
-// every site entry `executions` times, takes a last instruction boundary
-// (the caller's next instruction) and leaves an idle daemon that answers
-// sync IPIs.
-func (m *Machine) Executor(c *CPU, executions int, kprobe bool) func(t *explore.Thread) {
-	return m.ExecutorKprobe(c, executions, kprobe, false)
-}
-
-// ExecutorKprobe is Executor with the kprobe'd function called first
-// (kprobeFirst), after the calls of the patched code (kprobeLast), or
-// both. Calling it last lets the unrelated int3 come after the executor
-// has passed the instruction boundaries where it acknowledges the
-// writer's syncs (the historical teardown races need that).
-func (m *Machine) ExecutorKprobe(c *CPU, executions int, kprobeFirst, kprobeLast bool) func(t *explore.Thread) {
+// Executor returns the body of an executor CPU: before each call of
+// the patched code it runs `prelude` instructions of other code
+// (Prelude), then calls every site entry, `executions` times; then, if
+// it may still take an NMI, it takes a last instruction boundary (the
+// caller's next instruction), and it leaves an idle daemon that answers
+// sync IPIs (a boundary that could only take IPIs adds nothing to that).
+func (m *Machine) Executor(c *CPU, executions, prelude int) func(t *explore.Thread) {
 	return func(t *explore.Thread) {
-		if kprobeFirst && m.L.Kprobe != 0 {
-			if !c.call(t, m.L.Kprobe) {
-				return
-			}
-		}
 		for i := 0; i < executions; i++ {
+			c.Prelude(t, prelude)
 			for _, e := range m.L.Entries {
 				if !c.call(t, e) {
 					return
 				}
 			}
 		}
-		if kprobeLast && m.L.Kprobe != 0 {
-			if !c.call(t, m.L.Kprobe) {
-				return
-			}
+		if c.NMILeft > 0 {
+			// The caller's next instruction, where an NMI may still
+			// arrive; without one, the idle loop takes the IPIs.
+			c.boundary(t)
 		}
-		c.boundary(t)
 		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
 	}
 }
 
+// UnrelatedInt3 returns the body of a CPU that hits an unrelated int3 (a
+// kprobe elsewhere in the kernel) up to `hits` times: each hit calls the
+// kprobe'd function, whose first byte traps into the same int3 handler
+// path the patch sites use; the text-patching handler must answer "not
+// mine" without touching freed state, and kprobe_int3_handler then
+// claims it. Every instruction it runs is an instruction boundary (it
+// takes sync IPIs like any CPU), so a hit can land anywhere in the
+// writer's protocol; between hits it runs other code (one boundary).
+// Afterwards it idles, answering sync IPIs. The layout must have a
+// kprobe (NewLayout with kprobe set).
+func (m *Machine) UnrelatedInt3(c *CPU, hits int) func(t *explore.Thread) {
+	if m.L.Kprobe == 0 {
+		panic("model: UnrelatedInt3 on a layout without a kprobe")
+	}
+	return func(t *explore.Thread) {
+		for i := 0; i < hits; i++ {
+			if !c.call(t, m.L.Kprobe) {
+				return
+			}
+		}
+		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
+	}
+}
+
+// Prelude runs n instructions of other kernel code on an executor CPU
+// before it calls the patched code: the CPU was somewhere else, and
+// every one of those instructions is an instruction boundary (pending
+// sync IPIs are taken, an NMI may arrive, see boundary). Under stale:N
+// each instruction also fills one of the CPU's lines that hold site
+// bytes with memory's then-current bytes (the CPU ran code sharing the
+// line, or the site itself long before, or prefetched it): which line
+// is a choice when the sites span more than one. docs/x86.md says why
+// n = NMIs + site lines covers every longer prelude.
+func (c *CPU) Prelude(t *explore.Thread, n int) {
+	m := c.m
+	for i := 0; i < n; i++ {
+		c.boundary(t)
+		if m.L.Fetch.Kind != Stale || len(m.L.SiteLines) == 0 {
+			continue
+		}
+		la := m.L.SiteLines[0]
+		if k := len(m.L.SiteLines); k > 1 {
+			la = m.L.SiteLines[t.Choose("prelude: line to fill", k)]
+		}
+		t.Op("prelude: fill a line", m.ReadFP(la, m.L.Fetch.N))
+		c.fillLine(la, m.step())
+		if t.Tracing() {
+			t.Notef("cpu%d: other code fills line %#x", c.ID, la)
+		}
+	}
+}
+
+// fillLine reads the stale-model line at la from memory into the CPU's
+// cache (allocating a slot only the first time the CPU caches it).
+func (c *CPU) fillLine(la uint64, now int32) *line {
+	m := c.m
+	l := c.cached(la)
+	if l == nil {
+		c.lines = append(c.lines, line{addr: la})
+		l = &c.lines[len(c.lines)-1]
+	}
+	copy(l.data[:], m.mem[la-m.L.Base:la-m.L.Base+uint64(m.L.Fetch.N)])
+	l.fill = now
+	return l
+}
+
 // idle is an idle CPU (hlt with interrupts enabled): it runs do_sync_core
-// for every IPI it gets.
+// for every IPI it gets. Waking, running do_sync_core and acknowledging
+// are one operation: an idle CPU does nothing else in between that
+// another CPU could observe.
 func (c *CPU) idle(t *explore.Thread) {
 	m := c.m
+	id := explore.Obj(c.ID)
 	for {
-		t.Await("idle: IPI arrives", explore.R(m.ipiObj+explore.Obj(c.ID)), func() bool { return m.ipiGen[c.ID] > c.seen })
+		t.AwaitMulti("idle: IPI: sync_core, ack", func() bool { return m.ipiGen[c.ID] > c.seen },
+			explore.R(m.ipiObj+id), explore.W(m.ackObj+id))
 		c.seen = m.ipiGen[c.ID]
-		c.ack(t)
+		c.Serialize()
+		m.ackGen[c.ID] = c.seen
+		m.IPIsTook++
+		if t.Tracing() {
+			t.Notef("cpu%d: IPI: sync_core", c.ID)
+		}
 	}
 }
 
@@ -151,22 +217,28 @@ func (c *CPU) ack(t *explore.Thread) {
 	}
 }
 
-// boundary is an instruction boundary: a pending sync IPI is taken if
-// interrupts are enabled (its handler is an operation of its own), and an
-// NMI may arrive.
+// boundary is an instruction boundary. With interrupts enabled every
+// pending sync IPI is taken: the interrupt runs each queued do_sync_core
+// (flush_smp_call_function_queue) and acknowledges them, an operation of
+// its own; IRET re-enables interrupts and leaves the CPU at the same
+// boundary, where an IPI sent meanwhile is taken next. When none is
+// pending, an NMI may arrive, and the instruction follows.
 func (c *CPU) boundary(t *explore.Thread) {
 	m := c.m
-	canNMI := c.NMILeft > 0 && !c.inNMI
-	if !c.IF && !canNMI {
+	for {
+		canNMI := c.NMILeft > 0 && !c.inNMI
+		if !c.IF && !canNMI {
+			return
+		}
+		t.Op("boundary", explore.R(m.ipiObj+explore.Obj(c.ID)))
+		if c.IF && m.ipiGen[c.ID] > c.seen {
+			c.seen = m.ipiGen[c.ID]
+			c.ack(t)
+			continue
+		}
+		c.NMIPoint(t)
 		return
 	}
-	t.Op("boundary", explore.R(m.ipiObj+explore.Obj(c.ID)))
-	take := c.IF && m.ipiGen[c.ID] > c.seen
-	if take {
-		c.seen = m.ipiGen[c.ID]
-		c.ack(t)
-	}
-	c.NMIPoint(t)
 }
 
 // NMIPoint is a point where an NMI may arrive on the CPU (within its
@@ -451,18 +523,14 @@ func (c *CPU) fetch(t *explore.Thread, ip uint64, site int) (Class, Insn) {
 			stale := false
 			switch {
 			case l == nil:
-				c.lines = append(c.lines, line{addr: la})
-				l = &c.lines[len(c.lines)-1]
-				copy(l.data[:], mem)
-				l.fill = now
+				l = c.fillLine(la, now)
 			case bytes.Equal(l.data[:f.N], mem):
 				l.fill = now
 			default:
 				if t.Choose("stale line", 2) == 0 {
 					stale = true
 				} else {
-					copy(l.data[:], mem)
-					l.fill = now
+					l = c.fillLine(la, now)
 				}
 			}
 			for x := a; x < la+uint64(f.N) && c.fn < MaxInsnLen; x++ {

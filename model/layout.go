@@ -136,9 +136,13 @@ type Layout struct {
 	// Kprobe is the entry of a function whose first byte is a kprobe's
 	// int3 (an unrelated int3 source), 0 if none. The probed instruction
 	// is a 1-byte nop.
-	Kprobe  uint64
-	Decoder *DecodeCache
-	fixed   []uint64 // addresses of fixed instructions clear of the sites
+	Kprobe uint64
+	// SiteLines are the aligned fetch lines holding site bytes, in
+	// address order, under stale:N (nil otherwise): the lines an
+	// executor's prelude may fill.
+	SiteLines []uint64
+	Decoder   *DecodeCache
+	fixed     []uint64 // addresses of fixed instructions clear of the sites
 }
 
 // SiteAt returns the index of the site starting at addr, or -1.
@@ -280,6 +284,15 @@ func NewLayout(fetch FetchModel, specs []SiteSpec, kprobe bool) (*Layout, error)
 		}
 		if !reached {
 			l.Entries = append(l.Entries, s.Addr)
+		}
+	}
+	if fetch.Kind == Stale {
+		for _, s := range sites {
+			for a := alignDown(s.Addr, fetch.N); a < s.End(); a += uint64(fetch.N) {
+				if n := len(l.SiteLines); n == 0 || l.SiteLines[n-1] < a {
+					l.SiteLines = append(l.SiteLines, a)
+				}
+			}
 		}
 	}
 	u := fetch.Unit()

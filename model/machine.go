@@ -154,6 +154,12 @@ type Machine struct {
 	Fault    *HandlerFault
 	Syncs    int // sync_core IPI rounds completed
 	IPIsTook int
+
+	// offline[i] is CPU i cleared from cpu_online_mask: on_each_cpu no
+	// longer targets it. Halted[i], if set, says why CPU i never takes
+	// an IPI again (for a stuck verdict's message).
+	offline []bool
+	Halted  []string
 }
 
 // Config sizes a machine.
@@ -173,6 +179,8 @@ func NewMachine(s *explore.System, l *Layout, cfg Config) *Machine {
 	m.ackObj = s.Objects("ipi-ack", cfg.CPUs)
 	m.ipiGen = make([]int32, cfg.CPUs)
 	m.ackGen = make([]int32, cfg.CPUs)
+	m.offline = make([]bool, cfg.CPUs)
+	m.Halted = make([]string, cfg.CPUs)
 	m.Writer.At, m.Writer.DoneAt = -1, -1
 	for i := 0; i < cfg.CPUs; i++ {
 		c := &CPU{ID: i, m: m, IF: true}
@@ -261,18 +269,22 @@ func (m *Machine) ReportWriterFault(what string) {
 
 // SyncEachCPU mirrors smp_text_poke_sync_each_cpu(): on_each_cpu(
 // do_sync_core, NULL, wait=1). In one operation ("<name>: send IPIs") it
-// queues the IPI to every other CPU and runs sync_core locally; each
-// remote CPU runs do_sync_core and acknowledges at its next instruction
-// boundary with interrupts enabled (an operation of its own); the writer
-// then waits for every acknowledgement ("<name>: wait for acks"). after,
-// if set, runs at the end of each of the writer's operations (its NMI
-// points).
+// queues the IPI to every other online CPU and runs sync_core locally;
+// each remote CPU runs do_sync_core and acknowledges at its next
+// instruction boundary with interrupts enabled (an operation of its own);
+// the writer then waits for every acknowledgement ("<name>: wait for
+// acks"). after, if set, runs at the end of each of the writer's
+// operations (its NMI points).
 func (m *Machine) SyncEachCPU(t *explore.Thread, self *CPU, name string, after func()) {
 	n := len(m.CPUs)
 	t.Op(name+": send IPIs", explore.WRange(m.ipiObj, n))
 	m.SetWriterStep(t, name)
 	for i := range m.ipiGen {
-		if i != self.ID {
+		switch c := m.CPUs[i]; {
+		case i == self.ID || m.offline[i]:
+		case c.nohz && c.user:
+			c.deferred = true // a NOHZ_FULL CPU in user mode: deferred to its next entry
+		default:
 			m.ipiGen[i]++
 		}
 	}
@@ -282,7 +294,7 @@ func (m *Machine) SyncEachCPU(t *explore.Thread, self *CPU, name string, after f
 	}
 	t.Await(name+": wait for acks", explore.RRange(m.ackObj, n), func() bool {
 		for i := range m.ackGen {
-			if i != self.ID && m.ackGen[i] < m.ipiGen[i] {
+			if m.behind(self, i) {
 				return false
 			}
 		}
@@ -292,4 +304,42 @@ func (m *Machine) SyncEachCPU(t *explore.Thread, self *CPU, name string, after f
 	if after != nil {
 		after()
 	}
+}
+
+// Unacked lists the online CPUs other than self that have not
+// acknowledged the last sync IPI sent to them, for messages (the
+// writer's wait uses behind, which does not allocate).
+func (m *Machine) Unacked(self *CPU) []int {
+	var out []int
+	for i := range m.ackGen {
+		if m.behind(self, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// behind reports whether CPU i is an online CPU other than self that has
+// not acknowledged the last sync IPI sent to it.
+func (m *Machine) behind(self *CPU, i int) bool {
+	return i != self.ID && !m.offline[i] && m.ackGen[i] < m.ipiGen[i]
+}
+
+// OpIPIs is an operation of CPU c that also changes whether c is
+// targeted by sync IPIs or acknowledges them (set_cpu_online): its
+// footprint adds c's IPI and acknowledgement slots to fps.
+func (m *Machine) OpIPIs(t *explore.Thread, c *CPU, label string, fps ...explore.Footprint) {
+	id := explore.Obj(c.ID)
+	t.OpMulti(label, append(fps, explore.W(m.ipiObj+id), explore.W(m.ackObj+id))...)
+}
+
+// SetOffline mirrors set_cpu_online(cpu, false): on_each_cpu stops
+// targeting the CPU. Call it inside an OpIPIs operation of c.
+func (m *Machine) SetOffline(c *CPU) { m.offline[c.ID] = true }
+
+// Halt stops c for good with interrupts disabled (halt in an NMI, say):
+// it never takes an IPI again. why explains it in stuck verdicts.
+func (m *Machine) Halt(c *CPU, why string) {
+	c.IF = false
+	m.Halted[c.ID] = why
 }

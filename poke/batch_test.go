@@ -44,7 +44,7 @@ func TestBatchAddKeepsTheVectorSorted(t *testing.T) {
 			t.Op("return", m.ReturnFP())
 			m.WriterDone()
 		})
-		s.Go("cpu1", m.Executor(m.CPUs[1], 1, false))
+		s.Go("cpu1", m.Executor(m.CPUs[1], 1, 0))
 		s.AtEnd("syncs", func() error {
 			batches = m.Syncs
 			return nil

@@ -89,6 +89,8 @@ var HistoryVariants = []VariantInfo{
 	{FtraceSkip, "2012–v5.1 ftrace breakpoint method (08d636b6d4fb): modifying_ftrace_code, int3 / sync / tails / sync / first bytes / sync; ftrace_int3_handler skips the 5-byte site as if it were a nop"},
 	{FtraceEmulate, "v5.2 ftrace breakpoint method (9e298e860408): the same writer; ftrace_int3_handler emulates a call to ftrace_regs_caller"},
 	{KprobeSync, "kprobe arm/disarm after 5c02ece81848: each text_poke followed by text_poke_sync, then synchronize_rcu, probe unregistered"},
+	{CrashNMIStop, "crash path: nmi_shootdown_cpus stops the other CPUs (crash_nmi_callback halts them with interrupts off, still online), then smp_text_poke_batch_finish"},
+	{StopOtherCPUs, "reboot path: stop_other_cpus (stop_this_cpu takes each CPU offline before halting), then smp_text_poke_batch_finish"},
 }
 
 // IsSingle reports whether v is the 2025 queue/single/apply sequence,
@@ -192,6 +194,9 @@ type history struct {
 
 func (k *Poker) installHistory() {
 	k.h = &history{}
+	if IsStopped(k.patch.Variant) {
+		return // the current state and handler (Install)
+	}
 	if IsSingle(k.patch.Variant) {
 		return // the current state and handler (Install)
 	}

@@ -162,7 +162,8 @@ type Poker struct {
 	nr      int
 	vec     []Entry // vec[:nr] is the queue; len(vec) is the capacity
 
-	h *history // the state of a historical generation (history.go)
+	h    *history   // the state of a historical generation (history.go)
+	stop *stopState // the stop protocol before a crash-path poke (stopped.go)
 }
 
 // Install allocates the protocol's state on the machine, queues the batch
@@ -184,8 +185,11 @@ func Install(m *model.Machine, p *Patch, capacity ...int) *Poker {
 	k.descObj = m.S.Objects("text_poke_array", 1+size)
 	k.vec = make([]Entry, size)
 	copy(k.vec, p.Entries)
-	if p.Variant == BP {
+	if p.Variant == BP || IsStopped(p.Variant) {
 		k.nr = len(p.Entries)
+	}
+	if IsStopped(p.Variant) {
+		k.stop = &stopState{obj: m.S.Object("stop: waiting_for_crash_ipi / online CPUs")}
 	}
 	m.Int3 = k.Int3Handler
 	if IsHistory(p.Variant) {
@@ -210,6 +214,8 @@ func (k *Poker) Writer() func(t *explore.Thread) {
 			k.BatchFinish(t)
 		case Flag2013, Batch53, Batch55, Desc56, Desc60, KprobeRCU, KprobeSync, Single2025, SingleChecked, StopMachine2008, FtraceNMI2008, PermanentCurrent, PermanentTwo, PermanentParallel, FtraceSkip, FtraceEmulate:
 			k.historyWriter(t)
+		case CrashNMIStop, StopOtherCPUs:
+			k.stopThenPoke(t)
 		case NaiveCopy:
 			for _, e := range k.patch.Entries {
 				k.TextPokeEarly(t, e.Addr, e.Text)

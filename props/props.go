@@ -30,6 +30,7 @@ const (
 	Callbacks           = "callbacks"
 	ModuleText          = "module-text"
 	TransitionCompletes = "transition-completes"
+	SyncCompletes       = "sync-completes"
 	Deadlock            = "deadlock"
 )
 
@@ -48,6 +49,7 @@ var Catalog = []Property{
 	{Callbacks, "pre/post (un)patch callbacks run in the documented order and symmetry"},
 	{ModuleText, "no task executes or returns into the text of a removed module"},
 	{TransitionCompletes, "under fair scheduling the transition completes; else stuck, naming the blockers"},
+	{SyncCompletes, "every text_poke sync IPI round completes; else stuck, naming each CPU that never acknowledges"},
 	{Deadlock, "some thread can always proceed"},
 }
 
@@ -62,4 +64,4 @@ func Meaning(id string) string {
 }
 
 // X86 lists the properties the x86 scenarios check.
-var X86 = []string{TornDecode, StrayInt3, HandlerMemory, Emulation, FinalText, AtomicSwitch, Deadlock}
+var X86 = []string{TornDecode, StrayInt3, HandlerMemory, Emulation, FinalText, AtomicSwitch, SyncCompletes, Deadlock}
