@@ -15,7 +15,7 @@ var stuckBlockers = map[string]struct{ want, not []string }{
 	"livepatch/s3-cond-resched-inside-f":        {want: []string{"K:100 is running"}},
 	"livepatch/s4-idle-cpu-pre-5.16":            {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
 	"livepatch/s16-sleepers-signals":            {want: []string{"D:102 is sleeping on function f"}, not: []string{"U:", "K:"}},
-	"livepatch/s18-unreliable-stacks":           {want: []string{"C:101 has an unreliable stack"}, not: []string{"U:", "swapper"}},
+	"livepatch/s18-unreliable-stacks":           {want: []string{"C:101 cannot be switched by a stack check"}, not: []string{"U:", "swapper", "has an unreliable stack"}},
 	"livepatch/history-idle-cpu-buggy":          {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
 	"livepatch/history-cpu-bound-kthread-buggy": {want: []string{"K:100 is running"}},
 }

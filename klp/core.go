@@ -329,8 +329,38 @@ func (k *Kernel) disablePatch(t *explore.Thread, p *Patch) int {
 	return 0
 }
 
-// enabledStore mirrors enabled_store (sysfs "enabled").
-func (k *Kernel) enabledStore(t *explore.Thread, p *Patch, enabled bool) int {
+// kstrtobool mirrors the kernel's kstrtobool, which the sysfs stores use:
+// the first character decides (y/Y/t/T/1 true, n/N/f/F/0 false, "on"/"of"
+// in any case), anything else is -EINVAL. (echo's newline is ignored.)
+func kstrtobool(s string) (bool, int) {
+	if s == "" {
+		return false, EINVAL
+	}
+	switch s[0] {
+	case 'y', 'Y', 't', 'T', '1':
+		return true, 0
+	case 'n', 'N', 'f', 'F', '0':
+		return false, 0
+	case 'o', 'O':
+		if len(s) > 1 {
+			switch s[1] {
+			case 'n', 'N':
+				return true, 0
+			case 'f', 'F':
+				return false, 0
+			}
+		}
+	}
+	return false, EINVAL
+}
+
+// enabledStore mirrors enabled_store (sysfs "enabled"): kstrtobool, then
+// under klp_mutex a reverse, a disable or -EINVAL.
+func (k *Kernel) enabledStore(t *explore.Thread, p *Patch, value string) int {
+	enabled, err := kstrtobool(value)
+	if err != 0 {
+		return err
+	}
 	k.mutex.Lock(t)
 	defer k.mutex.Unlock(t)
 	t.Op("enabled_store", explore.Local)
@@ -347,8 +377,17 @@ func (k *Kernel) enabledStore(t *explore.Thread, p *Patch, enabled bool) int {
 	return EINVAL
 }
 
-// forceStore mirrors force_store (sysfs "force").
-func (k *Kernel) forceStore(t *explore.Thread, p *Patch) int {
+// forceStore mirrors force_store (sysfs "force"): kstrtobool (a value
+// that is not a boolean is -EINVAL), a false value does nothing, a true
+// one forces the transition under klp_mutex if p is the transition patch.
+func (k *Kernel) forceStore(t *explore.Thread, p *Patch, value string) int {
+	val, err := kstrtobool(value)
+	if err != 0 {
+		return err
+	}
+	if !val {
+		return 0
+	}
 	k.mutex.Lock(t)
 	defer k.mutex.Unlock(t)
 	t.Op("force_store", explore.Local)
@@ -397,7 +436,7 @@ func (k *Kernel) prePatch(t *explore.Thread, o *Object) int {
 		if o.Callbacks.PrePatchRet != 0 {
 			ret = o.Callbacks.PrePatchRet
 		}
-		k.check(t, k.mon.Callback(k, o, PrePatch, ret))
+		k.check(t, k.mon.Callback(k, o, PrePatch, ret, k.cbPath))
 	}
 	o.Callbacks.PostUnpatchEnabled = ret == 0
 	return ret
@@ -407,14 +446,14 @@ func (k *Kernel) postPatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.Present {
 		k.callbackOp(t, "klp_post_patch_callback")
 		k.callbackLine(o, PostPatch)
-		k.check(t, k.mon.Callback(k, o, PostPatch, 0))
+		k.check(t, k.mon.Callback(k, o, PostPatch, 0, k.cbPath))
 	}
 }
 
 func (k *Kernel) preUnpatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.Present {
 		k.callbackLine(o, PreUnpatch)
-		k.check(t, k.mon.Callback(k, o, PreUnpatch, 0))
+		k.check(t, k.mon.Callback(k, o, PreUnpatch, 0, k.cbPath))
 	}
 }
 
@@ -424,7 +463,7 @@ func (k *Kernel) postUnpatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.PostUnpatchEnabled && o.Callbacks.Present {
 		k.callbackOp(t, "klp_post_unpatch_callback")
 		k.callbackLine(o, PostUnpatch)
-		k.check(t, k.mon.Callback(k, o, PostUnpatch, 0))
+		k.check(t, k.mon.Callback(k, o, PostUnpatch, 0, k.cbPath))
 	}
 	o.Callbacks.PostUnpatchEnabled = false
 }
@@ -434,6 +473,8 @@ func (k *Kernel) moduleComing(t *explore.Thread, m *Module) int {
 	k.mutex.Lock(t)
 	defer k.mutex.Unlock(t)
 	t.Op("klp_module_coming("+m.Name+")", explore.Local)
+	k.cbPath = CallbackModuleComing
+	defer func() { k.cbPath = CallbackTransition }()
 	m.KlpAlive = true
 	for _, p := range k.Patches {
 		for _, o := range p.Objs {
@@ -481,7 +522,9 @@ func (k *Kernel) moduleGoing(t *explore.Thread, m *Module) {
 	t.Op("klp_module_going("+m.Name+")", k.fpWork(explore.Write))
 	m.KlpAlive = false
 	k.attemptEpoch = ^uint64(0) // unpatched objects no longer block: retry
+	k.cbPath = CallbackModuleGoing
 	k.cleanupModulePatches(t, m, nil)
+	k.cbPath = CallbackTransition
 }
 
 // cleanupModulePatches mirrors klp_cleanup_module_patches_limited.

@@ -22,6 +22,19 @@ const (
 	PostUnpatch CallbackKind = "post_unpatch"
 )
 
+// CallbackPath says which kernel path ran a callback.
+type CallbackPath uint8
+
+const (
+	CallbackTransition CallbackPath = iota
+	CallbackModuleComing
+	CallbackModuleGoing
+)
+
+func (p CallbackPath) String() string {
+	return [...]string{"transition", "klp_module_coming", "klp_module_going"}[p]
+}
+
 // FuncState is a klp_func's (patched, transition) pair.
 type FuncState struct{ Patched, Transition bool }
 
@@ -50,8 +63,13 @@ type Monitor interface {
 	// names the kernel path ("patch", "unpatch", "init", "complete",
 	// "module-coming", "module-going", "replaced", "discard-nops").
 	FuncStateChanged(k *Kernel, f *Func, from, to FuncState, why string) error
-	// Callback: a callback ran (ret is pre_patch's return value).
-	Callback(k *Kernel, o *Object, cb CallbackKind, ret int) error
+	// Callback: a callback ran (ret is pre_patch's return value); path
+	// is CallbackTransition when the callback belongs to a patch's own
+	// (un)patching transition (enable, disable, completion, cancel) and
+	// CallbackModuleComing / CallbackModuleGoing when klp_module_coming
+	// or klp_module_going ran it for a loading or unloading module, which
+	// the kernel does whatever transition is in progress.
+	Callback(k *Kernel, o *Object, cb CallbackKind, ret int, path CallbackPath) error
 	// Completing: klp_complete_transition is about to reset the task's
 	// patch_state to IDLE (where the kernel WARNs about a pending flag).
 	Completing(k *Kernel, tk *Task) error
@@ -113,14 +131,31 @@ type Kernel struct {
 
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string
+	shell []string
+	// cbPath is the path running callbacks now (under klp_mutex).
+	cbPath CallbackPath
 
 	patchableSym []bool
 	arch         Arch // nil: fentry sites are not modelled
 }
 
-// Log returns the event log: kernel messages in dmesg wording and the
-// admin script's commands, as the selftests' check_result sees them.
+// Log returns the event log: what the selftests' check_result compares,
+// in order. It holds the kernel's messages in dmesg wording (livepatch
+// core, test modules' pr_info), the lines the functions.sh helpers write
+// to /dev/kmsg (the "% insmod …" / "% rmmod …" / "% echo …" command lines
+// and, for load_failing_mod only, insmod's error), and the script's `log`
+// lines. Nothing a command prints on the terminal is in it (see Shell).
 func (k *Kernel) Log() []string { return k.log }
+
+// Shell returns what the script's commands printed on their terminal
+// (stderr): bash's "write error", insmod's and rmmod's errors for plain
+// commands, cat's errors. The kernel log never holds these lines, so
+// check_result never sees them.
+func (k *Kernel) Shell() []string { return k.shell }
+
+func (k *Kernel) shellf(format string, args ...any) {
+	k.shell = append(k.shell, fmt.Sprintf(format, args...))
+}
 
 // TransitionPatch is klp_transition_patch (nil when idle).
 func (k *Kernel) TransitionPatch() *Patch { return k.transition }
@@ -448,8 +483,9 @@ func (k *Kernel) epoch() uint64 {
 
 // BlockingReasons explains, for every task that has not reached the
 // target state, why klp_try_switch_task cannot switch it now, in the
-// kernel's debug wording ("is running", "is sleeping on function f", "has
-// an unreliable stack").
+// kernel's debug wording ("is running", "is sleeping on function f"; on
+// an arch without reliable stack traces, where the kernel prints nothing,
+// a sentence that says so).
 func (k *Kernel) BlockingReasons() []string {
 	var out []string
 	if k.transition == nil {
@@ -478,7 +514,7 @@ type NoMonitor struct{}
 func (NoMonitor) Entered(*Kernel, *Task, Frame) error                                 { return nil }
 func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error                 { return nil }
 func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) error { return nil }
-func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int) error                  { return nil }
+func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int, CallbackPath) error    { return nil }
 func (NoMonitor) Completing(*Kernel, *Task) error                                     { return nil }
 func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                                 { return nil }
 func (NoMonitor) End(*Kernel) error                                                   { return nil }

@@ -147,9 +147,6 @@ func parseScript(c *Config) ([]command, error) {
 				}
 				cmd.name = parts[0]
 				cmd.verb = "echo-" + parts[1]
-				if parts[1] == "enabled" && cmd.value != "0" && cmd.value != "1" {
-					return nil, bad("enabled takes 0 or 1")
-				}
 			case strings.HasPrefix(path, "/sys/module/") && strings.HasSuffix(path, "/parameters/pre_patch_ret"):
 				n := strings.TrimSuffix(strings.TrimPrefix(path, "/sys/module/"), "/parameters/pre_patch_ret")
 				if names[n] != "patch" {
@@ -218,17 +215,35 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 		k.logf("%% insmod test_modules/%s.ko%s", c.name, argString(c.args))
 		err := k.insmod(t, c.name, c.args)
 		if err != 0 {
-			k.logf("insmod: ERROR: could not insert module test_modules/%s.ko: %s", c.name, Strerror(err))
+			msg := fmt.Sprintf("insmod: ERROR: could not insert module test_modules/%s.ko: %s", c.name, Strerror(err))
+			k.shellf("%s", msg)
+			switch c.verb {
+			case "load_failing_mod":
+				// load_failing_mod copies insmod's error into the log.
+				k.logf("%s", msg)
+			case "insmod":
+			default:
+				k.harnessFailed(t, c, "%s", msg)
+			}
+			return
 		}
-		if c.verb == "load_lp" && err == 0 {
+		switch c.verb {
+		case "load_failing_mod":
+			k.harnessFailed(t, c, "%s unexpectedly loaded", c.name)
+		case "load_lp":
 			k.waitTransition(t, c.name)
 		}
 	case "rmmod", "unload_mod", "unload_lp":
-		if c.verb == "unload_lp" {
-			k.waitGone(t, c.name)
+		if c.verb != "rmmod" {
+			// unload_mod waits until /sys/module/M/refcnt reads 0 (a
+			// livepatch module is pinned until its patch is freed, for
+			// good when it was forced).
+			k.waitRefcnt(t, c)
 		}
 		k.logf("%% rmmod %s", c.name)
-		k.rmmod(t, c.name)
+		if err := k.rmmod(t, c.name); err != "" && c.verb != "rmmod" {
+			k.harnessFailed(t, c, "%s", err)
+		}
 	case "disable_lp", "echo-enabled":
 		v := "0"
 		if c.verb == "echo-enabled" {
@@ -237,11 +252,13 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 		k.logf("%% echo %s > /sys/kernel/livepatch/%s/enabled", v, c.name)
 		p := k.patchNamed(c.name)
 		if p == nil {
-			k.logf("bash: /sys/kernel/livepatch/%s/enabled: No such file or directory", c.name)
+			k.shellf("bash: /sys/kernel/livepatch/%s/enabled: No such file or directory", c.name)
+			k.harnessFailed(t, c, "/sys/kernel/livepatch/%s/enabled does not exist", c.name)
 			return
 		}
-		if err := k.enabledStore(t, p, v == "1"); err != 0 {
-			k.logf("bash: echo: write error: %s", Strerror(err))
+		if err := k.enabledStore(t, p, v); err != 0 {
+			k.shellf("bash: echo: write error: %s", Strerror(err))
+			k.harnessFailed(t, c, "echo %s > /sys/kernel/livepatch/%s/enabled: %s", v, c.name, Strerror(err))
 			return
 		}
 		if c.verb == "disable_lp" {
@@ -251,18 +268,19 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 		k.logf("%% echo %s > /sys/kernel/livepatch/%s/force", c.value, c.name)
 		p := k.patchNamed(c.name)
 		if p == nil {
-			k.logf("bash: /sys/kernel/livepatch/%s/force: No such file or directory", c.name)
+			k.shellf("bash: /sys/kernel/livepatch/%s/force: No such file or directory", c.name)
 			return
 		}
-		if err := k.forceStore(t, p); err != 0 {
-			k.logf("bash: echo: write error: %s", Strerror(err))
+		if err := k.forceStore(t, p, c.value); err != 0 {
+			k.shellf("bash: echo: write error: %s", Strerror(err))
 		}
 	case "set_pre_patch_ret":
 		k.logf("%% echo %s > /sys/module/%s/parameters/pre_patch_ret", c.value, c.name)
 		t.Op("write pre_patch_ret", explore.Local)
 		m := k.module(c.name)
 		if m == nil {
-			k.logf("bash: /sys/module/%s/parameters/pre_patch_ret: No such file or directory", c.name)
+			k.shellf("bash: /sys/module/%s/parameters/pre_patch_ret: No such file or directory", c.name)
+			k.harnessFailed(t, c, "failed to set pre_patch_ret parameter for %s module", c.name)
 			return
 		}
 		var v int
@@ -298,6 +316,30 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 			t.Failf("script", "script line %d: %s reads %s, expected %s", c.line, c.name, got, c.value)
 		}
 	}
+}
+
+// harnessFailed is functions.sh's die: a helper whose command failed (or,
+// for load_failing_mod, succeeded) ends the test as failed.
+func (k *Kernel) harnessFailed(t *explore.Thread, c command, format string, args ...any) {
+	if c.verb == "insmod" || c.verb == "rmmod" || strings.HasPrefix(c.verb, "echo-") {
+		return // a plain command: its error is only on the terminal
+	}
+	t.Failf("script", "script line %d (%s): %s", c.line, c.verb, fmt.Sprintf(format, args...))
+}
+
+// waitRefcnt is unload_mod's loop_until on /sys/module/M/refcnt == 0; a
+// module that is not loaded has no refcnt file, so the loop times out and
+// the test dies.
+func (k *Kernel) waitRefcnt(t *explore.Thread, c command) {
+	if k.module(c.name) == nil {
+		t.Op("cat /sys/module/"+c.name+"/refcnt", explore.Local)
+		k.harnessFailed(t, c, "failed to unload module %s (refcnt)", c.name)
+		return
+	}
+	t.Await("wait until /sys/module/"+c.name+"/refcnt reads 0", k.fpWorkKLP(explore.Read), func() bool {
+		m := k.module(c.name)
+		return m == nil || m.refs == 0
+	})
 }
 
 func argString(args []string) string {
@@ -359,23 +401,23 @@ func (k *Kernel) dropModule(m *Module) {
 
 // rmmod unloads a module: a livepatch module only when nothing holds a
 // reference (its patch is freed and was not forced); a target module runs
-// its exit, then klp_module_going.
-func (k *Kernel) rmmod(t *explore.Thread, name string) {
+// its exit, then klp_module_going. It returns rmmod's error line, if any.
+func (k *Kernel) rmmod(t *explore.Thread, name string) string {
 	t.Op("rmmod "+name, explore.Local)
 	m := k.module(name)
 	if m == nil {
-		k.logf("rmmod: ERROR: Module %s is not currently loaded", name)
-		return
+		k.shellf("rmmod: ERROR: Module %s is not currently loaded", name)
+		return k.shell[len(k.shell)-1]
 	}
 	if m.Livepatch {
 		if m.refs > 0 {
-			k.logf("rmmod: ERROR: Module %s is in use", name)
-			return
+			k.shellf("rmmod: ERROR: Module %s is in use", name)
+			return k.shell[len(k.shell)-1]
 		}
 		t.Op("free_module("+name+"): module text freed", k.fpAll(explore.Read))
 		k.check(t, k.mon.ModuleRemoved(k, m.patch))
 		k.dropModule(m)
-		return
+		return ""
 	}
 	t.Op(name+": module_exit", explore.Local)
 	for _, l := range m.cfg.Exit {
@@ -384,6 +426,7 @@ func (k *Kernel) rmmod(t *explore.Thread, name string) {
 	m.State = "GOING"
 	k.moduleGoing(t, m)
 	k.dropModule(m)
+	return ""
 }
 
 // cat runs fn as the reader of its /proc file: through the ftrace handler
@@ -400,7 +443,7 @@ func (k *Kernel) cat(t *explore.Thread, fn string) {
 		}
 	}
 	if sym == nil {
-		k.logf("cat: %s: No such file or directory", fn)
+		k.shellf("cat: %s: No such file or directory", fn)
 		return
 	}
 	t.Op("cat: call "+fn, explore.Footprint{Lo: k.objKLP, Hi: k.objOps + explore.Obj(sym.index) + 1, Access: explore.Read})

@@ -142,11 +142,17 @@ func (k *Kernel) startTransition(t *explore.Thread) {
 	k.attemptsTotal, k.idleAttempts = 0, 0
 }
 
+// noReliableStacks is the blocking reason on an arch without
+// HAVE_RELIABLE_STACKTRACE: klp_try_switch_task returns false before any
+// check, and prints nothing (the kernel's "has an unreliable stack" is
+// for a stack walk that failed, -EINVAL from klp_check_stack).
+const noReliableStacks = "cannot be switched by a stack check (no HAVE_RELIABLE_STACKTRACE; klp_try_switch_task returns false without a message)"
+
 // switchBlocker is klp_check_and_switch_task's verdict without the
 // switch: "" if the task can be switched, else the kernel's debug reason.
 func (k *Kernel) switchBlocker(tk *Task, current bool) string {
 	if k.cfg.UnreliableStacks {
-		return "has an unreliable stack"
+		return noReliableStacks
 	}
 	if tk.State == Running && !current {
 		return "is running"

@@ -155,9 +155,17 @@ const (
 // post_patch → pre_unpatch → post_unpatch, where post_unpatch may follow a
 // successful pre_patch directly (cancel, reverse, module going during a
 // transition) and post_patch may follow pre_unpatch (a reversed disable);
-// post callbacks run only once no task has TIF_PATCH_PENDING; replaced or
-// removed patches run none.
-func (m *livepatchMonitor) Callback(k *klp.Kernel, o *klp.Object, cb klp.CallbackKind, ret int) error {
+// replaced or removed patches run none.
+//
+// The post callbacks of a patch's own transition run only once no task
+// has TIF_PATCH_PENDING (klp_complete_transition). Those klp_module_coming
+// and klp_module_going run are exempt by design: a coming module's code
+// has not run yet and a going module's code is dead, so the kernel runs
+// them while another transition, or this patch's own, is in progress
+// (test-callbacks.sh "busy target module"); what it guarantees there is
+// that klp_module_coming runs no post_patch for the transition patch, and
+// klp_module_going no pre_unpatch for it.
+func (m *livepatchMonitor) Callback(k *klp.Kernel, o *klp.Object, cb klp.CallbackKind, ret int, path klp.CallbackPath) error {
 	p := o.Patch()
 	onList := false
 	for _, q := range k.Patches {
@@ -183,21 +191,31 @@ func (m *livepatchMonitor) Callback(k *klp.Kernel, o *klp.Object, cb klp.Callbac
 		if ph != cbPrePatched && ph != cbPreUnpatched {
 			return bad("without a successful pre_patch")
 		}
-		if err := noPending(k, where); err != nil {
-			return err
+		if path == klp.CallbackModuleComing && p == k.TransitionPatch() {
+			return bad("from klp_module_coming although the patch is in transition (its post_patch belongs to the completion)")
+		}
+		if path == klp.CallbackTransition {
+			if err := noPending(k, where); err != nil {
+				return err
+			}
 		}
 		m.phase[o] = cbPatched
 	case klp.PreUnpatch:
 		if ph != cbPatched {
 			return bad("although post_patch never ran")
 		}
+		if path == klp.CallbackModuleGoing && p == k.TransitionPatch() {
+			return bad("from klp_module_going although the patch is in transition")
+		}
 		m.phase[o] = cbPreUnpatched
 	case klp.PostUnpatch:
 		if ph == cbIdle {
 			return bad("without a successful pre_patch")
 		}
-		if err := noPending(k, where); err != nil {
-			return err
+		if path == klp.CallbackTransition {
+			if err := noPending(k, where); err != nil {
+				return err
+			}
 		}
 		m.phase[o] = cbIdle
 	}
