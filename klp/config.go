@@ -86,6 +86,9 @@ type ObjectConfig struct {
 	// PrePatchRet, if not zero, is what this object's pre_patch returns
 	// (instead of the module's pre_patch_ret).
 	PrePatchRet int `json:"pre_patch_ret,omitempty"`
+	// Bodies are what the callbacks do after printing, written against
+	// the system-state API (see state.go); they need Callbacks.
+	Bodies *CallbackBodies `json:"callback_bodies,omitempty"`
 }
 
 // FuncConfig is struct klp_func.
@@ -202,6 +205,12 @@ func (c *Config) Validate() error {
 		for j, o := range p.Objects {
 			if o.Name == "" {
 				return fmt.Errorf("params.patches[%d].objects[%d].name: empty (use \"vmlinux\")", i, j)
+			}
+			if _, err := parseBodies(o.Bodies); err != nil {
+				return fmt.Errorf("params.patches[%d].objects[%d].callback_bodies%v", i, j, err)
+			}
+			if o.Bodies != nil && !o.Callbacks {
+				return fmt.Errorf("params.patches[%d].objects[%d].callback_bodies: the object has no callbacks (set callbacks: true)", i, j)
 			}
 			for k, f := range o.Funcs {
 				if f.OldName == "" {

@@ -50,6 +50,7 @@ func (k *Kernel) newPatch(pc *PatchConfig, m *Module) *Patch {
 	}
 	for _, oc := range pc.Objects {
 		o := &Object{Name: oc.Name, patch: p, Callbacks: Callbacks{Present: oc.Callbacks, PrePatchRet: oc.PrePatchRet}}
+		o.bodies, _ = parseBodies(oc.Bodies) // validated
 		for _, fc := range oc.Funcs {
 			o.Funcs = append(o.Funcs, &Func{OldName: fc.OldName, NewFunc: fc.NewFunc, OldSympos: fc.OldSympos, Output: fc.Output, obj: o})
 		}
@@ -436,6 +437,9 @@ func (k *Kernel) prePatch(t *explore.Thread, o *Object) int {
 		if o.Callbacks.PrePatchRet != 0 {
 			ret = o.Callbacks.PrePatchRet
 		}
+		if ret == 0 {
+			ret = k.runBody(t, o, PrePatch)
+		}
 		k.check(t, k.mon.Callback(k, o, PrePatch, ret, k.cbPath))
 	}
 	o.Callbacks.PostUnpatchEnabled = ret == 0
@@ -446,6 +450,7 @@ func (k *Kernel) postPatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.Present {
 		k.callbackOp(t, "klp_post_patch_callback")
 		k.callbackLine(o, PostPatch)
+		k.runBody(t, o, PostPatch)
 		k.check(t, k.mon.Callback(k, o, PostPatch, 0, k.cbPath))
 	}
 }
@@ -453,6 +458,7 @@ func (k *Kernel) postPatch(t *explore.Thread, o *Object) {
 func (k *Kernel) preUnpatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.Present {
 		k.callbackLine(o, PreUnpatch)
+		k.runBody(t, o, PreUnpatch)
 		k.check(t, k.mon.Callback(k, o, PreUnpatch, 0, k.cbPath))
 	}
 }
@@ -463,6 +469,7 @@ func (k *Kernel) postUnpatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.PostUnpatchEnabled && o.Callbacks.Present {
 		k.callbackOp(t, "klp_post_unpatch_callback")
 		k.callbackLine(o, PostUnpatch)
+		k.runBody(t, o, PostUnpatch)
 		k.check(t, k.mon.Callback(k, o, PostUnpatch, 0, k.cbPath))
 	}
 	o.Callbacks.PostUnpatchEnabled = false

@@ -70,6 +70,8 @@ type Monitor interface {
 	// or klp_module_going ran it for a loading or unloading module, which
 	// the kernel does whatever transition is in progress.
 	Callback(k *Kernel, o *Object, cb CallbackKind, ret int, path CallbackPath) error
+	// StateAccess: a callback body used the system-state API (state.go).
+	StateAccess(k *Kernel, o *Object, a StateAccess) error
 	// Completing: klp_complete_transition is about to reset the task's
 	// patch_state to IDLE (where the kernel WARNs about a pending flag).
 	Completing(k *Kernel, tk *Task) error
@@ -132,6 +134,8 @@ type Kernel struct {
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string
 	shell []string
+	// stateFreed[i] says whether state data buffer i+1 was freed.
+	stateFreed []bool
 	// cbPath is the path running callbacks now (under klp_mutex).
 	cbPath CallbackPath
 
@@ -515,6 +519,7 @@ func (NoMonitor) Entered(*Kernel, *Task, Frame) error                           
 func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error                 { return nil }
 func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) error { return nil }
 func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int, CallbackPath) error    { return nil }
+func (NoMonitor) StateAccess(*Kernel, *Object, StateAccess) error                    { return nil }
 func (NoMonitor) Completing(*Kernel, *Task) error                                     { return nil }
 func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                                 { return nil }
 func (NoMonitor) End(*Kernel) error                                                   { return nil }

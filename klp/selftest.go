@@ -5,7 +5,8 @@ package klp
 // (test_modules/test_klp_callbacks_mod.c, test_klp_callbacks_busy.c,
 // test_klp_mod_target.c) and the livepatch modules (test_klp_livepatch.c,
 // test_klp_atomic_replace.c, test_klp_callbacks_demo.c,
-// test_klp_callbacks_demo2.c, test_klp_syscall.c, test_klp_mod_patch.c),
+// test_klp_callbacks_demo2.c, test_klp_syscall.c, test_klp_mod_patch.c,
+// test_klp_state.c, test_klp_state2.c, test_klp_state3.c),
 // with no tasks: every transition completes on its first attempt, as on
 // the idle machines the selftests run on. The script is empty; callers set
 // it.
@@ -37,6 +38,53 @@ func SelftestConfig() Config {
 				Funcs: []FuncConfig{{OldName: "__x64_sys_getpid", NewFunc: "lp_sys_getpid"}}}}},
 			{Name: "test_klp_mod_patch", Objects: []ObjectConfig{{Name: "test_klp_mod_target",
 				Funcs: []FuncConfig{{OldName: "test_klp_mod_target_show", NewFunc: "livepatch_mod_target_show", Output: lp}}}}},
+			statePatch("test_klp_state", 1, stateV1),
+			statePatch("test_klp_state2", 2, stateV2),
+			statePatch("test_klp_state3", 2, stateV2),
 		},
 	}
+}
+
+// statePatch is test_klp_state.c (version 1) or test_klp_state2.c /
+// test_klp_state3.c (version 2): a cumulative patch of vmlinux with no
+// funcs, one klp_state (id 1, CONSOLE_LOGLEVEL_STATE) and callbacks that
+// keep console_loglevel in the state's data.
+func statePatch(name string, version int, b CallbackBodies) PatchConfig {
+	return PatchConfig{Name: name, Replace: true, States: []StateConfig{{ID: 1, Version: version}},
+		Objects: []ObjectConfig{{Name: "vmlinux", Callbacks: true, Bodies: &b}}}
+}
+
+// stateV1 are test_klp_state.c's callbacks: allocate_loglevel_state,
+// fix_console_loglevel, restore_console_loglevel, free_loglevel_state.
+var stateV1 = CallbackBodies{
+	PrePatch: []string{"if !state 1: return -22", "alloc 1",
+		"log allocate_loglevel_state: allocating space to store console_loglevel"},
+	PostPatch: []string{"if !state 1: return",
+		"log fix_console_loglevel: fixing console_loglevel", "use 1"},
+	PreUnpatch: []string{"if !state 1: return",
+		"log restore_console_loglevel: restoring console_loglevel", "use 1"},
+	PostUnpatch: []string{"if !state 1: return",
+		"log free_loglevel_state: freeing space for the stored console_loglevel", "free 1"},
+}
+
+// stateV2 are test_klp_state2.c's callbacks, which take the data over
+// from the previous patch (klp_get_prev_state) and leave it to it.
+var stateV2 = CallbackBodies{
+	PrePatch: []string{
+		"if prev 1: log allocate_loglevel_state: space to store console_loglevel already allocated",
+		"if prev 1: return 0",
+		"if !state 1: return -22", "alloc 1",
+		"log allocate_loglevel_state: allocating space to store console_loglevel"},
+	PostPatch: []string{"if !state 1: return",
+		"if prev 1: log fix_console_loglevel: taking over the console_loglevel change",
+		"if prev 1: take 1", "if prev 1: return",
+		"log fix_console_loglevel: fixing console_loglevel", "use 1"},
+	PreUnpatch: []string{
+		"if prev 1: log restore_console_loglevel: passing the console_loglevel change back to the old livepatch",
+		"if prev 1: return", "if !state 1: return",
+		"log restore_console_loglevel: restoring console_loglevel", "use 1"},
+	PostUnpatch: []string{
+		"if prev 1: log free_loglevel_state: keeping space to store console_loglevel",
+		"if prev 1: return", "if !state 1: return",
+		"log free_loglevel_state: freeing space for the stored console_loglevel", "free 1"},
 }

@@ -112,6 +112,7 @@ type Object struct {
 	Callbacks Callbacks
 	Dynamic   bool // allocated by klp_add_nops
 	Patched   bool
+	bodies    bodies // callback bodies (state.go)
 	mod       *Module // set while the target module is loaded
 	patch     *Patch
 }
@@ -124,9 +125,11 @@ func (o *Object) Loaded() bool { return o.Name == "vmlinux" || o.mod != nil }
 
 func (o *Object) isModule() bool { return o.Name != "vmlinux" }
 
-// State mirrors struct klp_state.
+// State mirrors struct klp_state; data is the buffer its data pointer
+// points at (0: NULL), see state.go.
 type State struct {
 	ID, Version int
+	data        int
 }
 
 // Patch mirrors struct klp_patch (one per livepatch module).

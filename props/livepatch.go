@@ -9,7 +9,11 @@ import (
 )
 
 // Livepatch lists the properties the livepatch scenarios check.
-var Livepatch = []string{MixedState, UndefState, PendingFlag, FuncStates, Callbacks, ModuleText, TransitionCompletes, Deadlock}
+var Livepatch = []string{MixedState, UndefState, PendingFlag, FuncStates, Callbacks, SystemState, ModuleText, TransitionCompletes, Deadlock}
+
+// SystemState is the property of the system-state API's data (its entry
+// in Catalog is in props.go).
+const SystemState = "system-state"
 
 // NewLivepatchMonitor returns the monitor of the livepatch properties for
 // one execution (klp.Program calls it once per execution).
@@ -234,6 +238,24 @@ func noPending(k *klp.Kernel, where string) error {
 	return nil
 }
 
+// StateAccess checks system-state: klp_get_prev_state only during a
+// transition (the kernel's WARN_ON_ONCE), no use, take-over or free of
+// state data that was already freed, no use of NULL data.
+func (m *livepatchMonitor) StateAccess(k *klp.Kernel, o *klp.Object, a klp.StateAccess) error {
+	where := fmt.Sprintf("a callback of patch '%s' object '%s'", o.Patch().Name, o.Name)
+	switch {
+	case a.Op == "klp_get_prev_state":
+		return violation(SystemState, "%s called klp_get_prev_state(%d) with no transition in progress (WARN_ON_ONCE in klp_get_prev_state)", where, a.ID)
+	case a.Op == "use" && a.Data == 0:
+		return violation(SystemState, "%s dereferences the data of state %d, which is NULL", where, a.ID)
+	case a.Freed && a.Op == "free":
+		return violation(SystemState, "%s frees the data of state %d a second time (buffer #%d)", where, a.ID, a.Data)
+	case a.Freed:
+		return violation(SystemState, "%s: %s of state %d data that was already freed (buffer #%d): use after free", where, a.Op, a.ID, a.Data)
+	}
+	return nil
+}
+
 // Completing checks pending-flag at the kernel's WARN_ON_ONCE in
 // klp_complete_transition.
 func (m *livepatchMonitor) Completing(k *klp.Kernel, tk *klp.Task) error {
@@ -281,6 +303,11 @@ func (m *livepatchMonitor) Quiescent(k *klp.Kernel, blocked []*explore.Thread) *
 func (m *livepatchMonitor) End(k *klp.Kernel) error {
 	if k.TransitionPatch() != nil {
 		return nil
+	}
+	for _, b := range k.StateBuffers() {
+		if !b.Freed && len(b.Owners) == 0 {
+			return violation(SystemState, "state data buffer #%d is still allocated but no installed patch's klp_state points at it: leaked", b.Data)
+		}
 	}
 	for _, tk := range k.Tasks {
 		if !tk.Linked() {

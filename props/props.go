@@ -46,6 +46,7 @@ var Catalog = []Property{
 	{PendingFlag, "TIF_PATCH_PENDING is set iff the task still has to switch; none left at completion"},
 	{FuncStates, "every klp_func moves through (patched, transition) only as the seed table says"},
 	{Callbacks, "pre/post (un)patch callbacks run in the documented order and symmetry"},
+	{SystemState, "system-state data is neither used nor freed after its free, nor leaked; klp_get_prev_state only in a transition"},
 	{ModuleText, "no task executes or returns into the text of a removed module"},
 	{TransitionCompletes, "under fair scheduling the transition completes; else stuck, naming the blockers"},
 	{Deadlock, "some thread can always proceed"},
