@@ -375,7 +375,14 @@ func Program(cfg *Config, newMonitor func() Monitor, observe func(*Kernel)) (exp
 			}
 		}
 		s.OnQuiescent(func(blocked []*explore.Thread) *explore.Failure { return mon.Quiescent(k, blocked) })
-		s.AtEnd("livepatch-end", func() error { return mon.End(k) })
+		s.AtEnd("livepatch-end", func() error {
+			err := mon.End(k)
+			if v, ok := err.(*Violation); ok {
+				// Reported under the property the monitor named.
+				return &explore.Failure{Property: v.Property, Message: v.Message, Thread: -1}
+			}
+			return err
+		})
 	}, nil
 }
 
@@ -519,7 +526,7 @@ func (NoMonitor) Entered(*Kernel, *Task, Frame) error                           
 func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error                 { return nil }
 func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) error { return nil }
 func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int, CallbackPath) error    { return nil }
-func (NoMonitor) StateAccess(*Kernel, *Object, StateAccess) error                    { return nil }
+func (NoMonitor) StateAccess(*Kernel, *Object, StateAccess) error                     { return nil }
 func (NoMonitor) Completing(*Kernel, *Task) error                                     { return nil }
 func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                                 { return nil }
 func (NoMonitor) End(*Kernel) error                                                   { return nil }

@@ -112,7 +112,7 @@ type Object struct {
 	Callbacks Callbacks
 	Dynamic   bool // allocated by klp_add_nops
 	Patched   bool
-	bodies    bodies // callback bodies (state.go)
+	bodies    bodies  // callback bodies (state.go)
 	mod       *Module // set while the target module is loaded
 	patch     *Patch
 }
