@@ -55,6 +55,11 @@ type ModuleConfig struct {
 	// module_exit (without the "<name>: " prefix, which is added).
 	Init []string `json:"init,omitempty"`
 	Exit []string `json:"exit,omitempty"`
+	// Params are the module's parameters (module_param); insmod may set
+	// only these.
+	Params []string `json:"params,omitempty"`
+	// Kprobe is a kprobe the module registers at init (see ftrace.go).
+	Kprobe *KprobeConfig `json:"kprobe,omitempty"`
 }
 
 // PatchConfig is a livepatch module: struct klp_patch and its module.
@@ -192,6 +197,19 @@ func (c *Config) Validate() error {
 		for j, f := range m.Functions {
 			if f == "" {
 				return fmt.Errorf("params.modules[%d].functions[%d]: empty function name", i, j)
+			}
+		}
+		for j, p := range m.Params {
+			if p == "" || strings.ContainsAny(p, "= ") {
+				return fmt.Errorf("params.modules[%d].params[%d]: %q is not a parameter name", i, j, p)
+			}
+		}
+		if kp := m.Kprobe; kp != nil {
+			if !containsString(c.Functions, kp.Function) {
+				return fmt.Errorf("params.modules[%d].kprobe.function: %q is not a vmlinux function of params.functions", i, kp.Function)
+			}
+			if kp.PostHandlerParam != "" && !containsString(m.Params, kp.PostHandlerParam) {
+				return fmt.Errorf("params.modules[%d].kprobe.post_handler_param: %q is not in the module's params", i, kp.PostHandlerParam)
 			}
 		}
 	}

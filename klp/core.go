@@ -281,9 +281,9 @@ func (k *Kernel) enablePatchLocked(t *explore.Thread, p *Patch) int {
 			k.klpLog("pre-patch callback failed for object '%s'", o.Name)
 			return k.enableFailed(t, p, ret)
 		}
-		if err := k.patchObject(t, o, "patch"); err != nil {
+		if err := k.patchObject(t, o, "patch"); err != 0 {
 			k.klpLog("failed to patch object '%s'", o.Name)
-			return k.enableFailed(t, p, EINVAL)
+			return k.enableFailed(t, p, err)
 		}
 	}
 	if k.cfg.reordered("wmb1") && !p.Immediate {
@@ -508,10 +508,10 @@ func (k *Kernel) moduleComing(t *explore.Thread, m *Module) int {
 				k.klpLog("pre-patch callback failed for object '%s'", o.Name)
 				return fail(ret)
 			}
-			if err := k.patchObject(t, o, "module-coming"); err != nil {
-				k.klpLog("failed to apply patch '%s' to module '%s' (%d)", p.Name, m.Name, -EINVAL)
+			if err := k.patchObject(t, o, "module-coming"); err != 0 {
+				k.klpLog("failed to apply patch '%s' to module '%s' (%d)", p.Name, m.Name, -err)
 				k.postUnpatch(t, o)
-				return fail(EINVAL)
+				return fail(err)
 			}
 			if p != k.transition {
 				k.postPatch(t, o)

@@ -229,3 +229,28 @@ func TestSysfsBooleans(t *testing.T) {
 		t.Errorf("echo n > enabled did not disable: %v %v", rec.Failure, k.Log())
 	}
 }
+
+// The other order of test-kprobe.sh: with the livepatch's IPMODIFY ops on
+// cmdline_proc_show, a kprobe with a post_handler cannot be armed and the
+// module's init fails with -EBUSY; one without a post_handler loads. A
+// plain sysctl that cannot turn ftrace off prints on the terminal only.
+func TestKprobeAfterLivepatch(t *testing.T) {
+	cfg := SelftestConfig()
+	cfg.Script = []string{"load_lp test_klp_livepatch", "load_failing_mod test_klp_kprobe has_post_handler=1",
+		"load_mod test_klp_kprobe has_post_handler=n", "sysctl kernel.ftrace_enabled=0", "unload_mod test_klp_kprobe",
+		"disable_lp test_klp_livepatch", "sysctl kernel.ftrace_enabled=0", "load_failing_mod test_klp_livepatch"}
+	k, rec := runRaw(t, cfg)
+	if rec.Failure != nil {
+		t.Fatalf("%s: %s", rec.Failure.Property, rec.Failure.Message)
+	}
+	log := strings.Join(k.Log(), "\n")
+	if !strings.Contains(log, "insmod: ERROR: could not insert module test_modules/test_klp_kprobe.ko: Device or resource busy") {
+		t.Errorf("the kprobe with a post_handler loaded:\n%s", log)
+	}
+	if g := strings.Join(k.Shell(), "\n"); !strings.Contains(g, `sysctl: setting key "kernel.ftrace_enabled": Device or resource busy`) {
+		t.Errorf("shell: %s", g)
+	}
+	if k.FtraceEnabled() {
+		t.Errorf("ftrace_enabled could not be cleared once the livepatch was gone")
+	}
+}

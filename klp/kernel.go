@@ -134,6 +134,11 @@ type Kernel struct {
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string
 	shell []string
+	// ftrace: the ftrace_enabled sysctl (inverted: the zero value is
+	// enabled) and, per symbol, who has an IPMODIFY ftrace ops on it
+	// ("livepatch", "kprobe", "").
+	ftraceDisabled bool
+	ipmodify       []string
 	// stateFreed[i] says whether state data buffer i+1 was freed.
 	stateFreed []bool
 	// cbPath is the path running callbacks now (under klp_mutex).
@@ -414,6 +419,7 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	}
 	k.ops = make([]ops, len(k.syms))
 	k.patchableSym = make([]bool, len(k.syms))
+	k.ipmodify = make([]string, len(k.syms))
 	for _, sym := range k.syms {
 		k.patchableSym[sym.index] = k.namedByPatch(sym)
 	}

@@ -21,6 +21,9 @@ import (
 //	wait-sleeping TASK     wait until TASK is asleep (to order a script after a task)
 //	cat FUNC               run FUNC as a reader of its /proc file would; what the
 //	                       running version prints goes to the log (grep … > /dev/kmsg)
+//	expect-cat FUNC OUT    the same, but the script fails unless the output is OUT
+//	                       ("(original)": the unpatched function); nothing is logged
+//	sysctl kernel.ftrace_enabled=0|1   write the sysctl (errors go to the terminal)
 //	log TEXT               write TEXT to the log (echo TEXT > /dev/kmsg)
 //	expect PATH VALUE      assert a sysfs/procfs value (/sys/kernel/livepatch/P/enabled,
 //	                       …/transition, …/replace, …/OBJ/patched, /proc/TASK/patch_state)
@@ -34,6 +37,9 @@ import (
 //	unload_mod M / unload_lp P   rmmod (unload_lp first waits until P is gone)
 //	disable_lp P            echo 0 > …/enabled + wait-gone
 //	set_pre_patch_ret P V   echo V > /sys/module/P/parameters/pre_patch_ret
+//	set_ftrace_enabled [--fail] V  sysctl kernel.ftrace_enabled=V; logs
+//	                        "livepatch: kernel.ftrace_enabled = V", or with --fail
+//	                        sysctl's error; a failure without --fail skips the test
 //
 // The admin ends by waiting until no transition is in progress, as the
 // selftests' loop_until does.
@@ -102,6 +108,14 @@ func parseScript(c *Config) ([]command, error) {
 				if names[cmd.name] == "patch" && kv[0] != "replace" && kv[0] != "pre_patch_ret" {
 					return nil, bad("unknown parameter %q (livepatch modules take replace and pre_patch_ret)", kv[0])
 				}
+				if mc := moduleConfigIn(c, cmd.name); mc != nil && !containsString(mc.Params, kv[0]) {
+					return nil, bad("unknown parameter %q (module %s declares %v in params.modules[].params)", kv[0], cmd.name, mc.Params)
+				}
+				if mc := moduleConfigIn(c, cmd.name); mc != nil && mc.Kprobe != nil && kv[0] == mc.Kprobe.PostHandlerParam {
+					if _, err := kstrtobool(kv[1]); err != 0 {
+						return nil, bad("parameter %s=%q is not a boolean", kv[0], kv[1])
+					}
+				}
 			}
 			cmd.args = f[2:]
 			cmd.expect = f[0] == "load_failing_mod"
@@ -162,6 +176,32 @@ func parseScript(c *Config) ([]command, error) {
 				return nil, bad("want cat FUNC")
 			}
 			cmd.name = f[1]
+		case "expect-cat":
+			if len(f) < 3 {
+				return nil, bad("want expect-cat FUNC OUTPUT (OUTPUT \"(original)\" for the unpatched function)")
+			}
+			cmd.name = f[1]
+			cmd.value = strings.Join(f[2:], " ")
+		case "set_ftrace_enabled", "sysctl":
+			// set_ftrace_enabled [--fail] V (functions.sh) or
+			// sysctl kernel.ftrace_enabled=V
+			args := f[1:]
+			if f[0] == "set_ftrace_enabled" && len(args) > 0 && args[0] == "--fail" {
+				cmd.expect, args = true, args[1:]
+			}
+			v := ""
+			switch {
+			case f[0] == "set_ftrace_enabled" && len(args) == 1:
+				v = args[0]
+			case f[0] == "sysctl" && len(args) == 1 && strings.HasPrefix(args[0], "kernel.ftrace_enabled="):
+				v = strings.TrimPrefix(args[0], "kernel.ftrace_enabled=")
+			default:
+				return nil, bad("want set_ftrace_enabled [--fail] 0|1 or sysctl kernel.ftrace_enabled=0|1")
+			}
+			if v != "0" && v != "1" {
+				return nil, bad("kernel.ftrace_enabled takes 0 or 1")
+			}
+			cmd.value = v
 		case "log":
 			cmd.value = strings.TrimSpace(strings.TrimPrefix(l, "log"))
 		case "expect":
@@ -303,7 +343,37 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 			return tk.State == SleepingInterruptible || tk.State == SleepingUninterruptible
 		})
 	case "cat":
-		k.cat(t, c.name)
+		if out, ok := k.cat(t, c.name); ok && out != "" {
+			k.logf("%s", out)
+		}
+	case "expect-cat":
+		out, _ := k.cat(t, c.name)
+		if out == "" {
+			out = "(original)"
+		}
+		if out != c.value {
+			t.Failf("script", "script line %d: cat %s printed %q, expected %q", c.line, c.name, out, c.value)
+		}
+	case "set_ftrace_enabled", "sysctl":
+		v := 0
+		if c.value == "1" {
+			v = 1
+		}
+		err := k.ftraceSysctl(t, v)
+		if c.verb == "sysctl" {
+			if err != 0 {
+				k.shellf("sysctl: setting key \"kernel.ftrace_enabled\": %s", Strerror(err))
+			}
+			return
+		}
+		switch {
+		case err == 0:
+			k.logf("livepatch: kernel.ftrace_enabled = %s", c.value)
+		case c.expect:
+			k.logf("livepatch: sysctl: setting key \"kernel.ftrace_enabled\": %s", Strerror(err))
+		default:
+			t.Failf("script", "script line %d: SKIP: failed to set kernel.ftrace_enabled = %s", c.line, c.value)
+		}
 	case "log":
 		k.logf("%s", c.value)
 	case "expect":
@@ -386,6 +456,16 @@ func (k *Kernel) insmod(t *explore.Thread, name string, args []string) int {
 	for _, l := range m.cfg.Init {
 		k.logf("%s: %s", name, l)
 	}
+	if m.cfg.Kprobe != nil {
+		if err := k.registerKprobe(t, m); err != 0 {
+			// do_init_module failed: the module goes away through
+			// MODULE_STATE_GOING, klp_module_going included.
+			m.State = "GOING"
+			k.moduleGoing(t, m)
+			k.dropModule(m)
+			return err
+		}
+	}
 	m.State = "LIVE"
 	return 0
 }
@@ -420,6 +500,9 @@ func (k *Kernel) rmmod(t *explore.Thread, name string) string {
 		return ""
 	}
 	t.Op(name+": module_exit", explore.Local)
+	if m.cfg.Kprobe != nil {
+		k.unregisterKprobe(t, m)
+	}
 	for _, l := range m.cfg.Exit {
 		k.logf("%s: %s", name, l)
 	}
@@ -431,8 +514,9 @@ func (k *Kernel) rmmod(t *explore.Thread, name string) string {
 
 // cat runs fn as the reader of its /proc file: through the ftrace handler
 // as a task that has already switched (it is the shell, which passed
-// exit_to_user_mode); the running version's output goes to the log.
-func (k *Kernel) cat(t *explore.Thread, fn string) {
+// exit_to_user_mode). It returns what the running version prints ("" for
+// the original function) and whether the file exists.
+func (k *Kernel) cat(t *explore.Thread, fn string) (string, bool) {
 	var sym *Symbol
 	if s := k.lookup("vmlinux", fn); len(s) > 0 {
 		sym = s[0]
@@ -444,23 +528,33 @@ func (k *Kernel) cat(t *explore.Thread, fn string) {
 	}
 	if sym == nil {
 		k.shellf("cat: %s: No such file or directory", fn)
-		return
+		return "", false
 	}
 	t.Op("cat: call "+fn, explore.Footprint{Lo: k.objKLP, Hi: k.objOps + explore.Obj(sym.index) + 1, Access: explore.Read})
 	st := k.ops[sym.index].stack
 	if len(st) == 0 {
-		return
+		return "", true
 	}
 	f := st[0]
 	if f.Transition && k.target == Unpatched {
 		if len(st) < 2 {
-			return
+			return "", true
 		}
 		f = st[1]
 	}
 	if !f.Nop && f.Output != "" {
-		k.logf("%s: %s", f.obj.patch.Name, f.Output)
+		return f.obj.patch.Name + ": " + f.Output, true
 	}
+	return "", true
+}
+
+func moduleConfigIn(c *Config, name string) *ModuleConfig {
+	for i := range c.Modules {
+		if c.Modules[i].Name == name {
+			return &c.Modules[i]
+		}
+	}
+	return nil
 }
 
 // ReadFile reads a sysfs or procfs file of the livepatch interface.

@@ -3,7 +3,7 @@ package klp
 // SelftestConfig is the world of tools/testing/selftests/livepatch: the
 // vmlinux functions the test modules patch, the target modules
 // (test_modules/test_klp_callbacks_mod.c, test_klp_callbacks_busy.c,
-// test_klp_mod_target.c) and the livepatch modules (test_klp_livepatch.c,
+// test_klp_mod_target.c, test_klp_kprobe.c) and the livepatch modules (test_klp_livepatch.c,
 // test_klp_atomic_replace.c, test_klp_callbacks_demo.c,
 // test_klp_callbacks_demo2.c, test_klp_syscall.c, test_klp_mod_patch.c,
 // test_klp_state.c, test_klp_state2.c, test_klp_state3.c),
@@ -16,7 +16,9 @@ func SelftestConfig() Config {
 		Functions: []string{"cmdline_proc_show", "meminfo_proc_show", "__x64_sys_getpid"},
 		Modules: []ModuleConfig{
 			{Name: "test_klp_callbacks_mod", Init: []string{"test_klp_callbacks_mod_init"}, Exit: []string{"test_klp_callbacks_mod_exit"}},
-			{Name: "test_klp_callbacks_busy", Functions: []string{"busymod_work_func"},
+			{Name: "test_klp_kprobe", Params: []string{"has_post_handler"},
+				Kprobe: &KprobeConfig{Function: "cmdline_proc_show", PostHandlerParam: "has_post_handler"}},
+			{Name: "test_klp_callbacks_busy", Functions: []string{"busymod_work_func"}, Params: []string{"block_transition"},
 				Init: []string{"test_klp_callbacks_busy_init", "busymod_work_func enter", "busymod_work_func exit"},
 				Exit: []string{"test_klp_callbacks_busy_exit"}},
 			{Name: "test_klp_mod_target", Functions: []string{"test_klp_mod_target_show"},
