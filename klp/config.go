@@ -60,6 +60,20 @@ type ModuleConfig struct {
 	Params []string `json:"params,omitempty"`
 	// Kprobe is a kprobe the module registers at init (see ftrace.go).
 	Kprobe *KprobeConfig `json:"kprobe,omitempty"`
+	// Work is the program of the module's work item, run by a kworker
+	// of its own (a kthread on the task list from the start, idle until
+	// the work is queued): task instructions, whose calls may name the
+	// module's functions, plus `log TEXT` (pr_info), `complete` (the
+	// completion InitSteps may wait for) and `sleep-while PARAM` (while
+	// the module parameter is true, msleep in the current function).
+	Work []string `json:"work,omitempty"`
+	// InitSteps and ExitSteps, when given, are module_init and
+	// module_exit as steps instead of the Init and Exit lines: `log
+	// TEXT`, `schedule_work`, `wait_for_completion`, `flush_work`, `set
+	// PARAM VALUE` (WRITE_ONCE of a module parameter), each optionally
+	// guarded by `if PARAM:` or `if !PARAM:`.
+	InitSteps []string `json:"init_steps,omitempty"`
+	ExitSteps []string `json:"exit_steps,omitempty"`
 }
 
 // PatchConfig is a livepatch module: struct klp_patch and its module.
@@ -204,6 +218,22 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("params.modules[%d].params[%d]: %q is not a parameter name", i, j, p)
 			}
 		}
+		if len(m.InitSteps) > 0 && len(m.Init) > 0 || len(m.ExitSteps) > 0 && len(m.Exit) > 0 {
+			return fmt.Errorf("params.modules[%d]: give init or init_steps (exit or exit_steps), not both", i)
+		}
+		for _, st := range []struct {
+			field string
+			lines []string
+		}{{"init_steps", m.InitSteps}, {"exit_steps", m.ExitSteps}} {
+			for j, l := range st.lines {
+				if _, err := parseModStep(l, &m); err != nil {
+					return fmt.Errorf("params.modules[%d].%s[%d]: %q: %v", i, st.field, j, l, err)
+				}
+			}
+		}
+		if _, err := parseProgramOpts(m.Work, nil, &m); err != nil {
+			return fmt.Errorf("params.modules[%d].work%s", i, err.Error())
+		}
 		if kp := m.Kprobe; kp != nil {
 			if !containsString(c.Functions, kp.Function) {
 				return fmt.Errorf("params.modules[%d].kprobe.function: %q is not a vmlinux function of params.functions", i, kp.Function)
@@ -257,8 +287,14 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("params.tasks[%d].program%s", i, err.Error())
 		}
 	}
-	if len(c.Tasks)+len(c.CPUs) > 40 {
-		return fmt.Errorf("params.tasks: %d tasks and %d CPUs are more than the model's 40", len(c.Tasks), len(c.CPUs))
+	kworkers := 0
+	for _, m := range c.Modules {
+		if len(m.Work) > 0 {
+			kworkers++
+		}
+	}
+	if len(c.Tasks)+len(c.CPUs)+kworkers > 40 {
+		return fmt.Errorf("params.tasks: %d tasks, %d CPUs and %d module kworkers are more than the model's 40", len(c.Tasks), len(c.CPUs), kworkers)
 	}
 	for i, s := range c.CPUs {
 		if s != "busy" && s != "idle" && s != "offline" {
@@ -330,16 +366,26 @@ const (
 	opSpin
 	opFork
 	opRelease
+	opLog        // module work: pr_info
+	opComplete   // module work: complete()
+	opSleepWhile // module work: while (READ_ONCE(param)) msleep()
 )
 
 type instr struct {
 	op            opcode
 	arg           string
 	n             int  // loop count; for opEnd the index of its loop
-	uninterruptib bool // sleep-d, block-d
+	uninterruptib bool   // sleep-d, block-d
+	object        string // opCall: "vmlinux" or the module the function belongs to
 }
 
 func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
+	return parseProgramOpts(lines, children, nil)
+}
+
+// parseProgramOpts parses a task program, or with mod the program of that
+// module's work item, which may also log, complete and sleep-while.
+func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfig) ([]instr, error) {
 	var out []instr
 	var loops []int
 	depth := 0 // call depth is checked dynamically; this is syntax only
@@ -381,6 +427,20 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 			case "release_task":
 				out = append(out, instr{op: opRelease})
 			}
+		case "log", "complete", "sleep-while":
+			if mod == nil {
+				return bad("only a module's work program may " + f[0])
+			}
+			switch {
+			case f[0] == "log" && len(f) > 1:
+				out = append(out, instr{op: opLog, arg: strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "log"))})
+			case f[0] == "complete" && want(1):
+				out = append(out, instr{op: opComplete})
+			case f[0] == "sleep-while" && want(2) && containsString(mod.Params, f[1]):
+				out = append(out, instr{op: opSleepWhile, arg: f[1]})
+			default:
+				return bad("want `log TEXT`, `complete` or `sleep-while PARAM` (a parameter of the module)")
+			}
 		case "loop":
 			if !want(2) {
 				return bad("want `loop N`")
@@ -401,12 +461,15 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 			if !want(2) {
 				return bad("want `" + f[0] + " TASK`")
 			}
+			if mod != nil {
+				return bad("a module's work forks nothing")
+			}
 			if !children[f[1]] {
 				return bad(fmt.Sprintf("%q is not a task declared with child: true", f[1]))
 			}
 			out = append(out, instr{op: opFork, arg: f[1], uninterruptib: f[0] == "fork-sleep"})
 		default:
-			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork, fork-sleep, release_task)")
+			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork, fork-sleep, release_task; a module's work also log, complete, sleep-while)")
 		}
 	}
 	if len(loops) > 0 {
@@ -427,4 +490,50 @@ func checkNames(field string, names []string, known []struct{ Name, Meaning stri
 		}
 	}
 	return nil
+}
+
+// modStep is a step of module_init / module_exit (ModuleConfig.InitSteps).
+type modStep struct {
+	param  string // guard: "" or a parameter
+	negate bool
+	verb   string // log, schedule_work, wait_for_completion, flush_work, set
+	arg    string
+	value  string
+}
+
+func parseModStep(l string, m *ModuleConfig) (modStep, error) {
+	var s modStep
+	rest := strings.TrimSpace(l)
+	if g, ok := strings.CutPrefix(rest, "if "); ok {
+		cond, action, found := strings.Cut(g, ":")
+		cond = strings.TrimSpace(cond)
+		if !found || cond == "" {
+			return s, fmt.Errorf("want `if [!]PARAM: STEP`")
+		}
+		if c, ok := strings.CutPrefix(cond, "!"); ok {
+			s.negate, cond = true, c
+		}
+		if !containsString(m.Params, cond) {
+			return s, fmt.Errorf("%q is not a parameter of the module", cond)
+		}
+		s.param, rest = cond, strings.TrimSpace(action)
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return s, fmt.Errorf("empty step")
+	}
+	s.verb = f[0]
+	switch {
+	case f[0] == "log" && len(f) > 1:
+		s.arg = strings.TrimSpace(strings.TrimPrefix(rest, "log"))
+	case (f[0] == "schedule_work" || f[0] == "wait_for_completion" || f[0] == "flush_work") && len(f) == 1:
+		if len(m.Work) == 0 {
+			return s, fmt.Errorf("%s: the module has no work", f[0])
+		}
+	case f[0] == "set" && len(f) == 3 && containsString(m.Params, f[1]):
+		s.arg, s.value = f[1], f[2]
+	default:
+		return s, fmt.Errorf("want log TEXT, schedule_work, wait_for_completion, flush_work or set PARAM VALUE")
+	}
+	return s, nil
 }

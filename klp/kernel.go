@@ -75,8 +75,9 @@ type Monitor interface {
 	// Completing: klp_complete_transition is about to reset the task's
 	// patch_state to IDLE (where the kernel WARNs about a pending flag).
 	Completing(k *Kernel, tk *Task) error
-	// ModuleRemoved: a livepatch module's text is freed by rmmod.
-	ModuleRemoved(k *Kernel, p *Patch) error
+	// ModuleRemoved: a module's text is freed by rmmod (a livepatch
+	// module's: m.Patch() is its patch).
+	ModuleRemoved(k *Kernel, m *Module) error
 	// Quiescent judges an execution in which no thread can move.
 	Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure
 	// End judges a finished execution.
@@ -138,6 +139,11 @@ type Kernel struct {
 	// enabled) and, per symbol, who has an IPMODIFY ftrace ops on it
 	// ("livepatch", "kprobe", "").
 	ftraceDisabled bool
+	// objModules is the list of loaded modules, an object only when some
+	// program calls a module's function (the call reads it, load and
+	// unload write it).
+	callsModules bool
+	objModules   explore.Obj
 	ipmodify       []string
 	// stateFreed[i] says whether state data buffer i+1 was freed.
 	stateFreed []bool
@@ -311,6 +317,15 @@ func (k *Kernel) listWrite(t *explore.Thread, label string, fp explore.Footprint
 	t.AwaitMulti(label, k.listFree, fp, k.fpList(explore.Write))
 }
 
+// fpModules is the list of loaded modules (Local when no program calls a
+// module function).
+func (k *Kernel) fpModules(a explore.Access) explore.Footprint {
+	if !k.callsModules {
+		return explore.Local
+	}
+	return explore.Footprint{Lo: k.objModules, Hi: k.objModules + 1, Access: a}
+}
+
 // fpAll covers every object.
 func (k *Kernel) fpAll(a explore.Access) explore.Footprint {
 	return explore.Footprint{Lo: k.objKLP, Hi: k.objEnd, Access: a}
@@ -352,21 +367,60 @@ func Program(cfg *Config, newMonitor func() Monitor, observe func(*Kernel)) (exp
 			children[tc.Name] = true
 		}
 	}
+	// resolve binds each call to vmlinux or to the one module that has
+	// the function (a module's work may call only vmlinux and its own).
+	resolve := func(field string, prog []instr, own *ModuleConfig) error {
+		for j := range prog {
+			in := &prog[j]
+			if in.op != opCall {
+				continue
+			}
+			if containsString(cfg.Functions, in.arg) {
+				in.object = "vmlinux"
+				continue
+			}
+			for _, m := range cfg.Modules {
+				if containsString(m.Functions, in.arg) && (own == nil || own.Name == m.Name) {
+					if in.object != "" {
+						return fmt.Errorf("%s: call %s: modules %s and %s both have it", field, in.arg, in.object, m.Name)
+					}
+					in.object = m.Name
+				}
+			}
+			if in.object == "" {
+				if own != nil {
+					return fmt.Errorf("%s: call %s: no such function of vmlinux (params.functions) or of module %s", field, in.arg, own.Name)
+				}
+				return fmt.Errorf("%s: call %s: no such function of vmlinux (params.functions) or of a module (params.modules[].functions)", field, in.arg)
+			}
+		}
+		return nil
+	}
 	progs := make([][]instr, len(cfg.Tasks))
 	for i, tc := range cfg.Tasks {
 		progs[i], _ = parseProgram(tc.Program, children)
-		for _, in := range progs[i] {
-			if in.op == opCall && !containsString(cfg.Functions, in.arg) {
-				return nil, fmt.Errorf("params.tasks[%d].program: call %s: no such vmlinux function in params.functions", i, in.arg)
-			}
+		if err := resolve(fmt.Sprintf("params.tasks[%d].program", i), progs[i], nil); err != nil {
+			return nil, err
 		}
+	}
+	var works []kworkerSpec
+	for i := range cfg.Modules {
+		m := &cfg.Modules[i]
+		if len(m.Work) == 0 {
+			continue
+		}
+		prog, _ := parseProgramOpts(m.Work, nil, m)
+		if err := resolve(fmt.Sprintf("params.modules[%d].work", i), prog, m); err != nil {
+			return nil, err
+		}
+		works = append(works, kworkerSpec{mod: m, prog: prog})
 	}
 	if newMonitor == nil {
 		newMonitor = func() Monitor { return NoMonitor{} }
 	}
 	return func(s *explore.System) {
 		mon := newMonitor()
-		k := newKernel(cfg, s, mon, progs)
+		k := newKernel(cfg, s, mon, progs, works)
 		if observe != nil {
 			observe(k)
 		}
@@ -375,6 +429,8 @@ func Program(cfg *Config, newMonitor func() Monitor, observe func(*Kernel)) (exp
 		for _, tk := range k.Tasks {
 			if tk.Idle && tk.cpuState == "idle" {
 				s.Daemon(tk.Name, tk.idleLoop)
+			} else if tk.work != nil {
+				s.Daemon(tk.Name, tk.kworker)
 			} else if !tk.Idle && !tk.cfg.Child {
 				s.Go(tk.Name, tk.run)
 			}
@@ -400,7 +456,13 @@ func containsString(xs []string, x string) bool {
 	return false
 }
 
-func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Kernel {
+// kworkerSpec is a module's work item and its program.
+type kworkerSpec struct {
+	mod  *ModuleConfig
+	prog []instr
+}
+
+func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr, works []kworkerSpec) *Kernel {
 	k := &Kernel{cfg: cfg, sys: s, mon: mon, target: Undef, symsBy: map[string][]*Symbol{}}
 	addSym := func(object, name string) {
 		key := object + "\x00" + name
@@ -427,7 +489,7 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	if len(cpus) == 0 {
 		cpus = []string{"busy"}
 	}
-	nTasks := len(cpus) + len(cfg.Tasks)
+	nTasks := len(cpus) + len(cfg.Tasks) + len(works)
 	k.objKLP = s.Object("klp_transition_work")
 	s.Object("klp")
 	k.objOps = s.Objects("func_stack", max(1, len(k.syms)))
@@ -471,6 +533,28 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 			tk.State = NotStarted
 		}
 		k.Tasks = append(k.Tasks, tk)
+	}
+	for j, w := range works {
+		// A kworker of the module's own: on the task list from the
+		// start, idle (TASK_IDLE) in worker_thread with no frame.
+		i := len(cpus) + len(cfg.Tasks) + j
+		tk := &Task{k: k, Name: "kworker/" + w.mod.Name, Pid: 100 + len(cfg.Tasks) + j, Kthread: true, prog: w.prog,
+			work: w.mod, PatchState: Undef, obj: k.objSched + explore.Obj(3*i), objEpoch: k.objEpoch + explore.Obj(i), objStack: objStacks + explore.Obj(2*i),
+			linked: true, State: SleepingUninterruptible}
+		k.Tasks = append(k.Tasks, tk)
+	}
+	for _, p := range progs {
+		for _, in := range p {
+			k.callsModules = k.callsModules || in.op == opCall && in.object != "vmlinux"
+		}
+	}
+	for _, w := range works {
+		for _, in := range w.prog {
+			k.callsModules = k.callsModules || in.op == opCall && in.object != "vmlinux"
+		}
+	}
+	if k.callsModules {
+		k.objModules = s.Object("modules")
 	}
 	for _, tk := range k.Tasks {
 		tk.lCheck = "klp_try_switch_task(" + tk.Name + ")"
@@ -534,7 +618,7 @@ func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) 
 func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int, CallbackPath) error    { return nil }
 func (NoMonitor) StateAccess(*Kernel, *Object, StateAccess) error                     { return nil }
 func (NoMonitor) Completing(*Kernel, *Task) error                                     { return nil }
-func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                                 { return nil }
+func (NoMonitor) ModuleRemoved(*Kernel, *Module) error { return nil }
 func (NoMonitor) End(*Kernel) error                                                   { return nil }
 func (NoMonitor) Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure {
 	if k.transition != nil {

@@ -25,6 +25,8 @@ import (
 //	                       ("(original)": the unpatched function); nothing is logged
 //	sysctl kernel.ftrace_enabled=0|1   write the sysctl (errors go to the terminal)
 //	log TEXT               write TEXT to the log (echo TEXT > /dev/kmsg)
+//	loop_until PATH VALUE  wait until a sysfs/procfs file reads VALUE (functions.sh's
+//	                       loop_until 'grep -q ^VALUE$ PATH'; forever if it never does)
 //	expect PATH VALUE      assert a sysfs/procfs value (/sys/kernel/livepatch/P/enabled,
 //	                       …/transition, …/replace, …/OBJ/patched, /proc/TASK/patch_state)
 //
@@ -204,6 +206,11 @@ func parseScript(c *Config) ([]command, error) {
 			cmd.value = v
 		case "log":
 			cmd.value = strings.TrimSpace(strings.TrimPrefix(l, "log"))
+		case "loop_until":
+			if len(f) != 3 {
+				return nil, bad("want loop_until PATH VALUE")
+			}
+			cmd.name, cmd.value = f[1], f[2]
 		case "expect":
 			if len(f) != 3 {
 				return nil, bad("want expect PATH VALUE")
@@ -376,6 +383,11 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 		}
 	case "log":
 		k.logf("%s", c.value)
+	case "loop_until":
+		t.Await("loop_until "+c.name+" reads "+c.value, k.fpAll(explore.Read), func() bool {
+			got, err := k.ReadFile(c.name)
+			return err == nil && got == c.value
+		})
 	case "expect":
 		t.Op("read "+c.name, k.fpAll(explore.Read))
 		got, err := k.ReadFile(c.name)
@@ -452,10 +464,15 @@ func (k *Kernel) insmod(t *explore.Thread, name string, args []string) int {
 		k.dropModule(m)
 		return err
 	}
-	t.Op(name+": module_init", explore.Local)
+	if k.callsModules {
+		t.Op(name+": module_init", k.fpModules(explore.Write))
+	} else {
+		t.Op(name+": module_init", explore.Local)
+	}
 	for _, l := range m.cfg.Init {
 		k.logf("%s: %s", name, l)
 	}
+	k.runModSteps(t, m, m.cfg.InitSteps)
 	if m.cfg.Kprobe != nil {
 		if err := k.registerKprobe(t, m); err != 0 {
 			// do_init_module failed: the module goes away through
@@ -495,7 +512,7 @@ func (k *Kernel) rmmod(t *explore.Thread, name string) string {
 			return k.shell[len(k.shell)-1]
 		}
 		t.Op("free_module("+name+"): module text freed", k.fpAll(explore.Read))
-		k.check(t, k.mon.ModuleRemoved(k, m.patch))
+		k.check(t, k.mon.ModuleRemoved(k, m))
 		k.dropModule(m)
 		return ""
 	}
@@ -506,10 +523,57 @@ func (k *Kernel) rmmod(t *explore.Thread, name string) string {
 	for _, l := range m.cfg.Exit {
 		k.logf("%s: %s", name, l)
 	}
+	k.runModSteps(t, m, m.cfg.ExitSteps)
 	m.State = "GOING"
 	k.moduleGoing(t, m)
+	if k.callsModules {
+		// Only programs can run module text.
+		t.OpMulti("free_module("+name+"): module text freed", k.fpAll(explore.Read), k.fpModules(explore.Write))
+		k.check(t, k.mon.ModuleRemoved(k, m))
+	}
 	k.dropModule(m)
 	return ""
+}
+
+// kworkerOf is the kworker of a module's work.
+func (k *Kernel) kworkerOf(m *Module) *Task {
+	for _, tk := range k.Tasks {
+		if tk.work != nil && tk.work.Name == m.Name {
+			return tk
+		}
+	}
+	return nil
+}
+
+// runModSteps runs module_init's or module_exit's steps
+// (ModuleConfig.InitSteps / ExitSteps).
+func (k *Kernel) runModSteps(t *explore.Thread, m *Module, lines []string) {
+	kw := k.kworkerOf(m)
+	for _, l := range lines {
+		s, _ := parseModStep(l, m.cfg) // validated
+		if s.param != "" {
+			t.Op("READ_ONCE("+s.param+")", k.fpState(kw, explore.Read))
+			v, _ := kstrtobool(m.Params[s.param])
+			if v == s.negate {
+				continue
+			}
+		}
+		switch s.verb {
+		case "log":
+			k.logf("%s: %s", m.Name, s.arg)
+		case "schedule_work":
+			t.Op(m.Name+": schedule_work", k.fpState(kw, explore.Write))
+			kw.workQueued, kw.completed = true, false
+		case "wait_for_completion":
+			t.Await(m.Name+": wait_for_completion", k.fpState(kw, explore.Write), func() bool { return kw.completed })
+			kw.completed = false
+		case "flush_work":
+			t.Await(m.Name+": flush_work", k.fpState(kw, explore.Read), func() bool { return !kw.workQueued && !kw.workRunning })
+		case "set":
+			t.Op(m.Name+": WRITE_ONCE("+s.arg+", "+s.value+")", k.fpState(kw, explore.Write))
+			m.Params[s.arg] = s.value
+		}
+	}
 }
 
 // cat runs fn as the reader of its /proc file: through the ftrace handler

@@ -18,9 +18,16 @@ func SelftestConfig() Config {
 			{Name: "test_klp_callbacks_mod", Init: []string{"test_klp_callbacks_mod_init"}, Exit: []string{"test_klp_callbacks_mod_exit"}},
 			{Name: "test_klp_kprobe", Params: []string{"has_post_handler"},
 				Kprobe: &KprobeConfig{Function: "cmdline_proc_show", PostHandlerParam: "has_post_handler"}},
+			// test_klp_callbacks_busy.c: init queues busymod_work_func on a
+			// kworker and waits until it has entered; unless
+			// block_transition is set it flushes the work (so "exit"
+			// prints inside init); while the flag is set the kworker
+			// sleeps inside busymod_work_func, which the demo patches.
 			{Name: "test_klp_callbacks_busy", Functions: []string{"busymod_work_func"}, Params: []string{"block_transition"},
-				Init: []string{"test_klp_callbacks_busy_init", "busymod_work_func enter", "busymod_work_func exit"},
-				Exit: []string{"test_klp_callbacks_busy_exit"}},
+				Work: []string{"call busymod_work_func", "log busymod_work_func enter", "complete",
+					"sleep-while block_transition", "log busymod_work_func exit", "ret"},
+				InitSteps: []string{"log test_klp_callbacks_busy_init", "schedule_work", "wait_for_completion", "if !block_transition: flush_work"},
+				ExitSteps: []string{"set block_transition N", "flush_work", "log test_klp_callbacks_busy_exit"}},
 			{Name: "test_klp_mod_target", Functions: []string{"test_klp_mod_target_show"},
 				Init: []string{"test_klp_mod_target_init"}, Exit: []string{"test_klp_mod_target_exit"}},
 		},

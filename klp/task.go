@@ -55,6 +55,12 @@ type Task struct {
 	objEpoch  explore.Obj // change counter; obj is sched, obj+1 flags
 
 	lCheck, lSwitch string // step labels of the stack check
+
+	// A module's kworker (work is its module's config): its work item is
+	// queued, running, and has signalled its completion. Guarded by the
+	// kworker's sched object, as are the module's parameters it reads.
+	work                               *ModuleConfig
+	workQueued, workRunning, completed bool
 	cfg             *TaskConfig
 	prog            []instr
 	cpu             int
@@ -175,7 +181,21 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 		in := prog[pc]
 		switch in.op {
 		case opCall:
-			tk.call(t, k.lookup("vmlinux", in.arg)[0])
+			if in.object != "vmlinux" {
+				t.Op("call "+in.arg+": is module "+in.object+" loaded?", k.fpModules(explore.Read))
+				if m := k.module(in.object); m == nil {
+					t.Failf("program", "%s calls %s of module %s, which is not loaded", tk.Name, in.arg, in.object)
+				}
+			}
+			tk.call(t, k.lookup(in.object, in.arg)[0])
+		case opLog:
+			t.Op("pr_info", explore.Local)
+			k.logf("%s: %s", tk.work.Name, in.arg)
+		case opComplete:
+			t.Op("complete()", k.fpState(tk, explore.Write))
+			tk.completed = true
+		case opSleepWhile:
+			tk.sleepWhile(t, in.arg)
 		case opRet:
 			lbl := "return from user space"
 			if top := tk.top(); top != nil {
@@ -521,5 +541,65 @@ func (tk *Task) idleLoop(t *explore.Thread) {
 	for {
 		t.Await("do_idle: CPU idle until woken", tk.k.fpFlags(tk, explore.Read), func() bool { return tk.kicked })
 		tk.updatePatchState(t, "do_idle (end of iteration): klp_update_patch_state: test_and_clear TIF_PATCH_PENDING")
+	}
+}
+
+// kworker is the thread of a module's kworker: idle in worker_thread
+// (TASK_IDLE, no frame) until the module queues its work, then it runs
+// the work's program and goes idle again.
+func (tk *Task) kworker(t *explore.Thread) {
+	k := tk.k
+	for {
+		t.Await("worker_thread: idle until work is queued", k.fpState(tk, explore.Write), func() bool { return tk.workQueued })
+		tk.workQueued, tk.workRunning = false, true
+		tk.State = Running
+		tk.exec(t, 0, len(tk.prog))
+		if len(tk.Stack) > 0 {
+			t.Op("work function returns", explore.Local)
+			t.Failf("program", "%s: the work of %s returns with %s on its stack", tk.Name, tk.work.Name, tk.where())
+		}
+		t.Op("worker_thread: work done, idle", k.fpState(tk, explore.Write))
+		tk.workRunning = false
+		tk.State = SleepingUninterruptible
+		tk.sleptPending(t)
+	}
+}
+
+// sleepWhile mirrors `while (READ_ONCE(param)) msleep(20);` in the current
+// function. The 20 ms wakeups are left out: each finds the task in the
+// same function, where a running task cannot be switched either.
+func (tk *Task) sleepWhile(t *explore.Thread, param string) {
+	k := tk.k
+	on := func() bool {
+		m := k.module(tk.work.Name)
+		v, _ := kstrtobool(m.Params[param])
+		return v
+	}
+	t.Op("READ_ONCE("+param+")", k.fpState(tk, explore.Read))
+	if !on() {
+		return
+	}
+	lSleep := "msleep"
+	if top := tk.top(); top != nil {
+		lSleep = "msleep in " + top.Name
+	}
+	t.Op(lSleep, k.fpState(tk, explore.Write))
+	tk.State = SleepingUninterruptible
+	tk.sleptPending(t)
+	t.Await(lSleep+" until "+param+" is cleared", k.fpState(tk, explore.Write), func() bool { return !on() })
+	tk.State = Running
+}
+
+// sleptPending is the retry bookkeeping of a task that just went to
+// sleep (see sleep): if it is pending and could pass the stack check now,
+// a retry of the transition is due. (Model bookkeeping, not kernel code.)
+func (tk *Task) sleptPending(t *explore.Thread) {
+	k := tk.k
+	t.Op("(is the sleeper pending?)", k.fpFlags(tk, explore.Read))
+	if tk.PatchPending {
+		t.Op("(can the stack check pass now?)", k.fpKLPOps())
+		if k.transition != nil && k.switchBlocker(tk, false) == "" {
+			tk.bump(t)
+		}
 	}
 }

@@ -179,6 +179,9 @@ type Module struct {
 	patch     *Patch
 }
 
+// Patch is the livepatch module's patch (nil for a target module).
+func (m *Module) Patch() *Patch { return m.patch }
+
 func (m *Module) stateString() string {
 	switch m.State {
 	case "COMING":

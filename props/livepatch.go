@@ -267,13 +267,19 @@ func (m *livepatchMonitor) Completing(k *klp.Kernel, tk *klp.Task) error {
 }
 
 // ModuleRemoved checks module-text: no task may still have code of the
-// removed livepatch module on its stack.
-func (m *livepatchMonitor) ModuleRemoved(k *klp.Kernel, p *klp.Patch) error {
+// removed module on its stack: for a livepatch module its patch's new
+// functions, for a target module any of its functions (original or a
+// version another patch module provides, whose frame still returns into
+// the module).
+func (m *livepatchMonitor) ModuleRemoved(k *klp.Kernel, mod *klp.Module) error {
+	p := mod.Patch()
 	for _, tk := range k.Tasks {
 		for _, fr := range tk.Stack {
-			if !fr.Original() && fr.Func.Patch() == p {
+			inside := p != nil && !fr.Original() && fr.Func.Patch() == p
+			inside = inside || p == nil && fr.Sym.Object == mod.Name
+			if inside {
 				return violation(ModuleText, "rmmod %s freed the text of %s, which task %s still has on its stack %s: it will return into freed memory",
-					p.Name, fr, tk.Name, stackString(tk))
+					mod.Name, fr, tk.Name, stackString(tk))
 			}
 		}
 	}
