@@ -374,7 +374,7 @@ const (
 type instr struct {
 	op            opcode
 	arg           string
-	n             int  // loop count; for opEnd the index of its loop
+	n             int    // loop count; for opEnd the index of its loop
 	uninterruptib bool   // sleep-d, block-d
 	object        string // opCall: "vmlinux" or the module the function belongs to
 }

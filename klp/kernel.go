@@ -144,7 +144,7 @@ type Kernel struct {
 	// unload write it).
 	callsModules bool
 	objModules   explore.Obj
-	ipmodify       []string
+	ipmodify     []string
 	// stateFreed[i] says whether state data buffer i+1 was freed.
 	stateFreed []bool
 	// cbPath is the path running callbacks now (under klp_mutex).
@@ -618,7 +618,7 @@ func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) 
 func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int, CallbackPath) error    { return nil }
 func (NoMonitor) StateAccess(*Kernel, *Object, StateAccess) error                     { return nil }
 func (NoMonitor) Completing(*Kernel, *Task) error                                     { return nil }
-func (NoMonitor) ModuleRemoved(*Kernel, *Module) error { return nil }
+func (NoMonitor) ModuleRemoved(*Kernel, *Module) error                                { return nil }
 func (NoMonitor) End(*Kernel) error                                                   { return nil }
 func (NoMonitor) Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure {
 	if k.transition != nil {

@@ -61,10 +61,10 @@ type Task struct {
 	// kworker's sched object, as are the module's parameters it reads.
 	work                               *ModuleConfig
 	workQueued, workRunning, completed bool
-	cfg             *TaskConfig
-	prog            []instr
-	cpu             int
-	cpuState        string
+	cfg                                *TaskConfig
+	prog                               []instr
+	cpu                                int
+	cpuState                           string
 }
 
 // InKLP reports whether the task is inside a preempt-disabled klp section
