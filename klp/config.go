@@ -92,6 +92,11 @@ type PatchConfig struct {
 	// PrePatchRet is the module parameter pre_patch_ret returned by every
 	// pre_patch callback of the patch (test_klp_callbacks_demo).
 	PrePatchRet int `json:"pre_patch_ret,omitempty"`
+	// PidsParam names a module parameter, a comma-separated array of
+	// task names, whose tasks a new function with removes_caller takes
+	// off the list when they call it; /sys/kernel/<name>/npids reads how
+	// many remain (test_klp_syscall's klp_pids).
+	PidsParam string `json:"pids_param,omitempty"`
 }
 
 // ObjectConfig is struct klp_object.
@@ -118,6 +123,9 @@ type FuncConfig struct {
 	// Output is what the new function prints into the kernel log when the
 	// script reads it with `cat` (e.g. "this has been live patched").
 	Output string `json:"output,omitempty"`
+	// RemovesCaller: the new function takes the calling task off the
+	// patch's pids_param list (test_klp_syscall's lp_sys_getpid).
+	RemovesCaller bool `json:"removes_caller,omitempty"`
 }
 
 // StateConfig is struct klp_state.
@@ -147,6 +155,10 @@ type TaskConfig struct {
 	//                 between dup_task_struct and klp_copy_process
 	//   release_task  exit_notify of a self-reaping task: release_task unhashes
 	//                 it from the task list while it keeps running do_exit
+	//   repeat        (last) start the program again, until the script kills
+	//                 the task (a user process looping forever); an iteration
+	//                 that would start from the livepatch state the previous
+	//                 one started from is not run again (it would do the same)
 	Program []string `json:"program"`
 	// Child tasks start only when forked.
 	Child bool `json:"child,omitempty"`
@@ -247,6 +259,9 @@ func (c *Config) Validate() error {
 		if err := addName(fmt.Sprintf("patches[%d].name", i), p.Name); err != nil {
 			return err
 		}
+		if p.PidsParam == "replace" || p.PidsParam == "pre_patch_ret" || strings.ContainsAny(p.PidsParam, "= ") {
+			return fmt.Errorf("params.patches[%d].pids_param: %q cannot be a parameter name", i, p.PidsParam)
+		}
 		if len(p.Objects) == 0 {
 			return fmt.Errorf("params.patches[%d].objects: a patch needs at least one object", i)
 		}
@@ -263,6 +278,9 @@ func (c *Config) Validate() error {
 			for k, f := range o.Funcs {
 				if f.OldName == "" {
 					return fmt.Errorf("params.patches[%d].objects[%d].funcs[%d].old_name: empty", i, j, k)
+				}
+				if f.RemovesCaller && p.PidsParam == "" {
+					return fmt.Errorf("params.patches[%d].objects[%d].funcs[%d].removes_caller: the patch has no pids_param", i, j, k)
 				}
 				if f.OldSympos < 0 {
 					return fmt.Errorf("params.patches[%d].objects[%d].funcs[%d].old_sympos: %d is negative", i, j, k, f.OldSympos)
@@ -366,6 +384,7 @@ const (
 	opSpin
 	opFork
 	opRelease
+	opRepeat
 	opLog        // module work: pr_info
 	opComplete   // module work: complete()
 	opSleepWhile // module work: while (READ_ONCE(param)) msleep()
@@ -403,6 +422,11 @@ func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfi
 				return bad("want `call FUNC`")
 			}
 			out = append(out, instr{op: opCall, arg: f[1]})
+		case "repeat":
+			if !want(1) || i != len(lines)-1 || mod != nil {
+				return bad("`repeat` takes no argument and ends a task's program")
+			}
+			out = append(out, instr{op: opRepeat})
 		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "block", "block-d", "release_task":
 			if !want(1) {
 				return bad("takes no argument")

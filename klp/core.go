@@ -3,6 +3,7 @@ package klp
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
 )
@@ -45,6 +46,9 @@ func (k *Kernel) newPatch(pc *PatchConfig, m *Module) *Patch {
 	if v, ok := m.Params["pre_patch_ret"]; ok {
 		p.prePatchRet, _ = strconv.Atoi(v)
 	}
+	if pc.PidsParam != "" && m.Params[pc.PidsParam] != "" {
+		p.pendingPids = strings.Split(m.Params[pc.PidsParam], ",")
+	}
 	for _, s := range pc.States {
 		p.States = append(p.States, State{ID: s.ID, Version: s.Version})
 	}
@@ -52,7 +56,7 @@ func (k *Kernel) newPatch(pc *PatchConfig, m *Module) *Patch {
 		o := &Object{Name: oc.Name, patch: p, Callbacks: Callbacks{Present: oc.Callbacks, PrePatchRet: oc.PrePatchRet}}
 		o.bodies, _ = parseBodies(oc.Bodies) // validated
 		for _, fc := range oc.Funcs {
-			o.Funcs = append(o.Funcs, &Func{OldName: fc.OldName, NewFunc: fc.NewFunc, OldSympos: fc.OldSympos, Output: fc.Output, obj: o})
+			o.Funcs = append(o.Funcs, &Func{OldName: fc.OldName, NewFunc: fc.NewFunc, OldSympos: fc.OldSympos, Output: fc.Output, RemovesCaller: fc.RemovesCaller, obj: o})
 		}
 		p.Objs = append(p.Objs, o)
 	}

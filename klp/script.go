@@ -24,7 +24,10 @@ import (
 //	expect-cat FUNC OUT    the same, but the script fails unless the output is OUT
 //	                       ("(original)": the unpatched function); nothing is logged
 //	sysctl kernel.ftrace_enabled=0|1   write the sysctl (errors go to the terminal)
-//	log TEXT               write TEXT to the log (echo TEXT > /dev/kmsg)
+//	log TEXT               write TEXT to the log (echo TEXT > /dev/kmsg); $(cat PATH)
+//	                       in TEXT is replaced by what PATH reads
+//	spawn TASK             start a task declared with child: true from the shell (prog &)
+//	kill TASK              SIGKILL: a task looping with `repeat` exits
 //	loop_until PATH VALUE  wait until a sysfs/procfs file reads VALUE (functions.sh's
 //	                       loop_until 'grep -q ^VALUE$ PATH'; forever if it never does)
 //	expect PATH VALUE      assert a sysfs/procfs value (/sys/kernel/livepatch/P/enabled,
@@ -62,9 +65,10 @@ func parseScript(c *Config) ([]command, error) {
 	for _, p := range c.Patches {
 		names[p.Name] = "patch"
 	}
-	tasks := map[string]bool{}
+	tasks, childTasks := map[string]bool{}, map[string]bool{}
 	for _, t := range c.Tasks {
 		tasks[t.Name] = true
+		childTasks[t.Name] = t.Child
 	}
 	var out []command
 	for i, l := range c.Script {
@@ -107,8 +111,15 @@ func parseScript(c *Config) ([]command, error) {
 				if len(kv) != 2 || kv[0] == "" {
 					return nil, bad("module parameter %q is not key=value", a)
 				}
-				if names[cmd.name] == "patch" && kv[0] != "replace" && kv[0] != "pre_patch_ret" {
-					return nil, bad("unknown parameter %q (livepatch modules take replace and pre_patch_ret)", kv[0])
+				if pc := patchConfigIn(c, cmd.name); pc != nil && kv[0] != "replace" && kv[0] != "pre_patch_ret" && (pc.PidsParam == "" || kv[0] != pc.PidsParam) {
+					return nil, bad("unknown parameter %q (livepatch modules take replace, pre_patch_ret and their pids_param)", kv[0])
+				}
+				if pc := patchConfigIn(c, cmd.name); pc != nil && pc.PidsParam != "" && kv[0] == pc.PidsParam {
+					for _, n := range strings.Split(kv[1], ",") {
+						if !tasks[n] {
+							return nil, bad("%s: %q is not a task of params.tasks", kv[0], n)
+						}
+					}
 				}
 				if mc := moduleConfigIn(c, cmd.name); mc != nil && !containsString(mc.Params, kv[0]) {
 					return nil, bad("unknown parameter %q (module %s declares %v in params.modules[].params)", kv[0], cmd.name, mc.Params)
@@ -138,6 +149,14 @@ func parseScript(c *Config) ([]command, error) {
 				return nil, bad("want set_pre_patch_ret P VALUE")
 			}
 			cmd.value = f[2]
+		case "spawn", "kill":
+			if len(f) != 2 || !tasks[f[1]] {
+				return nil, bad("want %s TASK (a task of params.tasks)", f[0])
+			}
+			if f[0] == "spawn" && !childTasks[f[1]] {
+				return nil, bad("spawn %s: the task is not declared with child: true", f[1])
+			}
+			cmd.name = f[1]
 		case "wait-sleeping":
 			if len(f) != 2 || !tasks[f[1]] {
 				return nil, bad("want wait-sleeping TASK (a task of params.tasks)")
@@ -382,7 +401,13 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 			t.Failf("script", "script line %d: SKIP: failed to set kernel.ftrace_enabled = %s", c.line, c.value)
 		}
 	case "log":
-		k.logf("%s", c.value)
+		k.logf("%s", k.expandCat(t, c.value))
+	case "spawn":
+		k.spawn(t, k.taskNamed(c.name))
+	case "kill":
+		tk := k.taskNamed(c.name)
+		t.Op("kill -9 "+c.name, k.fpState(tk, explore.Write))
+		tk.killed = true
 	case "loop_until":
 		t.Await("loop_until "+c.name+" reads "+c.value, k.fpAll(explore.Read), func() bool {
 			got, err := k.ReadFile(c.name)
@@ -612,6 +637,57 @@ func (k *Kernel) cat(t *explore.Thread, fn string) (string, bool) {
 	return "", true
 }
 
+func patchConfigIn(c *Config, name string) *PatchConfig {
+	for i := range c.Patches {
+		if c.Patches[i].Name == name {
+			return &c.Patches[i]
+		}
+	}
+	return nil
+}
+
+// expandCat replaces each $(cat PATH) in a log line by what PATH reads,
+// as the shell does before echo writes the line to /dev/kmsg.
+func (k *Kernel) expandCat(t *explore.Thread, s string) string {
+	for {
+		i := strings.Index(s, "$(cat ")
+		if i < 0 {
+			return s
+		}
+		j := strings.Index(s[i:], ")")
+		if j < 0 {
+			return s
+		}
+		path := s[i+len("$(cat ") : i+j]
+		t.Op("cat "+path, k.fpAll(explore.Read))
+		v, err := k.ReadFile(path)
+		if err != nil {
+			k.shellf("cat: %s: No such file or directory", path)
+		}
+		s = s[:i] + v + s[i+j+1:]
+	}
+}
+
+// spawn starts a child task from the script's shell (`prog &`): fork
+// links it with the shell's patch state, which is the target state while
+// a transition is in progress (the shell passed exit_to_user_mode) and
+// IDLE otherwise, without TIF_PATCH_PENDING.
+func (k *Kernel) spawn(t *explore.Thread, tk *Task) {
+	if tk.State != NotStarted {
+		t.Op("spawn "+tk.Name, explore.Local)
+		t.Failf("script", "spawn %s: the task was started already", tk.Name)
+	}
+	k.listWrite(t, "bash: fork "+tk.Name+" (klp_copy_process, link under tasklist_lock)", k.fpTaskAll(tk))
+	tk.PatchState = Undef
+	if k.transition != nil {
+		tk.PatchState = k.target
+	}
+	tk.PatchPending = false
+	tk.linked = true
+	tk.State = Running
+	t.System().Go(tk.Name, tk.run)
+}
+
 func moduleConfigIn(c *Config, name string) *ModuleConfig {
 	for i := range c.Modules {
 		if c.Modules[i].Name == name {
@@ -628,6 +704,13 @@ func (k *Kernel) ReadFile(path string) (string, error) {
 			return "1"
 		}
 		return "0"
+	}
+	if rest, ok := strings.CutPrefix(path, "/sys/kernel/"); ok && strings.HasSuffix(rest, "/npids") {
+		m := k.module(strings.TrimSuffix(rest, "/npids"))
+		if m != nil && m.patch != nil && m.pcfg.PidsParam != "" {
+			return fmt.Sprint(len(m.patch.pendingPids)), nil
+		}
+		return "", fmt.Errorf("%s: No such file or directory", path)
 	}
 	if strings.HasPrefix(path, "/proc/") && strings.HasSuffix(path, "/patch_state") {
 		name := strings.TrimSuffix(strings.TrimPrefix(path, "/proc/"), "/patch_state")

@@ -7,9 +7,11 @@ package klp
 // test_klp_atomic_replace.c, test_klp_callbacks_demo.c,
 // test_klp_callbacks_demo2.c, test_klp_syscall.c, test_klp_mod_patch.c,
 // test_klp_state.c, test_klp_state2.c, test_klp_state3.c),
-// with no tasks: every transition completes on its first attempt, as on
-// the idle machines the selftests run on. The script is empty; callers set
-// it.
+// with no running tasks but the kworker of test_klp_callbacks_busy (idle
+// until the module queues its work) and the getpid processes
+// test-syscall.sh starts: on the idle machines the selftests run on,
+// every other transition completes on its first attempt. The script is
+// empty; callers set it.
 func SelftestConfig() Config {
 	const lp = "this has been live patched"
 	return Config{
@@ -31,6 +33,13 @@ func SelftestConfig() Config {
 			{Name: "test_klp_mod_target", Functions: []string{"test_klp_mod_target_show"},
 				Init: []string{"test_klp_mod_target_init"}, Exit: []string{"test_klp_mod_target_exit"}},
 		},
+		// test_klp-call_getpid: user processes calling getpid in a loop
+		// until killed, which test-syscall.sh starts from the shell (one
+		// per CPU, at most 128; here two).
+		Tasks: []TaskConfig{
+			{Name: "getpid1", Kind: "user", Child: true, Program: getpidLoop},
+			{Name: "getpid2", Kind: "user", Child: true, Program: getpidLoop},
+		},
 		Patches: []PatchConfig{
 			{Name: "test_klp_livepatch", Objects: []ObjectConfig{{Name: "vmlinux",
 				Funcs: []FuncConfig{{OldName: "cmdline_proc_show", NewFunc: "livepatch_cmdline_proc_show", Output: lp}}}}},
@@ -43,8 +52,8 @@ func SelftestConfig() Config {
 					Funcs: []FuncConfig{{OldName: "busymod_work_func", NewFunc: "patched_busymod_work_func"}}},
 			}},
 			{Name: "test_klp_callbacks_demo2", Objects: []ObjectConfig{{Name: "vmlinux", Callbacks: true}}},
-			{Name: "test_klp_syscall", Objects: []ObjectConfig{{Name: "vmlinux",
-				Funcs: []FuncConfig{{OldName: "__x64_sys_getpid", NewFunc: "lp_sys_getpid"}}}}},
+			{Name: "test_klp_syscall", PidsParam: "klp_pids", Objects: []ObjectConfig{{Name: "vmlinux",
+				Funcs: []FuncConfig{{OldName: "__x64_sys_getpid", NewFunc: "lp_sys_getpid", RemovesCaller: true}}}}},
 			{Name: "test_klp_mod_patch", Objects: []ObjectConfig{{Name: "test_klp_mod_target",
 				Funcs: []FuncConfig{{OldName: "test_klp_mod_target_show", NewFunc: "livepatch_mod_target_show", Output: lp}}}}},
 			statePatch("test_klp_state", 1, stateV1),
@@ -97,3 +106,5 @@ var stateV2 = CallbackBodies{
 		"if prev 1: return", "if !state 1: return",
 		"log free_loglevel_state: freeing space for the stored console_loglevel", "free 1"},
 }
+
+var getpidLoop = []string{"call __x64_sys_getpid", "ret", "user", "repeat"}

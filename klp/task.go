@@ -1,6 +1,9 @@
 package klp
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/klpcheck/klpcheck/explore"
 )
 
@@ -60,6 +63,8 @@ type Task struct {
 	// queued, running, and has signalled its completion. Guarded by the
 	// kworker's sched object, as are the module's parameters it reads.
 	work                               *ModuleConfig
+	killed                             bool   // SIGKILL from the script (sched object)
+	repeatFP                           string // loopState at the start of the last iteration
 	workQueued, workRunning, completed bool
 	cfg                                *TaskConfig
 	prog                               []instr
@@ -232,6 +237,11 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 			tk.fork(t, k.taskNamed(in.arg), in.uninterruptib)
 		case opRelease:
 			tk.releaseTask(t)
+		case opRepeat:
+			if !tk.repeat(t) {
+				return
+			}
+			pc = lo - 1
 		}
 	}
 }
@@ -334,6 +344,19 @@ func (tk *Task) call(t *explore.Thread, sym *Symbol) {
 	}
 	tk.inHandler = false
 	tk.Stack = append(tk.Stack, fr)
+	if !fr.Original() && fr.Func.RemovesCaller {
+		// lp_sys_getpid: under kpid_mutex, take current off klp_pids.
+		// Tasks remove distinct entries, so the removals commute; the
+		// step writes the task's own stack, which readers of npids
+		// (the script, fpAll) conflict with.
+		p := fr.Func.Patch()
+		for i, n := range p.pendingPids {
+			if n == tk.Name {
+				p.pendingPids = append(p.pendingPids[:i:i], p.pendingPids[i+1:]...)
+				break
+			}
+		}
+	}
 	k.check(t, k.mon.Entered(k, tk, fr))
 }
 
@@ -602,4 +625,52 @@ func (tk *Task) sleptPending(t *explore.Thread) {
 			tk.bump(t)
 		}
 	}
+}
+
+// repeat is the end of a `repeat` program: it waits until the script
+// kills the task (false: exit) or the livepatch state the next iteration
+// would start from differs from the one the last iteration started from
+// (true: run the program again). An iteration from the same state would
+// take the same steps to the same end, so leaving it out loses no
+// behaviour. The state is what the program's steps read: the transition
+// and its target, the cond_resched key, the task's patch_state and
+// TIF_PATCH_PENDING, the func_stack heads and transition flags, and the
+// pending pids of patches.
+func (tk *Task) repeat(t *explore.Thread) bool {
+	k := tk.k
+	if tk.repeatFP == "" {
+		tk.repeatFP = "(first)"
+	}
+	last := tk.repeatFP
+	fp := explore.Footprint{Lo: k.objKLP, Hi: tk.obj + 3, Access: explore.Read}
+	t.AwaitMulti("user space: loop until killed", func() bool { return tk.killed || tk.loopState() != last }, fp, k.fpState(tk, explore.Write))
+	if tk.killed {
+		return false
+	}
+	tk.repeatFP = tk.loopState()
+	return true
+}
+
+// loopState is the state a repeat iteration starts from (see repeat).
+func (tk *Task) loopState() string {
+	k := tk.k
+	var b strings.Builder
+	tr := ""
+	if k.transition != nil {
+		tr = k.transition.Name
+	}
+	fmt.Fprintf(&b, "%s/%d/%v/%d/%v", tr, k.target, k.hookEnabled, tk.PatchState, tk.PatchPending)
+	for i := range k.ops {
+		if st := k.ops[i].stack; len(st) > 0 {
+			fmt.Fprintf(&b, "|%d:%p:%v", i, st[0], st[0].Transition)
+		}
+	}
+	for _, p := range k.Patches {
+		for _, n := range p.pendingPids {
+			if n == tk.Name {
+				fmt.Fprintf(&b, "|pending in %s", p.Name)
+			}
+		}
+	}
+	return b.String()
 }

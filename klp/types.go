@@ -66,6 +66,9 @@ type Func struct {
 	NewFunc   string
 	OldSympos int
 	Output    string
+	// RemovesCaller: entering the new function takes the caller off the
+	// patch's pending pids (FuncConfig.RemovesCaller).
+	RemovesCaller bool
 
 	// Internal, as in the kernel.
 	old        *Symbol // old_func: resolved while the object is loaded
@@ -162,6 +165,9 @@ type Patch struct {
 	// "newer" in properties).
 	Seq         int
 	prePatchRet int
+	// pendingPids are the tasks named by the pids_param still to call a
+	// removes_caller function (npids_pending).
+	pendingPids []string
 	mod         *Module
 	onList      bool // on klp_patches
 }
