@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/klpcheck/klpcheck/explore"
 )
 
 // Config describes a livepatch world and what happens in it: the kernel's
@@ -74,6 +76,17 @@ type ModuleConfig struct {
 	// guarded by `if PARAM:` or `if !PARAM:`.
 	InitSteps []string `json:"init_steps,omitempty"`
 	ExitSteps []string `json:"exit_steps,omitempty"`
+	// Body names a test module whose init is modelled in Go on the
+	// model's kernel API (see BuiltinModules), run after Init.
+	Body string `json:"body,omitempty"`
+}
+
+// BuiltinModules are the module bodies ModuleConfig.Body may name.
+var BuiltinModules = []struct {
+	Name, Meaning string
+	init          func(k *Kernel, t *explore.Thread, m *Module) int
+}{
+	{"test_klp_shadow_vars", "test_modules/test_klp_shadow_vars.c: exercises klp_shadow_get/alloc/get_or_alloc/free/free_all on three objects, printing pointers as PTR<n>", (*Kernel).shadowVarsInit},
 }
 
 // PatchConfig is a livepatch module: struct klp_patch and its module.
@@ -245,6 +258,15 @@ func (c *Config) Validate() error {
 		}
 		if _, err := parseProgramOpts(m.Work, nil, &m); err != nil {
 			return fmt.Errorf("params.modules[%d].work%s", i, err.Error())
+		}
+		if m.Body != "" {
+			ok := false
+			for _, b := range BuiltinModules {
+				ok = ok || b.Name == m.Body
+			}
+			if !ok {
+				return fmt.Errorf("params.modules[%d].body: unknown module body %q", i, m.Body)
+			}
 		}
 		if kp := m.Kprobe; kp != nil {
 			if !containsString(c.Functions, kp.Function) {

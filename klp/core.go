@@ -11,6 +11,7 @@ import (
 // Kernel error numbers (positive, as errno).
 const (
 	ENOENT = 2
+	ENOMEM = 12
 	ENODEV = 19
 	EBUSY  = 16
 	EEXIST = 17
@@ -23,6 +24,8 @@ func Strerror(errno int) string {
 	switch errno {
 	case ENOENT:
 		return "No such file or directory"
+	case ENOMEM:
+		return "Cannot allocate memory"
 	case ENODEV:
 		return "No such device"
 	case EBUSY:

@@ -72,6 +72,9 @@ type Monitor interface {
 	Callback(k *Kernel, o *Object, cb CallbackKind, ret int, path CallbackPath) error
 	// StateAccess: a callback body used the system-state API (state.go).
 	StateAccess(k *Kernel, o *Object, a StateAccess) error
+	// ShadowAccess: a callback body used the shadow variable API
+	// (shadow.go).
+	ShadowAccess(k *Kernel, o *Object, a ShadowAccess) error
 	// Completing: klp_complete_transition is about to reset the task's
 	// patch_state to IDLE (where the kernel WARNs about a pending flag).
 	Completing(k *Kernel, tk *Task) error
@@ -145,6 +148,9 @@ type Kernel struct {
 	callsModules bool
 	objModules   explore.Obj
 	ipmodify     []string
+	// The shadow variable hash (shadow.go).
+	shadows   []*Shadow
+	shadowSeq int
 	// stateFreed[i] says whether state data buffer i+1 was freed.
 	stateFreed []bool
 	// cbPath is the path running callbacks now (under klp_mutex).
@@ -617,6 +623,7 @@ func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error           
 func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) error { return nil }
 func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int, CallbackPath) error    { return nil }
 func (NoMonitor) StateAccess(*Kernel, *Object, StateAccess) error                     { return nil }
+func (NoMonitor) ShadowAccess(*Kernel, *Object, ShadowAccess) error                   { return nil }
 func (NoMonitor) Completing(*Kernel, *Task) error                                     { return nil }
 func (NoMonitor) ModuleRemoved(*Kernel, *Module) error                                { return nil }
 func (NoMonitor) End(*Kernel) error                                                   { return nil }

@@ -498,6 +498,16 @@ func (k *Kernel) insmod(t *explore.Thread, name string, args []string) int {
 		k.logf("%s: %s", name, l)
 	}
 	k.runModSteps(t, m, m.cfg.InitSteps)
+	for _, b := range BuiltinModules {
+		if b.Name == m.cfg.Body {
+			if err := b.init(k, t, m); err != 0 {
+				m.State = "GOING"
+				k.moduleGoing(t, m)
+				k.dropModule(m)
+				return err
+			}
+		}
+	}
 	if m.cfg.Kprobe != nil {
 		if err := k.registerKprobe(t, m); err != 0 {
 			// do_init_module failed: the module goes away through

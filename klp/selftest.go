@@ -3,7 +3,7 @@ package klp
 // SelftestConfig is the world of tools/testing/selftests/livepatch: the
 // vmlinux functions the test modules patch, the target modules
 // (test_modules/test_klp_callbacks_mod.c, test_klp_callbacks_busy.c,
-// test_klp_mod_target.c, test_klp_kprobe.c) and the livepatch modules (test_klp_livepatch.c,
+// test_klp_mod_target.c, test_klp_kprobe.c, test_klp_shadow_vars.c) and the livepatch modules (test_klp_livepatch.c,
 // test_klp_atomic_replace.c, test_klp_callbacks_demo.c,
 // test_klp_callbacks_demo2.c, test_klp_syscall.c, test_klp_mod_patch.c,
 // test_klp_state.c, test_klp_state2.c, test_klp_state3.c),
@@ -18,6 +18,7 @@ func SelftestConfig() Config {
 		Functions: []string{"cmdline_proc_show", "meminfo_proc_show", "__x64_sys_getpid"},
 		Modules: []ModuleConfig{
 			{Name: "test_klp_callbacks_mod", Init: []string{"test_klp_callbacks_mod_init"}, Exit: []string{"test_klp_callbacks_mod_exit"}},
+			{Name: "test_klp_shadow_vars", Body: "test_klp_shadow_vars"},
 			{Name: "test_klp_kprobe", Params: []string{"has_post_handler"},
 				Kprobe: &KprobeConfig{Function: "cmdline_proc_show", PostHandlerParam: "has_post_handler"}},
 			// test_klp_callbacks_busy.c: init queues busymod_work_func on a

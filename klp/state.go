@@ -23,6 +23,13 @@ import (
 //	use ID       read and write *state->data (fix or restore the system)
 //	free ID      kfree(state->data)
 //
+// and the shadow variable API (shadow.go), on named objects:
+//
+//	shadow-alloc OBJ ID    klp_shadow_alloc (the kernel WARNs if <OBJ,ID> exists)
+//	shadow-get OBJ ID      klp_shadow_get of a variable the code then uses
+//	shadow-free OBJ ID     klp_shadow_free
+//	shadow-free-all ID     klp_shadow_free_all
+//
 // This is enough to write tools/testing/selftests/livepatch/test_modules/
 // test_klp_state.c (version 1, no migration) and test_klp_state2.c /
 // test_klp_state3.c (version 2, taking over the previous patch's data).
@@ -121,6 +128,22 @@ func parseStmt(l string) (stmt, error) {
 			}
 			s.id = n
 		}
+	case "shadow-alloc", "shadow-get", "shadow-free":
+		f := strings.Fields(arg)
+		if len(f) != 2 {
+			return s, fmt.Errorf("want %s OBJ ID", verb)
+		}
+		id, err := strconv.ParseInt(f[1], 0, 64)
+		if err != nil || id < 0 {
+			return s, fmt.Errorf("shadow id %q is not a number ≥ 0", f[1])
+		}
+		s.text, s.id = f[0], int(id)
+	case "shadow-free-all":
+		id, err := strconv.ParseInt(arg, 0, 64)
+		if err != nil || id < 0 {
+			return s, fmt.Errorf("want shadow-free-all ID")
+		}
+		s.id = int(id)
 	case "alloc", "take", "use", "free":
 		id, err := strconv.Atoi(arg)
 		if err != nil || id < 0 {
@@ -128,7 +151,7 @@ func parseStmt(l string) (stmt, error) {
 		}
 		s.id = id
 	default:
-		return s, fmt.Errorf("unknown action %q (want log, return, alloc, take, use, free)", verb)
+		return s, fmt.Errorf("unknown action %q (want log, return, alloc, take, use, free, shadow-alloc, shadow-get, shadow-free, shadow-free-all)", verb)
 	}
 	return s, nil
 }
@@ -208,6 +231,8 @@ func (k *Kernel) runBody(t *explore.Thread, o *Object, cb CallbackKind) int {
 			}
 			st.data = prev.data
 			k.check(t, k.mon.StateAccess(k, o, StateAccess{Op: "take", ID: s.id, Data: st.data, Freed: k.freed(st.data)}))
+		case "shadow-alloc", "shadow-get", "shadow-free", "shadow-free-all":
+			k.shadowStmt(t, o, s)
 		case "use", "free":
 			st := GetState(p, s.id)
 			if st == nil {

@@ -256,6 +256,20 @@ func (m *livepatchMonitor) StateAccess(k *klp.Kernel, o *klp.Object, a klp.State
 	return nil
 }
 
+// ShadowAccess checks system-state for shadow variables: klp_shadow_alloc
+// of an existing <obj,id> (the kernel's WARN "Duplicate shadow variable"),
+// and code that uses a shadow variable that is not there.
+func (m *livepatchMonitor) ShadowAccess(k *klp.Kernel, o *klp.Object, a klp.ShadowAccess) error {
+	where := fmt.Sprintf("a callback of patch '%s' object '%s'", o.Patch().Name, o.Name)
+	switch {
+	case a.Duplicate:
+		return violation(SystemState, "%s: klp_shadow_alloc(<%s,%#x>) of an existing variable: WARN \"Duplicate shadow variable\", NULL returned", where, a.Obj, a.ID)
+	case a.Missing:
+		return violation(SystemState, "%s uses shadow variable <%s,%#x>, which does not exist (freed, or never allocated): NULL dereference", where, a.Obj, a.ID)
+	}
+	return nil
+}
+
 // Completing checks pending-flag at the kernel's WARN_ON_ONCE in
 // klp_complete_transition.
 func (m *livepatchMonitor) Completing(k *klp.Kernel, tk *klp.Task) error {
@@ -309,6 +323,11 @@ func (m *livepatchMonitor) Quiescent(k *klp.Kernel, blocked []*explore.Thread) *
 func (m *livepatchMonitor) End(k *klp.Kernel) error {
 	if k.TransitionPatch() != nil {
 		return nil
+	}
+	if len(k.Patches) == 0 {
+		for _, sv := range k.Shadows() {
+			return violation(SystemState, "shadow variable <%s,%#x> outlives every livepatch: nothing frees it (leaked)", sv.Obj, sv.ID)
+		}
 	}
 	for _, b := range k.StateBuffers() {
 		if !b.Freed && len(b.Owners) == 0 {
