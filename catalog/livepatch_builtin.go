@@ -178,5 +178,5 @@ func livepatchBuiltin() []Scenario {
 			Script: []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled", "wait-gone P", "unload_lp P"}},
 		"current algorithm", "enable+reverse+disable", "safe", 1))
 	out = append(out, livepatchHistory()...)
-	return out
+	return append(out, livepatchSelftests()...)
 }

@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,63 +11,27 @@ import (
 	"github.com/klpcheck/klpcheck/props"
 )
 
-// selftestCase is one test of the kernel's livepatch selftests as
-// klp/testdata holds it: the functions.sh script and the expected log.
-type selftestCase struct {
-	file, name       string
-	script, expected []string
-}
-
-func readSelftests(t *testing.T) []selftestCase {
-	files, _ := filepath.Glob("../klp/testdata/test-*.txt")
-	if len(files) == 0 {
-		t.Fatal("no selftest goldens in ../klp/testdata")
-	}
-	var out []selftestCase
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, part := range strings.Split(string(data), "\n=== ")[1:] {
-			lines := strings.Split(strings.TrimRight(part, "\n"), "\n")
-			c := selftestCase{file: filepath.Base(path), name: lines[0]}
-			inExp := false
-			for _, l := range lines[1:] {
-				switch {
-				case l == "---":
-					inExp = true
-				case inExp:
-					c.expected = append(c.expected, l)
-				default:
-					c.script = append(c.script, l)
-				}
-			}
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// selftestPreemptions are the selftests explored with a preemption bound
-// instead of exhaustive DPOR: test-syscall's two processes loop until
-// killed, and DPOR does not finish within minutes (187,888 executions in
-// 60 s); with at most one preemption it takes 18,236 executions.
-var selftestPreemptions = map[string]int{"patch getpid syscall while being heavily hammered": 1}
-
 // TestSelftestsExplored explores every selftest of the kernel's livepatch
-// suite (the goldens of klp/testdata) exhaustively with DPOR and every
-// livepatch property on: no interleaving of the admin script, the
+// suite (the goldens of klp/testdata, the "livepatch selftests" table of
+// the catalog) with its scenario's bounds and every livepatch property
+// on: no interleaving of the admin script, the
 // transition work and the selftests' tasks violates a property (no false
 // positive), and every interleaving prints the kernel's expected log, as
 // check_result requires of the real kernel.
 func TestSelftestsExplored(t *testing.T) {
-	cases := readSelftests(t)
-	for _, c := range cases {
-		t.Run(c.file+"/"+c.name, func(t *testing.T) {
-			cfg := klp.SelftestConfig()
-			cfg.Script = c.script
-			want := strings.Join(c.expected, "\n")
+	cases := klp.Selftests()
+	scenarios := livepatchSelftests()
+	if len(cases) != 32 || len(scenarios) != len(cases) {
+		t.Errorf("%d transcribed selftests and %d scenarios, want the kernel's 32", len(cases), len(scenarios))
+	}
+	for i, c := range cases {
+		s := scenarios[i]
+		t.Run(c.File+"/"+c.Name, func(t *testing.T) {
+			var cfg klp.Config
+			if err := DecodeParams(s, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			want := strings.Join(c.Expected, "\n")
 			prog, err := klp.Program(&cfg, props.NewLivepatchMonitor, func(k *klp.Kernel) {
 				k.System().AtEnd("selftest-log", func() error {
 					if got := strings.Join(k.Log(), "\n"); got != want {
@@ -81,18 +43,19 @@ func TestSelftestsExplored(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := explore.Options{Strategy: explore.DPOR, MaxSteps: 3000, TimeLimit: 2 * time.Minute}
-			if n, ok := selftestPreemptions[c.name]; ok {
-				opts.Strategy, opts.MaxPreemptions = explore.Bounded, n
+			opts, err := s.Explore.Options()
+			if err != nil {
+				t.Fatal(err)
 			}
+			opts.TimeLimit = 5 * time.Minute
 			res := explore.Explore(prog, opts)
-			t.Logf("%s in %d executions (%s)", res.Verdict, res.Stats.Executions, res.Bounds)
-			if res.Verdict != explore.Safe {
+			t.Logf("%s: %s in %d executions (%s)", s.Name, res.Verdict, res.Stats.Executions, res.Bounds)
+			if string(res.Verdict) != s.Expect {
 				msg := ""
 				if res.Failure != nil {
 					msg = res.Failure.Property + ": " + res.Failure.Message
 				}
-				t.Errorf("verdict %s: %s", res.Verdict, msg)
+				t.Errorf("verdict %s, expected %s: %s", res.Verdict, s.Expect, msg)
 			}
 		})
 	}

@@ -1,5 +1,12 @@
 package klp
 
+import (
+	"embed"
+	"io/fs"
+	"path"
+	"strings"
+)
+
 // SelftestConfig is the world of tools/testing/selftests/livepatch: the
 // vmlinux functions the test modules patch, the target modules
 // (test_modules/test_klp_callbacks_mod.c, test_klp_callbacks_busy.c,
@@ -109,3 +116,59 @@ var stateV2 = CallbackBodies{
 }
 
 var getpidLoop = []string{"call __x64_sys_getpid", "ret", "user", "repeat"}
+
+// Selftest is one test of tools/testing/selftests/livepatch: its script
+// (the functions.sh helpers, in this package's admin script language)
+// for the SelftestConfig world and the kernel log its check_result
+// expects, transcribed from the kernel's test script.
+type Selftest struct {
+	File     string // the kernel's script, e.g. "test-callbacks.sh"
+	Name     string // its start_test name (T<n> prefixes for test-callbacks)
+	Script   []string
+	Expected []string
+}
+
+//go:embed testdata/test-*.txt
+var selftestFiles embed.FS
+
+// Selftests returns every transcribed selftest, by script file then in
+// the script's order. The transcriptions live in testdata/ (TestSelftests
+// compares the model's log with them; -update rewrites them).
+func Selftests() []Selftest {
+	names, _ := fs.Glob(selftestFiles, "testdata/test-*.txt")
+	var out []Selftest
+	for _, n := range names {
+		data, _ := selftestFiles.ReadFile(n)
+		file := strings.TrimSuffix(path.Base(n), ".txt") + ".sh"
+		_, cases := parseSelftestFile(string(data))
+		for _, c := range cases {
+			c.File = file
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// parseSelftestFile splits a transcription: a header, then for each test
+// "=== NAME", the script, "---" and the expected log.
+func parseSelftestFile(data string) (header string, cases []Selftest) {
+	parts := strings.Split(data, "\n=== ")
+	header = parts[0]
+	for _, p := range parts[1:] {
+		lines := strings.Split(strings.TrimRight(p, "\n"), "\n")
+		c := Selftest{Name: lines[0]}
+		inExp := false
+		for _, l := range lines[1:] {
+			switch {
+			case l == "---":
+				inExp = true
+			case inExp:
+				c.Expected = append(c.Expected, l)
+			case l != "":
+				c.Script = append(c.Script, l)
+			}
+		}
+		cases = append(cases, c)
+	}
+	return header, cases
+}
