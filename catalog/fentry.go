@@ -51,8 +51,8 @@ type FentryParams struct {
 // trampoline (ftrace allocates one per ops with FTRACE_OPS_FL_IPMODIFY in
 // module space).
 const (
-	fentrySite     = X86Base + 0x20
-	klpTrampoline  = 0xffffffffa0000000
+	fentrySite    = X86Base + 0x20
+	klpTrampoline = 0xffffffffa0000000
 	// fentryMaxTasks bounds the tasks, each on an x86 CPU of its own
 	// beside the writer's: 8 tasks are 9 CPUs, well within what the
 	// machine models, while a typo like 80 is refused.

@@ -124,6 +124,24 @@ func livepatchHistory() []Scenario {
 	out = append(out, lpHistory("do-exit-releasing-count-all",
 		"HYPOTHETICAL fix, not posted: the POC's counter without klp_track_releasing_tasks — every release_task counts the task and delayed_put_task_struct uncounts it, and a transition whose task-list walk succeeded completes only when the count is zero (else the last klp_put_releasing_task completes it). X, released between P1's and P2's transitions, is counted, so P2 cannot complete (and P1 cannot be removed) until X has left do_exit",
 		exit([]string{"releasing-tasks-count-all"}), exitRow, "fixed (count every release_task)", "safe", -1))
+	out = append(out, lpHistory("do-exit-exiting-tasks-list",
+		"HYPOTHETICAL fix, suggested by Josh Poimboeuf in the thread (20250124010848.pdcxokfsk2ngrowl@jpoimboe), not posted as code: track exiting tasks as Tasks RCU does — a task unhashed by release_task stays on an exit list until do_task_dead, and the livepatch task walks visit it. P2's transition then gives X patch_state and TIF_PATCH_PENDING, its stack check finds X running in P1's do_exit, and P2 completes only once X is dead, so rmmod P1 frees no text X runs",
+		exit([]string{"exiting-tasks-list"}), exitRow, "fixed (Tasks-RCU-style exit list)", "safe", -1))
+
+	// H29, 2025 report: a kthread blocked under a BPF fentry/fexit
+	// trampoline frame, which has no ORC unwind data.
+	bpf := func(proposed []string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			Tasks:  []klp.TaskConfig{kthread("K", "call h", "bpf-trampoline", "call g", "block-d", "ret", "ret", "ret")},
+			Script: []string{"wait-sleeping K", "load_lp P"}, Proposed: proposed}
+	}
+	const bpfRow = "2025 BPF trampoline frame (unreliable stack)"
+	out = append(out, lpHistory("bpf-trampoline-buggy",
+		"mainline as reported in 2025-11 ([LKML] 0e555733-c670-4e84-b2e6-abb8b84ade38@crowdstrike.com): kthread K sleeps in g, which a BPF fentry/fexit program traces, so a trampoline frame sits between h and g; P patches only f, but the stack walk fails at the trampoline (no ORC data): klp_try_switch_task reports \"K:100 has an unreliable stack\" at every attempt and the transition never completes",
+		bpf(nil), bpfRow, "buggy", "stuck:transition-completes", -1))
+	out = append(out, lpHistory("bpf-trampoline-orc",
+		"HYPOTHETICAL fix (the direction of the thread [LKML] 0e555733-c670-4e84-b2e6-abb8b84ade38@crowdstrike.com; the merged form is UNCONFIRMED): BPF trampolines with unwind data, so the walk passes the trampoline frame, finds no f on K's stack and switches K",
+		bpf([]string{"bpf-trampoline-orc"}), bpfRow, "fixed (trampoline unwind data)", "safe", -1))
 
 	// H27, 2025 (not merged): the RCU task walk, Petr Mladek's
 	// counterexample.

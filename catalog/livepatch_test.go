@@ -18,6 +18,7 @@ var stuckBlockers = map[string]struct{ want, not []string }{
 	"livepatch/s18-unreliable-stacks":           {want: []string{"C:101 cannot be switched by a stack check"}, not: []string{"U:", "swapper", "has an unreliable stack"}},
 	"livepatch/history-idle-cpu-buggy":          {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
 	"livepatch/history-cpu-bound-kthread-buggy": {want: []string{"K:100 is running"}},
+	"livepatch/history-bpf-trampoline-buggy":    {want: []string{"K:100 has an unreliable stack"}},
 }
 
 // TestLivepatchBuiltin explores every built-in livepatch scenario with its

@@ -168,6 +168,10 @@ type TaskConfig struct {
 	//                 between dup_task_struct and klp_copy_process
 	//   release_task  exit_notify of a self-reaping task: release_task unhashes
 	//                 it from the task list while it keeps running do_exit
+	//   bpf-trampoline enter a BPF fentry/fexit trampoline (the call that
+	//                 follows is the traced function); its frame has no ORC
+	//                 unwind data, so the stack walk fails ("has an unreliable
+	//                 stack") until `ret` leaves it
 	//   repeat        (last) start the program again, until the script kills
 	//                 the task (a user process looping forever); an iteration
 	//                 that would start from the livepatch state the previous
@@ -196,6 +200,8 @@ var Steps = []struct{ Name, Meaning string }{
 var Proposals = []struct{ Name, Meaning string }{
 	{"rcu-task-walk", "the rejected 2025 design of \"livepatch: Replace tasklist_lock with RCU\" (Yafang Shao): klp_copy_process leaves the child UNDEF without TIF_PATCH_PENDING, and klp_ftrace_handler maps an UNDEF patch_state to klp_target_state"},
 	{"releasing-tasks-count", "Petr Mladek's POC \"Block transition until delayed_put_task_struct()\" for the 2025 do_exit crash: release_task counts the task under klp_mutex while a transition is in progress (klp_track_releasing_tasks); once the task-list walk succeeds the last delayed_put_task_struct completes the transition"},
+	{"exiting-tasks-list", "Josh Poimboeuf's suggestion for the 2025 do_exit crash, tracking exiting tasks as Tasks RCU does (exit_tasks_rcu_start/finish): a task unhashed by release_task stays on an exit list until do_task_dead, and every livepatch task walk (init, start, the stack checks, complete, signals, force) also visits the tasks on it"},
+	{"bpf-trampoline-orc", "unwind data for BPF trampolines, the fix discussed for the 2025 report \"BPF fentry/fexit trampolines stall livepatch transition due to missing ORC unwind metadata\": a trampoline frame no longer makes the stack unreliable"},
 	{"releasing-tasks-count-all", "hypothetical variant of that POC: release_task counts every task, also outside a transition, so a task unhashed before the transition began still holds its completion until delayed_put_task_struct"},
 }
 
@@ -407,6 +413,7 @@ const (
 	opFork
 	opRelease
 	opRepeat
+	opTrampoline // a BPF fentry/fexit trampoline frame (no unwind data)
 	opLog        // module work: pr_info
 	opComplete   // module work: complete()
 	opSleepWhile // module work: while (READ_ONCE(param)) msleep()
@@ -449,6 +456,11 @@ func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfi
 				return bad("`repeat` takes no argument and ends a task's program")
 			}
 			out = append(out, instr{op: opRepeat})
+		case "bpf-trampoline":
+			if !want(1) {
+				return bad("takes no argument")
+			}
+			out = append(out, instr{op: opTrampoline})
 		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "block", "block-d", "release_task":
 			if !want(1) {
 				return bad("takes no argument")

@@ -146,8 +146,10 @@ type Kernel struct {
 	// program calls a module's function (the call reads it, load and
 	// unload write it).
 	callsModules bool
-	objModules   explore.Obj
-	ipmodify     []string
+	// trampoline is the BPF trampoline's pseudo-symbol (nil: unused).
+	trampoline *Symbol
+	objModules explore.Obj
+	ipmodify   []string
 	// The shadow variable hash (shadow.go).
 	shadows   []*Shadow
 	shadowSeq int
@@ -485,6 +487,14 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr, wor
 			addSym(m.Name, f)
 		}
 	}
+	for _, p := range progs {
+		for _, in := range p {
+			if in.op == opTrampoline && k.trampoline == nil {
+				addSym("bpf", "bpf_trampoline")
+				k.trampoline = k.syms[len(k.syms)-1]
+			}
+		}
+	}
 	k.ops = make([]ops, len(k.syms))
 	k.patchableSym = make([]bool, len(k.syms))
 	k.ipmodify = make([]string, len(k.syms))
@@ -599,7 +609,7 @@ func (k *Kernel) BlockingReasons() []string {
 		return nil
 	}
 	for _, tk := range k.Tasks {
-		if !tk.linked || tk.PatchState == k.target {
+		if !tk.linked && !k.onExitList(tk) || tk.PatchState == k.target {
 			continue
 		}
 		if tk.Idle && tk.cpuState == "offline" {

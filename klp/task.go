@@ -115,6 +115,15 @@ func (tk *Task) run(t *explore.Thread) {
 		// The task already left the task list (release_task in the
 		// middle of its program): do_task_dead, then the RCU callback
 		// delayed_put_task_struct drops the last reference.
+		if k.cfg.proposed("exiting-tasks-list") {
+			// It leaves the exit list (exit_tasks_rcu_finish-like),
+			// under the lock the walks hold.
+			k.listWrite(t, "do_exit: leave the exit list, do_task_dead", k.fpTaskAll(tk))
+			pending := tk.PatchPending
+			tk.State = Dead
+			tk.leftList(t, pending)
+			return
+		}
 		t.Op("do_exit: do_task_dead", k.fpState(tk, explore.Write))
 		tk.State = Dead
 		if tk.releasing {
@@ -237,6 +246,9 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 			tk.fork(t, k.taskNamed(in.arg), in.uninterruptib)
 		case opRelease:
 			tk.releaseTask(t)
+		case opTrampoline:
+			t.Op("enter a BPF trampoline", k.fpStack(tk))
+			tk.Stack = append(tk.Stack, Frame{Sym: k.trampoline})
 		case opRepeat:
 			if !tk.repeat(t) {
 				return
@@ -431,6 +443,10 @@ func (tk *Task) selfSwitchSteps(t *explore.Thread) {
 	tk.inUpdate = true
 	t.Op("klp_try_switch_task(current): patch_state == klp_target_state?", fp)
 	if tk.PatchState == k.target || k.cfg.UnreliableStacks {
+		tk.inUpdate = false
+		return
+	}
+	if k.switchBlocker(tk, true) == "has an unreliable stack" {
 		tk.inUpdate = false
 		return
 	}

@@ -38,7 +38,7 @@ func (k *Kernel) forEachTask(t *explore.Thread, label string, fn func(tk *Task))
 		t.Op(label, k.fpTasks(explore.Write))
 		k.inWalk = true
 		for _, tk := range k.Tasks {
-			if tk.linked {
+			if tk.linked || k.onExitList(tk) {
 				fn(tk)
 			}
 		}
@@ -47,11 +47,19 @@ func (k *Kernel) forEachTask(t *explore.Thread, label string, fn func(tk *Task))
 	}
 	k.tasklist.Lock(t)
 	for _, tk := range k.Tasks {
-		if tk.linked {
+		if tk.linked || k.onExitList(tk) {
 			fn(tk)
 		}
 	}
 	k.tasklist.Unlock(t)
+}
+
+// onExitList reports whether tk is on the exit list of the proposed
+// "exiting-tasks-list" tracking: unhashed by release_task, not yet dead.
+// The list changes only in steps that write the task list (release_task,
+// do_task_dead), so the walks see it as they see the task list.
+func (k *Kernel) onExitList(tk *Task) bool {
+	return tk.released && tk.State != Dead && k.cfg.proposed("exiting-tasks-list")
 }
 
 // walkOp is a step of a per-task walk (nothing inside an atomic walk).
@@ -156,6 +164,14 @@ func (k *Kernel) switchBlocker(tk *Task, current bool) string {
 	}
 	if tk.State == Running && !current {
 		return "is running"
+	}
+	if k.trampoline != nil && !k.cfg.proposed("bpf-trampoline-orc") {
+		for _, fr := range tk.Stack {
+			if fr.Sym == k.trampoline {
+				// stack_trace_save_tsk_reliable fails: -EINVAL.
+				return "has an unreliable stack"
+			}
+		}
 	}
 	for f := range k.transition.stackChecked() {
 		if k.funcOnStack(tk, f, k.target) {
@@ -275,7 +291,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		k.attemptEpoch = e
 		k.sawBlocked = false
 		for _, tk := range k.Tasks {
-			if tk.Idle || !tk.linked {
+			if tk.Idle || !tk.linked && !k.onExitList(tk) {
 				continue
 			}
 			if !k.trySwitchTask(t, tk, false) {
