@@ -254,3 +254,29 @@ func TestKprobeAfterLivepatch(t *testing.T) {
 		t.Errorf("ftrace_enabled could not be cleared once the livepatch was gone")
 	}
 }
+
+// A module whose exit does not flush its sleeping work: rmmod frees the
+// code the kworker still runs (module-text), never a crash of the model;
+// init/exit steps that set a parameter of a module without work run too.
+func TestModuleWorkOutlivesModule(t *testing.T) {
+	cfg := Config{Functions: []string{"f"}, Modules: []ModuleConfig{
+		{Name: "M", Params: []string{"block"}, Work: []string{"log enter", "complete", "sleep-while block", "log exit"},
+			InitSteps: []string{"schedule_work", "wait_for_completion"}, ExitSteps: []string{"log bye"}},
+		{Name: "N", Params: []string{"x"}, InitSteps: []string{"set x 1", "if x: log x is set"}},
+	}, Script: []string{"load_mod M block=1", "load_mod N", "unload_mod M"}}
+	k, rec := runRaw(t, cfg)
+	if rec.Failure != nil {
+		t.Fatalf("%s: %s", rec.Failure.Property, rec.Failure.Message)
+	}
+	if !strings.Contains(strings.Join(k.Log(), "\n"), "N: x is set") {
+		t.Errorf("log %v", k.Log())
+	}
+	if m := k.module("M"); m != nil {
+		t.Fatalf("M still loaded")
+	}
+	// The judgement is the monitor's (props): the kworker still runs M's
+	// work when M is freed.
+	if kw := k.taskNamed("kworker/M"); kw == nil || !kw.workRunning {
+		t.Fatalf("the kworker is not running M's work at the end")
+	}
+}

@@ -569,6 +569,9 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr, wor
 			k.callsModules = k.callsModules || in.op == opCall && in.object != "vmlinux"
 		}
 	}
+	// A kworker reads whether its module is still loaded (its work
+	// outliving the module is a module-text failure).
+	k.callsModules = k.callsModules || len(works) > 0
 	if k.callsModules {
 		k.objModules = s.Object("modules")
 	}

@@ -570,6 +570,13 @@ func (k *Kernel) rmmod(t *explore.Thread, name string) string {
 	return ""
 }
 
+// WorkActive reports whether m's work item is queued or running: its
+// kworker would then run the module's code after an unload.
+func (k *Kernel) WorkActive(m *Module) bool {
+	kw := k.kworkerOf(m)
+	return kw != nil && (kw.workQueued || kw.workRunning)
+}
+
 // kworkerOf is the kworker of a module's work.
 func (k *Kernel) kworkerOf(m *Module) *Task {
 	for _, tk := range k.Tasks {
@@ -584,10 +591,19 @@ func (k *Kernel) kworkerOf(m *Module) *Task {
 // (ModuleConfig.InitSteps / ExitSteps).
 func (k *Kernel) runModSteps(t *explore.Thread, m *Module, lines []string) {
 	kw := k.kworkerOf(m)
+	// The module's parameters are guarded by its kworker's sched object
+	// (only the kworker reads them concurrently); without a work item
+	// nothing else reads them.
+	fpParams := func(a explore.Access) explore.Footprint {
+		if kw == nil {
+			return explore.Local
+		}
+		return k.fpState(kw, a)
+	}
 	for _, l := range lines {
 		s, _ := parseModStep(l, m.cfg) // validated
 		if s.param != "" {
-			t.Op("READ_ONCE("+s.param+")", k.fpState(kw, explore.Read))
+			t.Op("READ_ONCE("+s.param+")", fpParams(explore.Read))
 			v, _ := kstrtobool(m.Params[s.param])
 			if v == s.negate {
 				continue
@@ -605,7 +621,7 @@ func (k *Kernel) runModSteps(t *explore.Thread, m *Module, lines []string) {
 		case "flush_work":
 			t.Await(m.Name+": flush_work", k.fpState(kw, explore.Read), func() bool { return !kw.workQueued && !kw.workRunning })
 		case "set":
-			t.Op(m.Name+": WRITE_ONCE("+s.arg+", "+s.value+")", k.fpState(kw, explore.Write))
+			t.Op(m.Name+": WRITE_ONCE("+s.arg+", "+s.value+")", fpParams(explore.Write))
 			m.Params[s.arg] = s.value
 		}
 	}

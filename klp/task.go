@@ -611,10 +611,19 @@ func (tk *Task) sleepWhile(t *explore.Thread, param string) {
 	k := tk.k
 	on := func() bool {
 		m := k.module(tk.work.Name)
+		if m == nil {
+			return false // unloaded: see below
+		}
 		v, _ := kstrtobool(m.Params[param])
 		return v
 	}
-	t.Op("READ_ONCE("+param+")", k.fpState(tk, explore.Read))
+	gone := func() {
+		if k.module(tk.work.Name) == nil {
+			t.Failf("module-text", "%s runs the work of module %s, which was unloaded without flushing it: its code is freed", tk.Name, tk.work.Name)
+		}
+	}
+	t.OpMulti("READ_ONCE("+param+")", k.fpState(tk, explore.Read), k.fpModules(explore.Read))
+	gone()
 	if !on() {
 		return
 	}
@@ -625,7 +634,8 @@ func (tk *Task) sleepWhile(t *explore.Thread, param string) {
 	t.Op(lSleep, k.fpState(tk, explore.Write))
 	tk.State = SleepingUninterruptible
 	tk.sleptPending(t)
-	t.Await(lSleep+" until "+param+" is cleared", k.fpState(tk, explore.Write), func() bool { return !on() })
+	t.AwaitMulti(lSleep+" until "+param+" is cleared", func() bool { return !on() }, k.fpState(tk, explore.Write), k.fpModules(explore.Read))
+	gone()
 	tk.State = Running
 }
 

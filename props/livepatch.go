@@ -287,6 +287,9 @@ func (m *livepatchMonitor) Completing(k *klp.Kernel, tk *klp.Task) error {
 // the module).
 func (m *livepatchMonitor) ModuleRemoved(k *klp.Kernel, mod *klp.Module) error {
 	p := mod.Patch()
+	if p == nil && k.WorkActive(mod) {
+		return violation(ModuleText, "rmmod %s freed the module while its work item is still queued or running: its kworker runs freed code", mod.Name)
+	}
 	for _, tk := range k.Tasks {
 		for _, fr := range tk.Stack {
 			inside := p != nil && !fr.Original() && fr.Func.Patch() == p
