@@ -64,3 +64,29 @@ func TestLivepatchBuiltin(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLivepatchParams: any livepatch params either build (and then run: a
+// few random executions end in a verdict, never a panic) or fail naming a
+// params field. Seeds: the selftest scenarios (modules with work, init
+// steps, kprobes, shadow bodies, state callback bodies, pids) and the
+// §6/history catalog.
+func FuzzLivepatchParams(f *testing.F) {
+	for i, s := range Livepatch().Builtin() {
+		if i%3 == 0 || s.Table == "livepatch selftests" && i%2 == 0 {
+			f.Add([]byte(s.Params))
+		}
+	}
+	f.Fuzz(func(t *testing.T, params []byte) {
+		prog, err := Build(Scenario{Name: "fuzz", Kind: "livepatch", Params: params})
+		if err != nil {
+			if !strings.Contains(err.Error(), "params") {
+				t.Fatalf("error does not name a params field: %v", err)
+			}
+			return
+		}
+		r := explore.Explore(prog, explore.Options{Strategy: explore.Random, MaxExecutions: 3, MaxSteps: 3000, Seed: 1, TimeLimit: 2 * time.Second})
+		if r.Failure != nil && r.Failure.Property == "panic" {
+			t.Fatalf("panic: %s", r.Failure.Message)
+		}
+	})
+}
