@@ -280,3 +280,18 @@ func TestModuleWorkOutlivesModule(t *testing.T) {
 		t.Fatalf("the kworker is not running M's work at the end")
 	}
 }
+
+// `wake TASK` ends a block-d sleep that nothing else ends: the transition
+// stalled on the sleeper completes once the script wakes it.
+func TestScriptWakesTask(t *testing.T) {
+	cfg := Config{Functions: []string{"f"}, Patches: []PatchConfig{patchOf("P", FuncConfig{OldName: "f"})},
+		Tasks:  []TaskConfig{{Name: "A", Kind: "kthread", Program: []string{"call f", "block-d", "ret"}}},
+		Script: []string{"wait-sleeping A", "load_lp_nowait P", "expect /sys/kernel/livepatch/P/transition 1", "wake A", "wait-transition P"}}
+	if _, rec := runRaw(t, cfg); rec.Failure != nil {
+		t.Fatalf("%s: %s", rec.Failure.Property, rec.Failure.Message)
+	}
+	cfg.Script = cfg.Script[:3]
+	if _, rec := runRaw(t, cfg); rec.Failure == nil || !rec.Failure.Stuck {
+		t.Fatalf("without wake: %+v, want stuck", rec.Failure)
+	}
+}

@@ -28,6 +28,7 @@ import (
 //	                       in TEXT is replaced by what PATH reads
 //	spawn TASK             start a task declared with child: true from the shell (prog &)
 //	kill TASK              SIGKILL: a task looping with `repeat` exits
+//	wake TASK              wake_up_process: ends the task's block/block-d sleep
 //	loop_until PATH VALUE  wait until a sysfs/procfs file reads VALUE (functions.sh's
 //	                       loop_until 'grep -q ^VALUE$ PATH'; forever if it never does)
 //	expect PATH VALUE      assert a sysfs/procfs value (/sys/kernel/livepatch/P/enabled,
@@ -149,7 +150,7 @@ func parseScript(c *Config) ([]command, error) {
 				return nil, bad("want set_pre_patch_ret P VALUE")
 			}
 			cmd.value = f[2]
-		case "spawn", "kill":
+		case "spawn", "kill", "wake":
 			if len(f) != 2 || !tasks[f[1]] {
 				return nil, bad("want %s TASK (a task of params.tasks)", f[0])
 			}
@@ -404,6 +405,14 @@ func (k *Kernel) runCommand(t *explore.Thread, c command) {
 		k.logf("%s", k.expandCat(t, c.value))
 	case "spawn":
 		k.spawn(t, k.taskNamed(c.name))
+	case "wake":
+		// wake_up_process: ends a `block`/`block-d` sleep (TASK_NORMAL
+		// covers both); a task that is not asleep is not affected.
+		tk := k.taskNamed(c.name)
+		t.Op("wake_up_process("+c.name+")", k.fpState(tk, explore.Write))
+		if tk.State == SleepingInterruptible || tk.State == SleepingUninterruptible {
+			tk.woken = true
+		}
 	case "kill":
 		tk := k.taskNamed(c.name)
 		t.Op("kill -9 "+c.name, k.fpState(tk, explore.Write))
