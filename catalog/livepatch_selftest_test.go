@@ -49,7 +49,7 @@ func TestSelftestsExplored(t *testing.T) {
 			}
 			opts.TimeLimit = 5 * time.Minute
 			if testing.Short() && opts.Strategy == explore.DPOR && c.Name == "T9 busy target module" {
-				// 61,981 executions exhaustively; -short explores every
+				// 73,178 executions exhaustively; -short explores every
 				// interleaving with ≤2 preemptions (587).
 				opts.Strategy, opts.MaxPreemptions = explore.Bounded, 2
 			}
