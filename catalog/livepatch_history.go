@@ -103,6 +103,30 @@ func livepatchHistory() []Scenario {
 		"v6.4+ (e3ff7c609f39): cond_resched calls __klp_sched_try_switch, which stack-checks and switches the current task while a transition is pending",
 		kt(nil), ktRow, "fixed", "safe", -1))
 
+	// H28, 2025 (queued in tip, mainline UNCONFIRMED): the hook moves from
+	// cond_resched to __schedule for TASK_FREEZABLE sleepers. An open
+	// question: which kthreads still get switched.
+	untangle := func(freezable bool, proposed []string) klp.Config {
+		k := kthread("K", "loop 2", "call f", "ret", "cond_resched", "end", "spin")
+		if freezable {
+			// The loop goes on forever; an iteration from an unchanged
+			// livepatch state is not re-run (see `repeat`).
+			k = kthread("K", "call f", "ret", "sleep-freezable", "repeat")
+		}
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			Tasks: []klp.TaskConfig{k}, Script: []string{"load_lp P"}, Proposed: proposed}
+	}
+	const untangleRow = "2025 cond_resched untangle (open question)"
+	out = append(out, lpHistory("untangle-cond-resched-hook",
+		"open question, baseline: v6.4–v6.15 (e3ff7c609f39), K loops { f(); cond_resched(); } and cond_resched's __klp_sched_try_switch switches it",
+		untangle(false, nil), untangleRow, "v6.4 cond_resched hook", "safe", -1))
+	out = append(out, lpHistory("untangle-cpu-bound",
+		"open question: \"sched,livepatch: Untangle cond_resched() and live-patching\" ([LKML] 20250509113659.wkP_HJ5z@linutronix.de, queued in tip in 2025, mainline version UNCONFIRMED) moves the hook into __schedule for tasks going to sleep with TASK_FREEZABLE; the same CPU-bound K, which only calls cond_resched, is running at every attempt again (on a kernel without preemption; preempted-but-runnable tasks, which a PREEMPT_LAZY/FULL kernel's worker could stack-check, are not modelled)",
+		untangle(false, []string{"untangle-cond-resched"}), untangleRow, "untangled, K only calls cond_resched", "stuck:transition-completes", -1))
+	out = append(out, lpHistory("untangle-freezable",
+		"open question: with the untangled hook ([LKML] 20250509113659.wkP_HJ5z@linutronix.de), a K that sleeps freezable between its calls of f (wait_event_freezable and the like) is switched by __schedule as it goes to sleep outside f, or by the worker's stack check while it sleeps",
+		untangle(true, []string{"untangle-cond-resched"}), untangleRow, "untangled, K sleeps TASK_FREEZABLE", "safe", 2))
+
 	// H26, 2025 (open upstream): an exiting task unhashed while it still
 	// runs a livepatched do_exit.
 	exit := func(proposed []string) klp.Config {

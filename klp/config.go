@@ -157,6 +157,9 @@ type TaskConfig struct {
 	//   ret           return from the current function
 	//   sleep         sleep interruptibly in the current function; wakes later
 	//   sleep-d       the same, TASK_UNINTERRUPTIBLE
+	//   sleep-freezable  the same, TASK_INTERRUPTIBLE|TASK_FREEZABLE (a kthread's
+	//                 freezable wait; with the proposed untangled hook,
+	//                 __schedule tries to switch the task as it goes to sleep)
 	//   block         sleep interruptibly until a (fake) signal wakes it
 	//   block-d       sleep uninterruptibly, never woken
 	//   user          return to user space (exit_to_user_mode: klp_update_patch_state)
@@ -202,6 +205,7 @@ var Proposals = []struct{ Name, Meaning string }{
 	{"releasing-tasks-count", "Petr Mladek's POC \"Block transition until delayed_put_task_struct()\" for the 2025 do_exit crash: release_task counts the task under klp_mutex while a transition is in progress (klp_track_releasing_tasks); once the task-list walk succeeds the last delayed_put_task_struct completes the transition"},
 	{"exiting-tasks-list", "Josh Poimboeuf's suggestion for the 2025 do_exit crash, tracking exiting tasks as Tasks RCU does (exit_tasks_rcu_start/finish): a task unhashed by release_task stays on an exit list until do_task_dead, and every livepatch task walk (init, start, the stack checks, complete, signals, force) also visits the tasks on it"},
 	{"bpf-trampoline-orc", "unwind data for BPF trampolines, the fix discussed for the 2025 report \"BPF fentry/fexit trampolines stall livepatch transition due to missing ORC unwind metadata\": a trampoline frame no longer makes the stack unreliable"},
+	{"untangle-cond-resched", "\"sched,livepatch: Untangle cond_resched() and live-patching\" (Peter Zijlstra / Sebastian Andrzej Siewior, 2025, queued in tip; mainline version UNCONFIRMED): cond_resched no longer calls __klp_sched_try_switch; __schedule calls it for a task going to sleep with TASK_FREEZABLE"},
 	{"releasing-tasks-count-all", "hypothetical variant of that POC: release_task counts every task, also outside a transition, so a task unhashed before the transition began still holds its completion until delayed_put_task_struct"},
 }
 
@@ -424,6 +428,7 @@ type instr struct {
 	arg           string
 	n             int    // loop count; for opEnd the index of its loop
 	uninterruptib bool   // sleep-d, block-d
+	freezable     bool   // sleep-freezable
 	object        string // opCall: "vmlinux" or the module the function belongs to
 }
 
@@ -461,7 +466,7 @@ func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfi
 				return bad("takes no argument")
 			}
 			out = append(out, instr{op: opTrampoline})
-		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "block", "block-d", "release_task":
+		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "sleep-freezable", "block", "block-d", "release_task":
 			if !want(1) {
 				return bad("takes no argument")
 			}
@@ -478,6 +483,8 @@ func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfi
 				out = append(out, instr{op: opSleep})
 			case "sleep-d":
 				out = append(out, instr{op: opSleep, uninterruptib: true})
+			case "sleep-freezable":
+				out = append(out, instr{op: opSleep, freezable: true})
 			case "block":
 				out = append(out, instr{op: opBlock})
 			case "block-d":
@@ -527,7 +534,7 @@ func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfi
 			}
 			out = append(out, instr{op: opFork, arg: f[1], uninterruptib: f[0] == "fork-sleep"})
 		default:
-			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork, fork-sleep, release_task; a module's work also log, complete, sleep-while)")
+			return bad("unknown instruction (want call, ret, sleep, sleep-d, sleep-freezable, block, block-d, user, cond_resched, loop, end, spin, fork, fork-sleep, release_task; a module's work also log, complete, sleep-while)")
 		}
 	}
 	if len(loops) > 0 {

@@ -270,6 +270,11 @@ func (tk *Task) sleep(t *explore.Thread, in instr) {
 	if top := tk.top(); top != nil {
 		lSleep, lWake, lWoken = top.lSleep, top.lWake, top.lWoken
 	}
+	if in.freezable && k.cfg.proposed("untangle-cond-resched") {
+		// __schedule: klp_sched_try_switch(prev) for a TASK_FREEZABLE
+		// sleeper, still current, before it is dequeued.
+		tk.schedTrySwitch(t, "__schedule: klp_sched_try_switch (TASK_FREEZABLE): TIF_PATCH_PENDING?")
+	}
 	t.Op(lSleep, k.fpState(tk, explore.Write))
 	tk.State = st
 	tk.woken = false
@@ -314,7 +319,7 @@ func (tk *Task) spin(t *explore.Thread, loop, end int) {
 	last := ^uint64(0)
 	for {
 		t.Await(label, k.fpWorkUpTo(tk, explore.Read), func() bool {
-			return k.hookEnabled && tk.PatchPending && !k.cfg.disabled("cond-resched-hook") && k.epoch() != last
+			return k.hookEnabled && tk.PatchPending && k.condReschedHook() && k.epoch() != last
 		})
 		last = k.epoch()
 		tk.exec(t, loop+1, end)
@@ -402,11 +407,25 @@ func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 // (klp_sched_try_switch → __klp_sched_try_switch).
 func (tk *Task) condResched(t *explore.Thread) {
 	k := tk.k
-	if k.cfg.disabled("cond-resched-hook") {
+	if !k.condReschedHook() {
 		t.Op("cond_resched", explore.Local)
 		return
 	}
-	t.Op("cond_resched: klp_sched_try_switch: TIF_PATCH_PENDING?", k.fpFlags(tk, explore.Read))
+	tk.schedTrySwitch(t, "cond_resched: klp_sched_try_switch: TIF_PATCH_PENDING?")
+}
+
+// condReschedHook reports whether cond_resched calls the livepatch hook
+// (v6.4 on, unless the step is disabled or the untangled hook proposed).
+func (k *Kernel) condReschedHook() bool {
+	return !k.cfg.disabled("cond-resched-hook") && !k.cfg.proposed("untangle-cond-resched")
+}
+
+// schedTrySwitch is klp_sched_try_switch: if the hook's key is on and
+// current has TIF_PATCH_PENDING, __klp_sched_try_switch checks the task's
+// own stack and switches it.
+func (tk *Task) schedTrySwitch(t *explore.Thread, label string) {
+	k := tk.k
+	t.Op(label, k.fpFlags(tk, explore.Read))
 	if !tk.PatchPending {
 		return
 	}
