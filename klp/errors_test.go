@@ -179,7 +179,7 @@ func TestHarnessSemantics(t *testing.T) {
 		})
 	}
 	t.Run("plain commands", func(t *testing.T) {
-		k, rec := runRaw(t, world("insmod BAD", "rmmod M", "echo 0 > /sys/kernel/livepatch/P/enabled"))
+		k, rec := runRaw(t, world("insmod BAD", "rmmod M", "echo 0 > /sys/kernel/livepatch/P/enabled", "echo 1 > /sys/module/P/parameters/pre_patch_ret"))
 		if rec.Failure != nil {
 			t.Fatalf("plain commands failed the script: %s", rec.Failure.Message)
 		}
@@ -188,7 +188,7 @@ func TestHarnessSemantics(t *testing.T) {
 				t.Errorf("terminal line %q in the kernel log", l)
 			}
 		}
-		want := "insmod: ERROR: could not insert module test_modules/BAD.ko: Invalid argument\nrmmod: ERROR: Module M is not currently loaded\nbash: /sys/kernel/livepatch/P/enabled: No such file or directory"
+		want := "insmod: ERROR: could not insert module test_modules/BAD.ko: Invalid argument\nrmmod: ERROR: Module M is not currently loaded\nbash: /sys/kernel/livepatch/P/enabled: No such file or directory\nbash: /sys/module/P/parameters/pre_patch_ret: No such file or directory"
 		if g := strings.Join(k.Shell(), "\n"); g != want {
 			t.Errorf("shell:\n%s\nwant:\n%s", g, want)
 		}
