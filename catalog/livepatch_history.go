@@ -127,6 +127,35 @@ func livepatchHistory() []Scenario {
 		"open question: with the untangled hook ([LKML] 20250509113659.wkP_HJ5z@linutronix.de), a K that sleeps freezable between its calls of f (wait_event_freezable and the like) is switched by __schedule as it goes to sleep outside f, or by the worker's stack check while it sleeps",
 		untangle(true, []string{"untangle-cond-resched"}), untangleRow, "untangled, K sleeps TASK_FREEZABLE", "safe", 2))
 
+	// 2026 RFC (not merged): hybrid mode, non-replaceable patches beside
+	// cumulative ones. An open question: which version runs during a
+	// replace.
+	hybrid := func(proposed []string, nonReplaceable bool) klp.Config {
+		off := vmlinuxPatch("OFF", "f")
+		off.NonReplaceable = nonReplaceable
+		c1 := vmlinuxPatch("C1", "f", "g")
+		c1.Replace = true
+		c2 := vmlinuxPatch("C2", "g")
+		c2.Replace = true
+		// B, started once C1 is active, sleeps in C1's g and holds C2's
+		// transition open until the script wakes it; A, started from the
+		// shell during the transition, is PATCHED from the start and
+		// calls f.
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{off, c1, c2},
+			Tasks: []klp.TaskConfig{
+				{Name: "B", Kind: "kthread", Child: true, Program: []string{"call g", "block-d", "ret"}},
+				{Name: "A", Kind: "user", Child: true, Program: []string{"call f", "ret", "user"}},
+			},
+			Script: []string{"load_lp OFF", "load_lp C1", "spawn B", "wait-sleeping B", "load_lp_nowait C2", "spawn A", "wake B"}, Proposed: proposed}
+	}
+	const hybridRow = "2026 hybrid mode (open question)"
+	out = append(out, lpHistory("hybrid-mainline",
+		"open question, baseline: mainline atomic replace — the cumulative C2 (patches g only) replaces both the off-band OFF (patches f) and C1 (patches f and g): its nop for f sends switched tasks to the original f, which is also what f runs after the transition (OFF is replaced too), so no task runs a third version",
+		hybrid(nil, false), hybridRow, "mainline (OFF replaced too)", "safe", 2))
+	out = append(out, lpHistory("hybrid-rfc",
+		"open question: Yafang Shao's RFC \"livepatch: Implement livepatch hybrid mode\" ([LKML] lkml.iu.edu/2604.0/03092, 2026-04-02) with OFF replaceable = 0: C2's nop for f (added for C1) sends a switched task to the original f, but once C2 completes f runs OFF's version — during the transition the task runs a version that is neither the one before (C1's) nor the one after (OFF's): the unpatched window Song Liu's per-function conflict check would refuse",
+		hybrid([]string{"hybrid-mode"}, true), hybridRow, "RFC (OFF non-replaceable)", "violation:version-window", 2))
+
 	// H26, 2025 (open upstream): an exiting task unhashed while it still
 	// runs a livepatched do_exit.
 	exit := func(proposed []string) klp.Config {

@@ -105,6 +105,11 @@ type PatchConfig struct {
 	// PrePatchRet is the module parameter pre_patch_ret returned by every
 	// pre_patch callback of the patch (test_klp_callbacks_demo).
 	PrePatchRet int `json:"pre_patch_ret,omitempty"`
+	// NonReplaceable is the "replaceable = 0" attribute of Yafang Shao's
+	// 2026 RFC "livepatch: Implement livepatch hybrid mode" (needs
+	// proposed "hybrid-mode"): an atomic-replace patch adds no nops for
+	// this patch's functions and neither unpatches nor frees it.
+	NonReplaceable bool `json:"non_replaceable,omitempty"`
 	// PidsParam names a module parameter, a comma-separated array of
 	// task names, whose tasks a new function with removes_caller takes
 	// off the list when they call it; /sys/kernel/<name>/npids reads how
@@ -206,6 +211,7 @@ var Proposals = []struct{ Name, Meaning string }{
 	{"exiting-tasks-list", "Josh Poimboeuf's suggestion for the 2025 do_exit crash, tracking exiting tasks as Tasks RCU does (exit_tasks_rcu_start/finish): a task unhashed by release_task stays on an exit list until do_task_dead, and every livepatch task walk (init, start, the stack checks, complete, signals, force) also visits the tasks on it"},
 	{"bpf-trampoline-orc", "unwind data for BPF trampolines, the fix discussed for the 2025 report \"BPF fentry/fexit trampolines stall livepatch transition due to missing ORC unwind metadata\": a trampoline frame no longer makes the stack unreliable"},
 	{"untangle-cond-resched", "\"sched,livepatch: Untangle cond_resched() and live-patching\" (Peter Zijlstra / Sebastian Andrzej Siewior, 2025, queued in tip; mainline version UNCONFIRMED): cond_resched no longer calls __klp_sched_try_switch; __schedule calls it for a task going to sleep with TASK_FREEZABLE"},
+	{"hybrid-mode", "Yafang Shao's RFC \"livepatch: Implement livepatch hybrid mode\" (2026-04, [LKML] lkml.iu.edu/2604.0/03092): patches with replaceable = 0 (non_replaceable) survive an atomic replace: klp_add_nops skips them, klp_free_replaced_patches_async (and, the model assumes, klp_unpatch_replaced_patches) leaves them installed"},
 	{"releasing-tasks-count-all", "hypothetical variant of that POC: release_task counts every task, also outside a transition, so a task unhashed before the transition began still holds its completion until delayed_put_task_struct"},
 }
 
@@ -290,6 +296,9 @@ func (c *Config) Validate() error {
 	for i, p := range c.Patches {
 		if err := addName(fmt.Sprintf("patches[%d].name", i), p.Name); err != nil {
 			return err
+		}
+		if p.NonReplaceable && !c.proposed("hybrid-mode") {
+			return fmt.Errorf("params.patches[%d].non_replaceable: the replaceable attribute exists only with proposed \"hybrid-mode\"", i)
 		}
 		if p.PidsParam == "replace" || p.PidsParam == "pre_patch_ret" || strings.ContainsAny(p.PidsParam, "= ") {
 			return fmt.Errorf("params.patches[%d].pids_param: %q cannot be a parameter name", i, p.PidsParam)

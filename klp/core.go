@@ -42,7 +42,8 @@ func Strerror(errno int) string {
 // and its module parameters.
 func (k *Kernel) newPatch(pc *PatchConfig, m *Module) *Patch {
 	k.patchSeq++
-	p := &Patch{Name: pc.Name, Replace: pc.Replace, Immediate: pc.Immediate, Seq: k.patchSeq, prePatchRet: pc.PrePatchRet, mod: m}
+	p := &Patch{Name: pc.Name, Replace: pc.Replace, Immediate: pc.Immediate, Seq: k.patchSeq, prePatchRet: pc.PrePatchRet, mod: m,
+		nonReplaceable: pc.NonReplaceable}
 	if v, ok := m.Params["replace"]; ok {
 		p.Replace = v == "1" || v == "y" || v == "Y"
 	}
@@ -113,6 +114,9 @@ func (k *Kernel) initObjectLoaded(o *Object) int {
 // func (and a dynamic object where the object is missing).
 func (k *Kernel) addNops(p *Patch) {
 	for _, old := range k.Patches {
+		if old.nonReplaceable {
+			continue // hybrid mode: not replaced, so no nops
+		}
 		for _, oo := range old.Objs {
 			var obj *Object
 			for _, o := range p.Objs {

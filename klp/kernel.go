@@ -146,6 +146,8 @@ type Kernel struct {
 	// program calls a module's function (the call reads it, load and
 	// unload write it).
 	callsModules bool
+	// forcedNow: the current transition was forced.
+	forcedNow bool
 	// trampoline is the BPF trampoline's pseudo-symbol (nil: unused).
 	trampoline *Symbol
 	objModules explore.Obj

@@ -77,6 +77,7 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 	}
 	k.transition = p
 	k.target = state
+	k.forcedNow = false
 	if all := k.cfg.proposed("releasing-tasks-count-all"); all || k.cfg.proposed("releasing-tasks-count") {
 		// Petr Mladek's POC: count releasing tasks while a transition
 		// is in progress (the variant counts them always).
@@ -379,7 +380,7 @@ func (k *Kernel) finishTransition(t *explore.Thread, p *Patch) {
 		k.freePatch(t, p)
 	} else if p.Replace {
 		for _, old := range append([]*Patch(nil), k.Patches...) {
-			if old != p {
+			if old != p && !old.nonReplaceable {
 				k.freePatch(t, old)
 			}
 		}
@@ -420,7 +421,7 @@ func (k *Kernel) completeTransition(t *explore.Thread) {
 		// klp_unpatch_replaced_patches
 		t.Op("klp_unpatch_replaced_patches", k.fpAllOps())
 		for _, old := range k.Patches {
-			if old == p {
+			if old == p || old.nonReplaceable {
 				continue
 			}
 			old.Enabled = false
@@ -554,6 +555,7 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 // forceTransition mirrors klp_force_transition.
 func (k *Kernel) forceTransition(t *explore.Thread) {
 	k.klpLog("forcing remaining tasks to the patched state")
+	k.forcedNow = true
 	var switched []*Task
 	k.forEachTask(t, "klp_force_transition: klp_update_patch_state on every task (tasklist_lock)", func(tk *Task) {
 		k.walkOp(t, "klp_force_transition: klp_update_patch_state("+tk.Name+")", k.fpPStateFlags(tk, explore.Write))
@@ -601,4 +603,33 @@ func (k *Kernel) transitionWork(t *explore.Thread) {
 		}
 		k.mutex.Unlock(t)
 	}
+}
+
+// SettledVersion is the version of sym a task in state st should run
+// during the current transition: with st the target, the version once the
+// transition completes (the transition patch's nops and, for an atomic
+// replace, the replaced patches' functions are gone); otherwise the
+// version before it began (the transition patch's functions are not there
+// yet, or still there when unpatching). nil means the original function.
+// ok is false outside a transition or for a state the transition does not
+// define (IDLE, an immediate patch).
+func (k *Kernel) SettledVersion(sym *Symbol, st PatchState) (fn *Func, ok bool) {
+	p := k.transition
+	if p == nil || p.Immediate || st == Undef || k.forcedNow {
+		// (A forced transition changes running tasks' patch_state
+		// under them, by design: mixed-state judges that.)
+		return nil, false
+	}
+	patching := st == Patched
+	for _, f := range k.ops[sym.index].stack {
+		g := f.obj.patch
+		switch {
+		case g == p && (!patching || f.Nop):
+			continue // not there before patching / after unpatching; nops are discarded
+		case g != p && patching && p.Replace && !g.nonReplaceable:
+			continue // replaced
+		}
+		return f, true
+	}
+	return nil, true
 }

@@ -165,6 +165,8 @@ type Patch struct {
 	// "newer" in properties).
 	Seq         int
 	prePatchRet int
+	// nonReplaceable: survives atomic replace (proposed hybrid mode).
+	nonReplaceable bool
 	// pendingPids are the tasks named by the pids_param still to call a
 	// removes_caller function (npids_pending).
 	pendingPids []string

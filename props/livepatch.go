@@ -9,11 +9,15 @@ import (
 )
 
 // Livepatch lists the properties the livepatch scenarios check.
-var Livepatch = []string{MixedState, UndefState, PendingFlag, FuncStates, Callbacks, SystemState, ModuleText, TransitionCompletes, Deadlock}
+var Livepatch = []string{MixedState, VersionWindow, UndefState, PendingFlag, FuncStates, Callbacks, SystemState, ModuleText, TransitionCompletes, Deadlock}
 
-// SystemState is the property of the system-state API's data (its entry
-// in Catalog is in props.go).
-const SystemState = "system-state"
+// SystemState is the property of the system-state API's data, and
+// VersionWindow that of the versions a task runs during a transition
+// (their entries in Catalog are in props.go).
+const (
+	SystemState   = "system-state"
+	VersionWindow = "version-window"
+)
 
 // NewLivepatchMonitor returns the monitor of the livepatch properties for
 // one execution (klp.Program calls it once per execution).
@@ -83,7 +87,31 @@ func (m *livepatchMonitor) Entered(k *klp.Kernel, tk *klp.Task, fr klp.Frame) er
 			}
 		}
 	}
-	return nil
+	// A version that mixes nothing on the stack can still be the wrong
+	// one (checked after mixed-state, which names the stack when both
+	// apply).
+	return versionWindow(k, tk, fr)
+}
+
+// versionWindow checks version-window: during a transition a task that
+// enters a patched function runs the version its patch_state stands for —
+// the one the function had before the transition began, or the one it
+// will have once it completes (klp.SettledVersion). A nop stands for the
+// original function.
+func versionWindow(k *klp.Kernel, tk *klp.Task, fr klp.Frame) error {
+	want, ok := k.SettledVersion(fr.Sym, tk.PatchState)
+	if !ok {
+		return nil
+	}
+	if fr.Original() && (want == nil || want.Nop) || !fr.Original() && fr.Func == want {
+		return nil
+	}
+	wantName := fr.Sym.Name
+	if want != nil && !want.Nop {
+		wantName = want.String()
+	}
+	return violation(VersionWindow, "task %s (patch_state %s) enters %s during the %s transition of '%s', but its state stands for %s: a version that is neither the one before the transition nor the one after it",
+		tk.Name, tk.PatchState, fr, map[bool]string{true: "patching", false: "unpatching"}[k.TargetState() == klp.Patched], k.TransitionPatch().Name, wantName)
 }
 
 // seenPatch reports whether a frame of frames runs a version of p.

@@ -42,6 +42,7 @@ var Catalog = []Property{
 	{FinalText, "after the writer returns, memory holds the new bytes and every later fetch decodes new"},
 	{AtomicSwitch, "site executions are linearizable against an atomic old→new switch (porcupine)"},
 	{MixedState, "no task has old and new versions of the transition patch active at once"},
+	{VersionWindow, "during a transition a task runs each function's version from before it or after it, as its patch_state says"},
 	{UndefState, "the ftrace handler never reads patch_state UNDEF while func->transition is set"},
 	{PendingFlag, "TIF_PATCH_PENDING is set iff the task still has to switch; none left at completion"},
 	{FuncStates, "every klp_func moves through (patched, transition) only as the seed table says"},
