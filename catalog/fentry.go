@@ -51,9 +51,12 @@ type FentryParams struct {
 // trampoline (ftrace allocates one per ops with FTRACE_OPS_FL_IPMODIFY in
 // module space).
 const (
-	fentrySite     = X86Base + 0x20
-	klpTrampoline  = 0xffffffffa0000000
-	fentryMaxTasks = 3
+	fentrySite    = X86Base + 0x20
+	klpTrampoline = 0xffffffffa0000000
+	// fentryMaxTasks bounds the tasks, each on an x86 CPU of its own
+	// beside the writer's: 8 tasks are 9 CPUs, well within what the
+	// machine models, while a typo like 80 is refused.
+	fentryMaxTasks = 8
 )
 
 type fentryKind struct{}
@@ -103,6 +106,11 @@ func parseFentry(s Scenario) (*fentryConfig, error) {
 	}
 	if n := len(p.Livepatch.Tasks); n == 0 || n > fentryMaxTasks {
 		return nil, bad("livepatch.tasks", "%d tasks; want 1..%d (each runs on an x86 CPU of its own)", n, fentryMaxTasks)
+	}
+	for i, m := range p.Livepatch.Modules {
+		if len(m.Work) > 0 {
+			return nil, bad(fmt.Sprintf("livepatch.modules[%d].work", i), "module kworkers have no x86 CPU in the fentry kind")
+		}
 	}
 	if p.Traced == "" {
 		return nil, bad("traced", "missing: name the livepatched vmlinux function whose fentry site ftrace rewrites")

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -170,4 +171,29 @@ func FuzzFentryParams(f *testing.F) {
 			t.Fatalf("panic: %s", r.Failure.Message)
 		}
 	})
+}
+
+// The fentry kind takes up to 8 tasks (9 x86 CPUs) and refuses more; a
+// 6-task scenario builds and its executions run (a few random walks).
+func TestFentryTaskBounds(t *testing.T) {
+	tasks := func(n int) string {
+		var ts []string
+		for i := 0; i < n; i++ {
+			ts = append(ts, fmt.Sprintf(`{"name":"T%d","kind":"user","program":["call f","ret","user"]}`, i))
+		}
+		return `{"livepatch":{"functions":["f"],"patches":[{"name":"P","objects":[{"name":"vmlinux","funcs":[{"old_name":"f"}]}]}],"tasks":[` +
+			strings.Join(ts, ",") + `],"script":["load_lp P"]},"traced":"f"}`
+	}
+	if _, err := Build(Scenario{Name: "nine", Kind: "fentry", Params: []byte(tasks(9))}); err == nil || !strings.Contains(err.Error(), "9 tasks; want 1..8") {
+		t.Errorf("9 tasks: %v", err)
+	}
+	prog, err := Build(Scenario{Name: "six", Kind: "fentry", Params: []byte(tasks(6))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := explore.Explore(prog, explore.Options{Strategy: explore.Random, Seed: 1, MaxExecutions: 20, MaxSteps: 20000})
+	if res.Failure != nil {
+		t.Fatalf("6 tasks: %s: %s", res.Failure.Property, res.Failure.Message)
+	}
+	t.Logf("6 tasks: %s, %d executions", res.Verdict, res.Stats.Executions)
 }

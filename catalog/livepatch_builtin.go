@@ -166,6 +166,22 @@ func livepatchBuiltin() []Scenario {
 			Script: []string{"load_mod M", "load_failing_mod P", "unload_mod M"}},
 		"23 enable error path", "current", "safe"))
 
+	// Module notifiers while another patch is in transition (issue 13
+	// item 1): P1 is settled and targets module M; P2's transition is
+	// stalled by A sleeping in f; M loads (klp_module_coming runs P1's
+	// pre_patch and post_patch while A is pending) and unloads
+	// (klp_module_going runs P1's pre_unpatch and post_unpatch), then P2 is
+	// reversed. The kernel runs those callbacks by design; the callbacks
+	// property used to report them.
+	pm := klp.PatchConfig{Name: "P1", Objects: []klp.ObjectConfig{{Name: "M", Callbacks: true, Funcs: []klp.FuncConfig{{OldName: "m_fn"}}}}}
+	out = append(out, lpScenario("module-notifiers-during-transition", "P1 settled on module M, P2's transition stalled by A asleep in f; M loads and unloads (P1's callbacks from klp_module_coming/going while A has TIF_PATCH_PENDING), then P2 is reversed",
+		klp.Config{Functions: fgh, Modules: []klp.ModuleConfig{{Name: "M", Functions: []string{"m_fn"}, Init: []string{"M_init"}, Exit: []string{"M_exit"}}},
+			Patches: []klp.PatchConfig{pm, vmlinuxPatch("P2", "f")},
+			Tasks:   []klp.TaskConfig{kthread("A", "call f", "block-d", "ret")},
+			Script: []string{"wait-sleeping A", "load_lp P1", "load_lp_nowait P2", "loop_until /sys/kernel/livepatch/P2/transition 1",
+				"load_mod M", "unload_mod M", "disable_lp P2", "disable_lp P1", "unload_lp P2", "unload_lp P1"}},
+		"module notifiers during a transition", "current", "safe"))
+
 	// The current algorithm with three tasks across an enable, a reverse
 	// and a disable.
 	out = append(out, lpBounded("current-3-tasks", "A (user) sleeps in f, K a CPU-bound kthread calling f with cond_resched, U a user task calling g and f; enable P{f,g}, then echo 0 > enabled (a reverse while in transition, else a disable)",
@@ -178,5 +194,5 @@ func livepatchBuiltin() []Scenario {
 			Script: []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled", "wait-gone P", "unload_lp P"}},
 		"current algorithm", "enable+reverse+disable", "safe", 1))
 	out = append(out, livepatchHistory()...)
-	return out
+	return append(out, livepatchSelftests()...)
 }

@@ -103,6 +103,59 @@ func livepatchHistory() []Scenario {
 		"v6.4+ (e3ff7c609f39): cond_resched calls __klp_sched_try_switch, which stack-checks and switches the current task while a transition is pending",
 		kt(nil), ktRow, "fixed", "safe", -1))
 
+	// H28, 2025 (queued in tip, mainline UNCONFIRMED): the hook moves from
+	// cond_resched to __schedule for TASK_FREEZABLE sleepers. An open
+	// question: which kthreads still get switched.
+	untangle := func(freezable bool, proposed []string) klp.Config {
+		k := kthread("K", "loop 2", "call f", "ret", "cond_resched", "end", "spin")
+		if freezable {
+			// The loop goes on forever; an iteration from an unchanged
+			// livepatch state is not re-run (see `repeat`).
+			k = kthread("K", "call f", "ret", "sleep-freezable", "repeat")
+		}
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			Tasks: []klp.TaskConfig{k}, Script: []string{"load_lp P"}, Proposed: proposed}
+	}
+	const untangleRow = "2025 cond_resched untangle (open question)"
+	out = append(out, lpHistory("untangle-cond-resched-hook",
+		"open question, baseline: v6.4–v6.15 (e3ff7c609f39), K loops { f(); cond_resched(); } and cond_resched's __klp_sched_try_switch switches it",
+		untangle(false, nil), untangleRow, "v6.4 cond_resched hook", "safe", -1))
+	out = append(out, lpHistory("untangle-cpu-bound",
+		"open question: \"sched,livepatch: Untangle cond_resched() and live-patching\" ([LKML] 20250509113659.wkP_HJ5z@linutronix.de, queued in tip in 2025, mainline version UNCONFIRMED) moves the hook into __schedule for tasks going to sleep with TASK_FREEZABLE; the same CPU-bound K, which only calls cond_resched, is running at every attempt again (on a kernel without preemption; preempted-but-runnable tasks, which a PREEMPT_LAZY/FULL kernel's worker could stack-check, are not modelled)",
+		untangle(false, []string{"untangle-cond-resched"}), untangleRow, "untangled, K only calls cond_resched", "stuck:transition-completes", -1))
+	out = append(out, lpHistory("untangle-freezable",
+		"open question: with the untangled hook ([LKML] 20250509113659.wkP_HJ5z@linutronix.de), a K that sleeps freezable between its calls of f (wait_event_freezable and the like) is switched by __schedule as it goes to sleep outside f, or by the worker's stack check while it sleeps",
+		untangle(true, []string{"untangle-cond-resched"}), untangleRow, "untangled, K sleeps TASK_FREEZABLE", "safe", 2))
+
+	// 2026 RFC (not merged): hybrid mode, non-replaceable patches beside
+	// cumulative ones. An open question: which version runs during a
+	// replace.
+	hybrid := func(proposed []string, nonReplaceable bool) klp.Config {
+		off := vmlinuxPatch("OFF", "f")
+		off.NonReplaceable = nonReplaceable
+		c1 := vmlinuxPatch("C1", "f", "g")
+		c1.Replace = true
+		c2 := vmlinuxPatch("C2", "g")
+		c2.Replace = true
+		// B, started once C1 is active, sleeps in C1's g and holds C2's
+		// transition open until the script wakes it; A, started from the
+		// shell during the transition, is PATCHED from the start and
+		// calls f.
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{off, c1, c2},
+			Tasks: []klp.TaskConfig{
+				{Name: "B", Kind: "kthread", Child: true, Program: []string{"call g", "block-d", "ret"}},
+				{Name: "A", Kind: "user", Child: true, Program: []string{"call f", "ret", "user"}},
+			},
+			Script: []string{"load_lp OFF", "load_lp C1", "spawn B", "wait-sleeping B", "load_lp_nowait C2", "spawn A", "wake B"}, Proposed: proposed}
+	}
+	const hybridRow = "2026 hybrid mode (open question)"
+	out = append(out, lpHistory("hybrid-mainline",
+		"open question, baseline: mainline atomic replace — the cumulative C2 (patches g only) replaces both the off-band OFF (patches f) and C1 (patches f and g): its nop for f sends switched tasks to the original f, which is also what f runs after the transition (OFF is replaced too), so no task runs a third version",
+		hybrid(nil, false), hybridRow, "mainline (OFF replaced too)", "safe", 2))
+	out = append(out, lpHistory("hybrid-rfc",
+		"open question: Yafang Shao's RFC \"livepatch: Implement livepatch hybrid mode\" ([LKML] lkml.iu.edu/2604.0/03092, 2026-04-02) with OFF replaceable = 0: C2's nop for f (added for C1) sends a switched task to the original f, but once C2 completes f runs OFF's version — during the transition the task runs a version that is neither the one before (C1's) nor the one after (OFF's): the unpatched window Song Liu's per-function conflict check would refuse",
+		hybrid([]string{"hybrid-mode"}, true), hybridRow, "RFC (OFF non-replaceable)", "violation:version-window", 2))
+
 	// H26, 2025 (open upstream): an exiting task unhashed while it still
 	// runs a livepatched do_exit.
 	exit := func(proposed []string) klp.Config {
@@ -124,6 +177,24 @@ func livepatchHistory() []Scenario {
 	out = append(out, lpHistory("do-exit-releasing-count-all",
 		"HYPOTHETICAL fix, not posted: the POC's counter without klp_track_releasing_tasks — every release_task counts the task and delayed_put_task_struct uncounts it, and a transition whose task-list walk succeeded completes only when the count is zero (else the last klp_put_releasing_task completes it). X, released between P1's and P2's transitions, is counted, so P2 cannot complete (and P1 cannot be removed) until X has left do_exit",
 		exit([]string{"releasing-tasks-count-all"}), exitRow, "fixed (count every release_task)", "safe", -1))
+	out = append(out, lpHistory("do-exit-exiting-tasks-list",
+		"HYPOTHETICAL fix, suggested by Josh Poimboeuf in the thread (20250124010848.pdcxokfsk2ngrowl@jpoimboe), not posted as code: track exiting tasks as Tasks RCU does — a task unhashed by release_task stays on an exit list until do_task_dead, and the livepatch task walks visit it. P2's transition then gives X patch_state and TIF_PATCH_PENDING, its stack check finds X running in P1's do_exit, and P2 completes only once X is dead, so rmmod P1 frees no text X runs",
+		exit([]string{"exiting-tasks-list"}), exitRow, "fixed (Tasks-RCU-style exit list)", "safe", -1))
+
+	// H29, 2025 report: a kthread blocked under a BPF fentry/fexit
+	// trampoline frame, which has no ORC unwind data.
+	bpf := func(proposed []string) klp.Config {
+		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
+			Tasks:  []klp.TaskConfig{kthread("K", "call h", "bpf-trampoline", "call g", "block-d", "ret", "ret", "ret")},
+			Script: []string{"wait-sleeping K", "load_lp P"}, Proposed: proposed}
+	}
+	const bpfRow = "2025 BPF trampoline frame (unreliable stack)"
+	out = append(out, lpHistory("bpf-trampoline-buggy",
+		"mainline as reported in 2025-11 ([LKML] 0e555733-c670-4e84-b2e6-abb8b84ade38@crowdstrike.com): kthread K sleeps in g, which a BPF fentry/fexit program traces, so a trampoline frame sits between h and g; P patches only f, but the stack walk fails at the trampoline (no ORC data): klp_try_switch_task reports \"K:100 has an unreliable stack\" at every attempt and the transition never completes",
+		bpf(nil), bpfRow, "buggy", "stuck:transition-completes", -1))
+	out = append(out, lpHistory("bpf-trampoline-orc",
+		"HYPOTHETICAL fix (the direction of the thread [LKML] 0e555733-c670-4e84-b2e6-abb8b84ade38@crowdstrike.com; the merged form is UNCONFIRMED): BPF trampolines with unwind data, so the walk passes the trampoline frame, finds no f on K's stack and switches K",
+		bpf([]string{"bpf-trampoline-orc"}), bpfRow, "fixed (trampoline unwind data)", "safe", -1))
 
 	// H27, 2025 (not merged): the RCU task walk, Petr Mladek's
 	// counterexample.

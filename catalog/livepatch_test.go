@@ -15,15 +15,19 @@ var stuckBlockers = map[string]struct{ want, not []string }{
 	"livepatch/s3-cond-resched-inside-f":        {want: []string{"K:100 is running"}},
 	"livepatch/s4-idle-cpu-pre-5.16":            {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
 	"livepatch/s16-sleepers-signals":            {want: []string{"D:102 is sleeping on function f"}, not: []string{"U:", "K:"}},
-	"livepatch/s18-unreliable-stacks":           {want: []string{"C:101 has an unreliable stack"}, not: []string{"U:", "swapper"}},
+	"livepatch/s18-unreliable-stacks":           {want: []string{"C:101 cannot be switched by a stack check"}, not: []string{"U:", "swapper", "has an unreliable stack"}},
 	"livepatch/history-idle-cpu-buggy":          {want: []string{"swapper/1:0 is running"}, not: []string{"swapper/0", "swapper/2"}},
 	"livepatch/history-cpu-bound-kthread-buggy": {want: []string{"K:100 is running"}},
+	"livepatch/history-bpf-trampoline-buggy":    {want: []string{"K:100 has an unreliable stack"}},
 }
 
 // TestLivepatchBuiltin explores every built-in livepatch scenario with its
 // own bounds and compares the computed verdict with the documented one.
 func TestLivepatchBuiltin(t *testing.T) {
 	for _, s := range Livepatch().Builtin() {
+		if s.Table == "livepatch selftests" {
+			continue // TestSelftestsExplored, which also checks the log
+		}
 		t.Run(strings.TrimPrefix(s.Name, "livepatch/"), func(t *testing.T) {
 			prog, opts, err := Prepare(s)
 			if err != nil {
@@ -59,4 +63,30 @@ func TestLivepatchBuiltin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLivepatchParams: any livepatch params either build (and then run: a
+// few random executions end in a verdict, never a panic) or fail naming a
+// params field. Seeds: the selftest scenarios (modules with work, init
+// steps, kprobes, shadow bodies, state callback bodies, pids) and the
+// §6/history catalog.
+func FuzzLivepatchParams(f *testing.F) {
+	for i, s := range Livepatch().Builtin() {
+		if i%3 == 0 || s.Table == "livepatch selftests" && i%2 == 0 {
+			f.Add([]byte(s.Params))
+		}
+	}
+	f.Fuzz(func(t *testing.T, params []byte) {
+		prog, err := Build(Scenario{Name: "fuzz", Kind: "livepatch", Params: params})
+		if err != nil {
+			if !strings.Contains(err.Error(), "params") {
+				t.Fatalf("error does not name a params field: %v", err)
+			}
+			return
+		}
+		r := explore.Explore(prog, explore.Options{Strategy: explore.Random, MaxExecutions: 3, MaxSteps: 3000, Seed: 1, TimeLimit: 2 * time.Second})
+		if r.Failure != nil && r.Failure.Property == "panic" {
+			t.Fatalf("panic: %s", r.Failure.Message)
+		}
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/klpcheck/klpcheck/explore"
 )
 
 // Config describes a livepatch world and what happens in it: the kernel's
@@ -55,6 +57,36 @@ type ModuleConfig struct {
 	// module_exit (without the "<name>: " prefix, which is added).
 	Init []string `json:"init,omitempty"`
 	Exit []string `json:"exit,omitempty"`
+	// Params are the module's parameters (module_param); insmod may set
+	// only these.
+	Params []string `json:"params,omitempty"`
+	// Kprobe is a kprobe the module registers at init (see ftrace.go).
+	Kprobe *KprobeConfig `json:"kprobe,omitempty"`
+	// Work is the program of the module's work item, run by a kworker
+	// of its own (a kthread on the task list from the start, idle until
+	// the work is queued): task instructions, whose calls may name the
+	// module's functions, plus `log TEXT` (pr_info), `complete` (the
+	// completion InitSteps may wait for) and `sleep-while PARAM` (while
+	// the module parameter is true, msleep in the current function).
+	Work []string `json:"work,omitempty"`
+	// InitSteps and ExitSteps, when given, are module_init and
+	// module_exit as steps instead of the Init and Exit lines: `log
+	// TEXT`, `schedule_work`, `wait_for_completion`, `flush_work`, `set
+	// PARAM VALUE` (WRITE_ONCE of a module parameter), each optionally
+	// guarded by `if PARAM:` or `if !PARAM:`.
+	InitSteps []string `json:"init_steps,omitempty"`
+	ExitSteps []string `json:"exit_steps,omitempty"`
+	// Body names a test module whose init is modelled in Go on the
+	// model's kernel API (see BuiltinModules), run after Init.
+	Body string `json:"body,omitempty"`
+}
+
+// BuiltinModules are the module bodies ModuleConfig.Body may name.
+var BuiltinModules = []struct {
+	Name, Meaning string
+	init          func(k *Kernel, t *explore.Thread, m *Module) int
+}{
+	{"test_klp_shadow_vars", "test_modules/test_klp_shadow_vars.c: exercises klp_shadow_get/alloc/get_or_alloc/free/free_all on three objects, printing pointers as PTR<n>", (*Kernel).shadowVarsInit},
 }
 
 // PatchConfig is a livepatch module: struct klp_patch and its module.
@@ -73,6 +105,16 @@ type PatchConfig struct {
 	// PrePatchRet is the module parameter pre_patch_ret returned by every
 	// pre_patch callback of the patch (test_klp_callbacks_demo).
 	PrePatchRet int `json:"pre_patch_ret,omitempty"`
+	// NonReplaceable is the "replaceable = 0" attribute of Yafang Shao's
+	// 2026 RFC "livepatch: Implement livepatch hybrid mode" (needs
+	// proposed "hybrid-mode"): an atomic-replace patch adds no nops for
+	// this patch's functions and neither unpatches nor frees it.
+	NonReplaceable bool `json:"non_replaceable,omitempty"`
+	// PidsParam names a module parameter, a comma-separated array of
+	// task names, whose tasks a new function with removes_caller takes
+	// off the list when they call it; /sys/kernel/<name>/npids reads how
+	// many remain (test_klp_syscall's klp_pids).
+	PidsParam string `json:"pids_param,omitempty"`
 }
 
 // ObjectConfig is struct klp_object.
@@ -86,6 +128,9 @@ type ObjectConfig struct {
 	// PrePatchRet, if not zero, is what this object's pre_patch returns
 	// (instead of the module's pre_patch_ret).
 	PrePatchRet int `json:"pre_patch_ret,omitempty"`
+	// Bodies are what the callbacks do after printing, written against
+	// the system-state API (see state.go); they need Callbacks.
+	Bodies *CallbackBodies `json:"callback_bodies,omitempty"`
 }
 
 // FuncConfig is struct klp_func.
@@ -96,6 +141,9 @@ type FuncConfig struct {
 	// Output is what the new function prints into the kernel log when the
 	// script reads it with `cat` (e.g. "this has been live patched").
 	Output string `json:"output,omitempty"`
+	// RemovesCaller: the new function takes the calling task off the
+	// patch's pids_param list (test_klp_syscall's lp_sys_getpid).
+	RemovesCaller bool `json:"removes_caller,omitempty"`
 }
 
 // StateConfig is struct klp_state.
@@ -114,6 +162,9 @@ type TaskConfig struct {
 	//   ret           return from the current function
 	//   sleep         sleep interruptibly in the current function; wakes later
 	//   sleep-d       the same, TASK_UNINTERRUPTIBLE
+	//   sleep-freezable  the same, TASK_INTERRUPTIBLE|TASK_FREEZABLE (a kthread's
+	//                 freezable wait; with the proposed untangled hook,
+	//                 __schedule tries to switch the task as it goes to sleep)
 	//   block         sleep interruptibly until a (fake) signal wakes it
 	//   block-d       sleep uninterruptibly, never woken
 	//   user          return to user space (exit_to_user_mode: klp_update_patch_state)
@@ -125,6 +176,14 @@ type TaskConfig struct {
 	//                 between dup_task_struct and klp_copy_process
 	//   release_task  exit_notify of a self-reaping task: release_task unhashes
 	//                 it from the task list while it keeps running do_exit
+	//   bpf-trampoline enter a BPF fentry/fexit trampoline (the call that
+	//                 follows is the traced function); its frame has no ORC
+	//                 unwind data, so the stack walk fails ("has an unreliable
+	//                 stack") until `ret` leaves it
+	//   repeat        (last) start the program again, until the script kills
+	//                 the task (a user process looping forever); an iteration
+	//                 that would start from the livepatch state the previous
+	//                 one started from is not run again (it would do the same)
 	Program []string `json:"program"`
 	// Child tasks start only when forked.
 	Child bool `json:"child,omitempty"`
@@ -149,6 +208,10 @@ var Steps = []struct{ Name, Meaning string }{
 var Proposals = []struct{ Name, Meaning string }{
 	{"rcu-task-walk", "the rejected 2025 design of \"livepatch: Replace tasklist_lock with RCU\" (Yafang Shao): klp_copy_process leaves the child UNDEF without TIF_PATCH_PENDING, and klp_ftrace_handler maps an UNDEF patch_state to klp_target_state"},
 	{"releasing-tasks-count", "Petr Mladek's POC \"Block transition until delayed_put_task_struct()\" for the 2025 do_exit crash: release_task counts the task under klp_mutex while a transition is in progress (klp_track_releasing_tasks); once the task-list walk succeeds the last delayed_put_task_struct completes the transition"},
+	{"exiting-tasks-list", "Josh Poimboeuf's suggestion for the 2025 do_exit crash, tracking exiting tasks as Tasks RCU does (exit_tasks_rcu_start/finish): a task unhashed by release_task stays on an exit list until do_task_dead, and every livepatch task walk (init, start, the stack checks, complete, signals, force) also visits the tasks on it"},
+	{"bpf-trampoline-orc", "unwind data for BPF trampolines, the fix discussed for the 2025 report \"BPF fentry/fexit trampolines stall livepatch transition due to missing ORC unwind metadata\": a trampoline frame no longer makes the stack unreliable"},
+	{"untangle-cond-resched", "\"sched,livepatch: Untangle cond_resched() and live-patching\" (Peter Zijlstra / Sebastian Andrzej Siewior, 2025, queued in tip; mainline version UNCONFIRMED): cond_resched no longer calls __klp_sched_try_switch; __schedule calls it for a task going to sleep with TASK_FREEZABLE"},
+	{"hybrid-mode", "Yafang Shao's RFC \"livepatch: Implement livepatch hybrid mode\" (2026-04, [LKML] lkml.iu.edu/2604.0/03092): patches with replaceable = 0 (non_replaceable) survive an atomic replace: klp_add_nops skips them, klp_free_replaced_patches_async (and, the model assumes, klp_unpatch_replaced_patches) leaves them installed"},
 	{"releasing-tasks-count-all", "hypothetical variant of that POC: release_task counts every task, also outside a transition, so a task unhashed before the transition began still holds its completion until delayed_put_task_struct"},
 }
 
@@ -191,10 +254,54 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("params.modules[%d].functions[%d]: empty function name", i, j)
 			}
 		}
+		for j, p := range m.Params {
+			if p == "" || strings.ContainsAny(p, "= ") {
+				return fmt.Errorf("params.modules[%d].params[%d]: %q is not a parameter name", i, j, p)
+			}
+		}
+		if len(m.InitSteps) > 0 && len(m.Init) > 0 || len(m.ExitSteps) > 0 && len(m.Exit) > 0 {
+			return fmt.Errorf("params.modules[%d]: give init or init_steps (exit or exit_steps), not both", i)
+		}
+		for _, st := range []struct {
+			field string
+			lines []string
+		}{{"init_steps", m.InitSteps}, {"exit_steps", m.ExitSteps}} {
+			for j, l := range st.lines {
+				if _, err := parseModStep(l, &m); err != nil {
+					return fmt.Errorf("params.modules[%d].%s[%d]: %q: %v", i, st.field, j, l, err)
+				}
+			}
+		}
+		if _, err := parseProgramOpts(m.Work, nil, &m); err != nil {
+			return fmt.Errorf("params.modules[%d].work%s", i, err.Error())
+		}
+		if m.Body != "" {
+			ok := false
+			for _, b := range BuiltinModules {
+				ok = ok || b.Name == m.Body
+			}
+			if !ok {
+				return fmt.Errorf("params.modules[%d].body: unknown module body %q", i, m.Body)
+			}
+		}
+		if kp := m.Kprobe; kp != nil {
+			if !containsString(c.Functions, kp.Function) {
+				return fmt.Errorf("params.modules[%d].kprobe.function: %q is not a vmlinux function of params.functions", i, kp.Function)
+			}
+			if kp.PostHandlerParam != "" && !containsString(m.Params, kp.PostHandlerParam) {
+				return fmt.Errorf("params.modules[%d].kprobe.post_handler_param: %q is not in the module's params", i, kp.PostHandlerParam)
+			}
+		}
 	}
 	for i, p := range c.Patches {
 		if err := addName(fmt.Sprintf("patches[%d].name", i), p.Name); err != nil {
 			return err
+		}
+		if p.NonReplaceable && !c.proposed("hybrid-mode") {
+			return fmt.Errorf("params.patches[%d].non_replaceable: the replaceable attribute exists only with proposed \"hybrid-mode\"", i)
+		}
+		if p.PidsParam == "replace" || p.PidsParam == "pre_patch_ret" || strings.ContainsAny(p.PidsParam, "= ") {
+			return fmt.Errorf("params.patches[%d].pids_param: %q cannot be a parameter name", i, p.PidsParam)
 		}
 		if len(p.Objects) == 0 {
 			return fmt.Errorf("params.patches[%d].objects: a patch needs at least one object", i)
@@ -203,9 +310,18 @@ func (c *Config) Validate() error {
 			if o.Name == "" {
 				return fmt.Errorf("params.patches[%d].objects[%d].name: empty (use \"vmlinux\")", i, j)
 			}
+			if _, err := parseBodies(o.Bodies); err != nil {
+				return fmt.Errorf("params.patches[%d].objects[%d].callback_bodies%v", i, j, err)
+			}
+			if o.Bodies != nil && !o.Callbacks {
+				return fmt.Errorf("params.patches[%d].objects[%d].callback_bodies: the object has no callbacks (set callbacks: true)", i, j)
+			}
 			for k, f := range o.Funcs {
 				if f.OldName == "" {
 					return fmt.Errorf("params.patches[%d].objects[%d].funcs[%d].old_name: empty", i, j, k)
+				}
+				if f.RemovesCaller && p.PidsParam == "" {
+					return fmt.Errorf("params.patches[%d].objects[%d].funcs[%d].removes_caller: the patch has no pids_param", i, j, k)
 				}
 				if f.OldSympos < 0 {
 					return fmt.Errorf("params.patches[%d].objects[%d].funcs[%d].old_sympos: %d is negative", i, j, k, f.OldSympos)
@@ -230,8 +346,14 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("params.tasks[%d].program%s", i, err.Error())
 		}
 	}
-	if len(c.Tasks)+len(c.CPUs) > 40 {
-		return fmt.Errorf("params.tasks: %d tasks and %d CPUs are more than the model's 40", len(c.Tasks), len(c.CPUs))
+	kworkers := 0
+	for _, m := range c.Modules {
+		if len(m.Work) > 0 {
+			kworkers++
+		}
+	}
+	if len(c.Tasks)+len(c.CPUs)+kworkers > 40 {
+		return fmt.Errorf("params.tasks: %d tasks, %d CPUs and %d module kworkers are more than the model's 40", len(c.Tasks), len(c.CPUs), kworkers)
 	}
 	for i, s := range c.CPUs {
 		if s != "busy" && s != "idle" && s != "offline" {
@@ -303,16 +425,29 @@ const (
 	opSpin
 	opFork
 	opRelease
+	opRepeat
+	opTrampoline // a BPF fentry/fexit trampoline frame (no unwind data)
+	opLog        // module work: pr_info
+	opComplete   // module work: complete()
+	opSleepWhile // module work: while (READ_ONCE(param)) msleep()
 )
 
 type instr struct {
 	op            opcode
 	arg           string
-	n             int  // loop count; for opEnd the index of its loop
-	uninterruptib bool // sleep-d, block-d
+	n             int    // loop count; for opEnd the index of its loop
+	uninterruptib bool   // sleep-d, block-d
+	freezable     bool   // sleep-freezable
+	object        string // opCall: "vmlinux" or the module the function belongs to
 }
 
 func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
+	return parseProgramOpts(lines, children, nil)
+}
+
+// parseProgramOpts parses a task program, or with mod the program of that
+// module's work item, which may also log, complete and sleep-while.
+func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfig) ([]instr, error) {
 	var out []instr
 	var loops []int
 	depth := 0 // call depth is checked dynamically; this is syntax only
@@ -330,7 +465,17 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 				return bad("want `call FUNC`")
 			}
 			out = append(out, instr{op: opCall, arg: f[1]})
-		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "block", "block-d", "release_task":
+		case "repeat":
+			if !want(1) || i != len(lines)-1 || mod != nil {
+				return bad("`repeat` takes no argument and ends a task's program")
+			}
+			out = append(out, instr{op: opRepeat})
+		case "bpf-trampoline":
+			if !want(1) {
+				return bad("takes no argument")
+			}
+			out = append(out, instr{op: opTrampoline})
+		case "ret", "user", "cond_resched", "spin", "sleep", "sleep-d", "sleep-freezable", "block", "block-d", "release_task":
 			if !want(1) {
 				return bad("takes no argument")
 			}
@@ -347,12 +492,28 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 				out = append(out, instr{op: opSleep})
 			case "sleep-d":
 				out = append(out, instr{op: opSleep, uninterruptib: true})
+			case "sleep-freezable":
+				out = append(out, instr{op: opSleep, freezable: true})
 			case "block":
 				out = append(out, instr{op: opBlock})
 			case "block-d":
 				out = append(out, instr{op: opBlock, uninterruptib: true})
 			case "release_task":
 				out = append(out, instr{op: opRelease})
+			}
+		case "log", "complete", "sleep-while":
+			if mod == nil {
+				return bad("only a module's work program may " + f[0])
+			}
+			switch {
+			case f[0] == "log" && len(f) > 1:
+				out = append(out, instr{op: opLog, arg: strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "log"))})
+			case f[0] == "complete" && want(1):
+				out = append(out, instr{op: opComplete})
+			case f[0] == "sleep-while" && want(2) && containsString(mod.Params, f[1]):
+				out = append(out, instr{op: opSleepWhile, arg: f[1]})
+			default:
+				return bad("want `log TEXT`, `complete` or `sleep-while PARAM` (a parameter of the module)")
 			}
 		case "loop":
 			if !want(2) {
@@ -374,12 +535,15 @@ func parseProgram(lines []string, children map[string]bool) ([]instr, error) {
 			if !want(2) {
 				return bad("want `" + f[0] + " TASK`")
 			}
+			if mod != nil {
+				return bad("a module's work forks nothing")
+			}
 			if !children[f[1]] {
 				return bad(fmt.Sprintf("%q is not a task declared with child: true", f[1]))
 			}
 			out = append(out, instr{op: opFork, arg: f[1], uninterruptib: f[0] == "fork-sleep"})
 		default:
-			return bad("unknown instruction (want call, ret, sleep, sleep-d, block, block-d, user, cond_resched, loop, end, spin, fork, fork-sleep, release_task)")
+			return bad("unknown instruction (want call, ret, sleep, sleep-d, sleep-freezable, block, block-d, user, cond_resched, loop, end, spin, fork, fork-sleep, release_task; a module's work also log, complete, sleep-while)")
 		}
 	}
 	if len(loops) > 0 {
@@ -400,4 +564,50 @@ func checkNames(field string, names []string, known []struct{ Name, Meaning stri
 		}
 	}
 	return nil
+}
+
+// modStep is a step of module_init / module_exit (ModuleConfig.InitSteps).
+type modStep struct {
+	param  string // guard: "" or a parameter
+	negate bool
+	verb   string // log, schedule_work, wait_for_completion, flush_work, set
+	arg    string
+	value  string
+}
+
+func parseModStep(l string, m *ModuleConfig) (modStep, error) {
+	var s modStep
+	rest := strings.TrimSpace(l)
+	if g, ok := strings.CutPrefix(rest, "if "); ok {
+		cond, action, found := strings.Cut(g, ":")
+		cond = strings.TrimSpace(cond)
+		if !found || cond == "" {
+			return s, fmt.Errorf("want `if [!]PARAM: STEP`")
+		}
+		if c, ok := strings.CutPrefix(cond, "!"); ok {
+			s.negate, cond = true, c
+		}
+		if !containsString(m.Params, cond) {
+			return s, fmt.Errorf("%q is not a parameter of the module", cond)
+		}
+		s.param, rest = cond, strings.TrimSpace(action)
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return s, fmt.Errorf("empty step")
+	}
+	s.verb = f[0]
+	switch {
+	case f[0] == "log" && len(f) > 1:
+		s.arg = strings.TrimSpace(strings.TrimPrefix(rest, "log"))
+	case (f[0] == "schedule_work" || f[0] == "wait_for_completion" || f[0] == "flush_work") && len(f) == 1:
+		if len(m.Work) == 0 {
+			return s, fmt.Errorf("%s: the module has no work", f[0])
+		}
+	case f[0] == "set" && len(f) == 3 && containsString(m.Params, f[1]):
+		s.arg, s.value = f[1], f[2]
+	default:
+		return s, fmt.Errorf("want log TEXT, schedule_work, wait_for_completion, flush_work or set PARAM VALUE")
+	}
+	return s, nil
 }

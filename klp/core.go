@@ -3,6 +3,7 @@ package klp
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
 )
@@ -10,6 +11,7 @@ import (
 // Kernel error numbers (positive, as errno).
 const (
 	ENOENT = 2
+	ENOMEM = 12
 	ENODEV = 19
 	EBUSY  = 16
 	EEXIST = 17
@@ -22,6 +24,8 @@ func Strerror(errno int) string {
 	switch errno {
 	case ENOENT:
 		return "No such file or directory"
+	case ENOMEM:
+		return "Cannot allocate memory"
 	case ENODEV:
 		return "No such device"
 	case EBUSY:
@@ -38,20 +42,25 @@ func Strerror(errno int) string {
 // and its module parameters.
 func (k *Kernel) newPatch(pc *PatchConfig, m *Module) *Patch {
 	k.patchSeq++
-	p := &Patch{Name: pc.Name, Replace: pc.Replace, Immediate: pc.Immediate, Seq: k.patchSeq, prePatchRet: pc.PrePatchRet, mod: m}
+	p := &Patch{Name: pc.Name, Replace: pc.Replace, Immediate: pc.Immediate, Seq: k.patchSeq, prePatchRet: pc.PrePatchRet, mod: m,
+		nonReplaceable: pc.NonReplaceable}
 	if v, ok := m.Params["replace"]; ok {
 		p.Replace = v == "1" || v == "y" || v == "Y"
 	}
 	if v, ok := m.Params["pre_patch_ret"]; ok {
 		p.prePatchRet, _ = strconv.Atoi(v)
 	}
+	if pc.PidsParam != "" && m.Params[pc.PidsParam] != "" {
+		p.pendingPids = strings.Split(m.Params[pc.PidsParam], ",")
+	}
 	for _, s := range pc.States {
 		p.States = append(p.States, State{ID: s.ID, Version: s.Version})
 	}
 	for _, oc := range pc.Objects {
 		o := &Object{Name: oc.Name, patch: p, Callbacks: Callbacks{Present: oc.Callbacks, PrePatchRet: oc.PrePatchRet}}
+		o.bodies, _ = parseBodies(oc.Bodies) // validated
 		for _, fc := range oc.Funcs {
-			o.Funcs = append(o.Funcs, &Func{OldName: fc.OldName, NewFunc: fc.NewFunc, OldSympos: fc.OldSympos, Output: fc.Output, obj: o})
+			o.Funcs = append(o.Funcs, &Func{OldName: fc.OldName, NewFunc: fc.NewFunc, OldSympos: fc.OldSympos, Output: fc.Output, RemovesCaller: fc.RemovesCaller, obj: o})
 		}
 		p.Objs = append(p.Objs, o)
 	}
@@ -105,6 +114,9 @@ func (k *Kernel) initObjectLoaded(o *Object) int {
 // func (and a dynamic object where the object is missing).
 func (k *Kernel) addNops(p *Patch) {
 	for _, old := range k.Patches {
+		if old.nonReplaceable {
+			continue // hybrid mode: not replaced, so no nops
+		}
 		for _, oo := range old.Objs {
 			var obj *Object
 			for _, o := range p.Objs {
@@ -280,9 +292,9 @@ func (k *Kernel) enablePatchLocked(t *explore.Thread, p *Patch) int {
 			k.klpLog("pre-patch callback failed for object '%s'", o.Name)
 			return k.enableFailed(t, p, ret)
 		}
-		if err := k.patchObject(t, o, "patch"); err != nil {
+		if err := k.patchObject(t, o, "patch"); err != 0 {
 			k.klpLog("failed to patch object '%s'", o.Name)
-			return k.enableFailed(t, p, EINVAL)
+			return k.enableFailed(t, p, err)
 		}
 	}
 	if k.cfg.reordered("wmb1") && !p.Immediate {
@@ -329,8 +341,38 @@ func (k *Kernel) disablePatch(t *explore.Thread, p *Patch) int {
 	return 0
 }
 
-// enabledStore mirrors enabled_store (sysfs "enabled").
-func (k *Kernel) enabledStore(t *explore.Thread, p *Patch, enabled bool) int {
+// kstrtobool mirrors the kernel's kstrtobool, which the sysfs stores use:
+// the first character decides (y/Y/t/T/1 true, n/N/f/F/0 false, "on"/"of"
+// in any case), anything else is -EINVAL. (echo's newline is ignored.)
+func kstrtobool(s string) (bool, int) {
+	if s == "" {
+		return false, EINVAL
+	}
+	switch s[0] {
+	case 'y', 'Y', 't', 'T', '1':
+		return true, 0
+	case 'n', 'N', 'f', 'F', '0':
+		return false, 0
+	case 'o', 'O':
+		if len(s) > 1 {
+			switch s[1] {
+			case 'n', 'N':
+				return true, 0
+			case 'f', 'F':
+				return false, 0
+			}
+		}
+	}
+	return false, EINVAL
+}
+
+// enabledStore mirrors enabled_store (sysfs "enabled"): kstrtobool, then
+// under klp_mutex a reverse, a disable or -EINVAL.
+func (k *Kernel) enabledStore(t *explore.Thread, p *Patch, value string) int {
+	enabled, err := kstrtobool(value)
+	if err != 0 {
+		return err
+	}
 	k.mutex.Lock(t)
 	defer k.mutex.Unlock(t)
 	t.Op("enabled_store", explore.Local)
@@ -347,8 +389,17 @@ func (k *Kernel) enabledStore(t *explore.Thread, p *Patch, enabled bool) int {
 	return EINVAL
 }
 
-// forceStore mirrors force_store (sysfs "force").
-func (k *Kernel) forceStore(t *explore.Thread, p *Patch) int {
+// forceStore mirrors force_store (sysfs "force"): kstrtobool (a value
+// that is not a boolean is -EINVAL), a false value does nothing, a true
+// one forces the transition under klp_mutex if p is the transition patch.
+func (k *Kernel) forceStore(t *explore.Thread, p *Patch, value string) int {
+	val, err := kstrtobool(value)
+	if err != 0 {
+		return err
+	}
+	if !val {
+		return 0
+	}
 	k.mutex.Lock(t)
 	defer k.mutex.Unlock(t)
 	t.Op("force_store", explore.Local)
@@ -397,7 +448,10 @@ func (k *Kernel) prePatch(t *explore.Thread, o *Object) int {
 		if o.Callbacks.PrePatchRet != 0 {
 			ret = o.Callbacks.PrePatchRet
 		}
-		k.check(t, k.mon.Callback(k, o, PrePatch, ret))
+		if ret == 0 {
+			ret = k.runBody(t, o, PrePatch)
+		}
+		k.check(t, k.mon.Callback(k, o, PrePatch, ret, k.cbPath))
 	}
 	o.Callbacks.PostUnpatchEnabled = ret == 0
 	return ret
@@ -407,14 +461,16 @@ func (k *Kernel) postPatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.Present {
 		k.callbackOp(t, "klp_post_patch_callback")
 		k.callbackLine(o, PostPatch)
-		k.check(t, k.mon.Callback(k, o, PostPatch, 0))
+		k.runBody(t, o, PostPatch)
+		k.check(t, k.mon.Callback(k, o, PostPatch, 0, k.cbPath))
 	}
 }
 
 func (k *Kernel) preUnpatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.Present {
 		k.callbackLine(o, PreUnpatch)
-		k.check(t, k.mon.Callback(k, o, PreUnpatch, 0))
+		k.runBody(t, o, PreUnpatch)
+		k.check(t, k.mon.Callback(k, o, PreUnpatch, 0, k.cbPath))
 	}
 }
 
@@ -424,7 +480,8 @@ func (k *Kernel) postUnpatch(t *explore.Thread, o *Object) {
 	if o.Callbacks.PostUnpatchEnabled && o.Callbacks.Present {
 		k.callbackOp(t, "klp_post_unpatch_callback")
 		k.callbackLine(o, PostUnpatch)
-		k.check(t, k.mon.Callback(k, o, PostUnpatch, 0))
+		k.runBody(t, o, PostUnpatch)
+		k.check(t, k.mon.Callback(k, o, PostUnpatch, 0, k.cbPath))
 	}
 	o.Callbacks.PostUnpatchEnabled = false
 }
@@ -434,6 +491,8 @@ func (k *Kernel) moduleComing(t *explore.Thread, m *Module) int {
 	k.mutex.Lock(t)
 	defer k.mutex.Unlock(t)
 	t.Op("klp_module_coming("+m.Name+")", explore.Local)
+	k.cbPath = CallbackModuleComing
+	defer func() { k.cbPath = CallbackTransition }()
 	m.KlpAlive = true
 	for _, p := range k.Patches {
 		for _, o := range p.Objs {
@@ -460,10 +519,10 @@ func (k *Kernel) moduleComing(t *explore.Thread, m *Module) int {
 				k.klpLog("pre-patch callback failed for object '%s'", o.Name)
 				return fail(ret)
 			}
-			if err := k.patchObject(t, o, "module-coming"); err != nil {
-				k.klpLog("failed to apply patch '%s' to module '%s' (%d)", p.Name, m.Name, -EINVAL)
+			if err := k.patchObject(t, o, "module-coming"); err != 0 {
+				k.klpLog("failed to apply patch '%s' to module '%s' (%d)", p.Name, m.Name, -err)
 				k.postUnpatch(t, o)
-				return fail(EINVAL)
+				return fail(err)
 			}
 			if p != k.transition {
 				k.postPatch(t, o)
@@ -481,7 +540,9 @@ func (k *Kernel) moduleGoing(t *explore.Thread, m *Module) {
 	t.Op("klp_module_going("+m.Name+")", k.fpWork(explore.Write))
 	m.KlpAlive = false
 	k.attemptEpoch = ^uint64(0) // unpatched objects no longer block: retry
+	k.cbPath = CallbackModuleGoing
 	k.cleanupModulePatches(t, m, nil)
+	k.cbPath = CallbackTransition
 }
 
 // cleanupModulePatches mirrors klp_cleanup_module_patches_limited.

@@ -4,9 +4,18 @@
 // klp_transition_patch, klp_target_state, klp_signals_cnt, the
 // cond_resched hook), the transition code of kernel/livepatch/transition.c
 // in the kernel's order, the ftrace handler of kernel/livepatch/patch.c,
-// module coming/going, callbacks, the system-state API, the sysfs-visible
-// state, a dmesg-worded event log, and admin scripts that drive it the way
-// tools/testing/selftests/livepatch drives the kernel.
+// module coming/going, callbacks and callback bodies written against the
+// system-state API (state.go), shadow variables (shadow.go), the parts of
+// ftrace and kprobes livepatch meets (ftrace.go: ftrace_enabled, one
+// IPMODIFY ops per function), target modules with functions, parameters,
+// init/exit steps and a work item run by a kworker of their own, the
+// sysfs-visible state, a dmesg-worded event log (Kernel.Log, what the
+// selftests' check_result compares) beside the commands' terminal output
+// (Kernel.Shell), and admin scripts that drive it the way
+// tools/testing/selftests/livepatch drives the kernel, with functions.sh's
+// semantics (a helper whose expectation fails ends the script). The
+// kernel's 32 selftests are transcribed in testdata/ and exported by
+// Selftests for the SelftestConfig world.
 //
 // Everything runs as threads of the explore engine: an admin thread runs
 // the script (insmod, rmmod, echo 0 > enabled, force, …), a daemon thread

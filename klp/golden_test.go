@@ -12,35 +12,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected logs in testdata/ from the model")
 
-type goldenCase struct {
-	name     string
-	script   []string
-	expected []string
-}
-
-func readGolden(t *testing.T, path string) (header string, cases []goldenCase) {
+func readGolden(t *testing.T, path string) (header string, cases []Selftest) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := strings.Split(string(data), "\n=== ")
-	header = parts[0]
-	for _, p := range parts[1:] {
-		lines := strings.Split(strings.TrimRight(p, "\n"), "\n")
-		c := goldenCase{name: lines[0]}
-		inExp := false
-		for _, l := range lines[1:] {
-			switch {
-			case l == "---":
-				inExp = true
-			case inExp:
-				c.expected = append(c.expected, l)
-			default:
-				c.script = append(c.script, l)
-			}
-		}
-		cases = append(cases, c)
-	}
+	header, cases = parseSelftestFile(string(data))
 	return header, cases
 }
 
@@ -75,21 +52,21 @@ func TestSelftests(t *testing.T) {
 		var out strings.Builder
 		out.WriteString(header)
 		for _, c := range cases {
-			t.Run(filepath.Base(path)+"/"+c.name, func(t *testing.T) {
-				got, fail := runSelftestScript(t, c.script)
+			t.Run(filepath.Base(path)+"/"+c.Name, func(t *testing.T) {
+				got, fail := runSelftestScript(t, c.Script)
 				if fail != nil {
 					t.Errorf("execution failed: %s: %s", fail.Property, fail.Message)
 				}
 				if *update {
-					c.expected = got
+					c.Expected = got
 					return
 				}
-				if strings.Join(got, "\n") != strings.Join(c.expected, "\n") {
-					t.Errorf("log differs from the selftest's expectation\n--- got\n%s\n--- want\n%s", strings.Join(got, "\n"), strings.Join(c.expected, "\n"))
+				if strings.Join(got, "\n") != strings.Join(c.Expected, "\n") {
+					t.Errorf("log differs from the selftest's expectation\n--- got\n%s\n--- want\n%s", strings.Join(got, "\n"), strings.Join(c.Expected, "\n"))
 				}
 			})
-			out.WriteString("\n=== " + c.name + "\n" + strings.Join(c.script, "\n") + "\n---\n")
-			for _, l := range c.expected {
+			out.WriteString("\n=== " + c.Name + "\n" + strings.Join(c.Script, "\n") + "\n---\n")
+			for _, l := range c.Expected {
 				out.WriteString(l + "\n")
 			}
 		}

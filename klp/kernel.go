@@ -22,6 +22,19 @@ const (
 	PostUnpatch CallbackKind = "post_unpatch"
 )
 
+// CallbackPath says which kernel path ran a callback.
+type CallbackPath uint8
+
+const (
+	CallbackTransition CallbackPath = iota
+	CallbackModuleComing
+	CallbackModuleGoing
+)
+
+func (p CallbackPath) String() string {
+	return [...]string{"transition", "klp_module_coming", "klp_module_going"}[p]
+}
+
 // FuncState is a klp_func's (patched, transition) pair.
 type FuncState struct{ Patched, Transition bool }
 
@@ -50,13 +63,24 @@ type Monitor interface {
 	// names the kernel path ("patch", "unpatch", "init", "complete",
 	// "module-coming", "module-going", "replaced", "discard-nops").
 	FuncStateChanged(k *Kernel, f *Func, from, to FuncState, why string) error
-	// Callback: a callback ran (ret is pre_patch's return value).
-	Callback(k *Kernel, o *Object, cb CallbackKind, ret int) error
+	// Callback: a callback ran (ret is pre_patch's return value); path
+	// is CallbackTransition when the callback belongs to a patch's own
+	// (un)patching transition (enable, disable, completion, cancel) and
+	// CallbackModuleComing / CallbackModuleGoing when klp_module_coming
+	// or klp_module_going ran it for a loading or unloading module, which
+	// the kernel does whatever transition is in progress.
+	Callback(k *Kernel, o *Object, cb CallbackKind, ret int, path CallbackPath) error
+	// StateAccess: a callback body used the system-state API (state.go).
+	StateAccess(k *Kernel, o *Object, a StateAccess) error
+	// ShadowAccess: a callback body used the shadow variable API
+	// (shadow.go).
+	ShadowAccess(k *Kernel, o *Object, a ShadowAccess) error
 	// Completing: klp_complete_transition is about to reset the task's
 	// patch_state to IDLE (where the kernel WARNs about a pending flag).
 	Completing(k *Kernel, tk *Task) error
-	// ModuleRemoved: a livepatch module's text is freed by rmmod.
-	ModuleRemoved(k *Kernel, p *Patch) error
+	// ModuleRemoved: a module's text is freed by rmmod (a livepatch
+	// module's: m.Patch() is its patch).
+	ModuleRemoved(k *Kernel, m *Module) error
 	// Quiescent judges an execution in which no thread can move.
 	Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure
 	// End judges a finished execution.
@@ -113,14 +137,50 @@ type Kernel struct {
 
 	Tasks []*Task // every task slot (linked or not), idle tasks first
 	log   []string
+	shell []string
+	// ftrace: the ftrace_enabled sysctl (inverted: the zero value is
+	// enabled) and, per symbol, who has an IPMODIFY ftrace ops on it
+	// ("livepatch", "kprobe", "").
+	ftraceDisabled bool
+	// objModules is the list of loaded modules, an object only when some
+	// program calls a module's function (the call reads it, load and
+	// unload write it).
+	callsModules bool
+	// forcedNow: the current transition was forced.
+	forcedNow bool
+	// trampoline is the BPF trampoline's pseudo-symbol (nil: unused).
+	trampoline *Symbol
+	objModules explore.Obj
+	ipmodify   []string
+	// The shadow variable hash (shadow.go).
+	shadows   []*Shadow
+	shadowSeq int
+	// stateFreed[i] says whether state data buffer i+1 was freed.
+	stateFreed []bool
+	// cbPath is the path running callbacks now (under klp_mutex).
+	cbPath CallbackPath
 
 	patchableSym []bool
 	arch         Arch // nil: fentry sites are not modelled
 }
 
-// Log returns the event log: kernel messages in dmesg wording and the
-// admin script's commands, as the selftests' check_result sees them.
+// Log returns the event log: what the selftests' check_result compares,
+// in order. It holds the kernel's messages in dmesg wording (livepatch
+// core, test modules' pr_info), the lines the functions.sh helpers write
+// to /dev/kmsg (the "% insmod …" / "% rmmod …" / "% echo …" command lines
+// and, for load_failing_mod only, insmod's error), and the script's `log`
+// lines. Nothing a command prints on the terminal is in it (see Shell).
 func (k *Kernel) Log() []string { return k.log }
+
+// Shell returns what the script's commands printed on their terminal
+// (stderr): bash's "write error", insmod's and rmmod's errors for plain
+// commands, cat's errors. The kernel log never holds these lines, so
+// check_result never sees them.
+func (k *Kernel) Shell() []string { return k.shell }
+
+func (k *Kernel) shellf(format string, args ...any) {
+	k.shell = append(k.shell, fmt.Sprintf(format, args...))
+}
 
 // TransitionPatch is klp_transition_patch (nil when idle).
 func (k *Kernel) TransitionPatch() *Patch { return k.transition }
@@ -267,6 +327,15 @@ func (k *Kernel) listWrite(t *explore.Thread, label string, fp explore.Footprint
 	t.AwaitMulti(label, k.listFree, fp, k.fpList(explore.Write))
 }
 
+// fpModules is the list of loaded modules (Local when no program calls a
+// module function).
+func (k *Kernel) fpModules(a explore.Access) explore.Footprint {
+	if !k.callsModules {
+		return explore.Local
+	}
+	return explore.Footprint{Lo: k.objModules, Hi: k.objModules + 1, Access: a}
+}
+
 // fpAll covers every object.
 func (k *Kernel) fpAll(a explore.Access) explore.Footprint {
 	return explore.Footprint{Lo: k.objKLP, Hi: k.objEnd, Access: a}
@@ -308,21 +377,60 @@ func Program(cfg *Config, newMonitor func() Monitor, observe func(*Kernel)) (exp
 			children[tc.Name] = true
 		}
 	}
+	// resolve binds each call to vmlinux or to the one module that has
+	// the function (a module's work may call only vmlinux and its own).
+	resolve := func(field string, prog []instr, own *ModuleConfig) error {
+		for j := range prog {
+			in := &prog[j]
+			if in.op != opCall {
+				continue
+			}
+			if containsString(cfg.Functions, in.arg) {
+				in.object = "vmlinux"
+				continue
+			}
+			for _, m := range cfg.Modules {
+				if containsString(m.Functions, in.arg) && (own == nil || own.Name == m.Name) {
+					if in.object != "" {
+						return fmt.Errorf("%s: call %s: modules %s and %s both have it", field, in.arg, in.object, m.Name)
+					}
+					in.object = m.Name
+				}
+			}
+			if in.object == "" {
+				if own != nil {
+					return fmt.Errorf("%s: call %s: no such function of vmlinux (params.functions) or of module %s", field, in.arg, own.Name)
+				}
+				return fmt.Errorf("%s: call %s: no such function of vmlinux (params.functions) or of a module (params.modules[].functions)", field, in.arg)
+			}
+		}
+		return nil
+	}
 	progs := make([][]instr, len(cfg.Tasks))
 	for i, tc := range cfg.Tasks {
 		progs[i], _ = parseProgram(tc.Program, children)
-		for _, in := range progs[i] {
-			if in.op == opCall && !containsString(cfg.Functions, in.arg) {
-				return nil, fmt.Errorf("params.tasks[%d].program: call %s: no such vmlinux function in params.functions", i, in.arg)
-			}
+		if err := resolve(fmt.Sprintf("params.tasks[%d].program", i), progs[i], nil); err != nil {
+			return nil, err
 		}
+	}
+	var works []kworkerSpec
+	for i := range cfg.Modules {
+		m := &cfg.Modules[i]
+		if len(m.Work) == 0 {
+			continue
+		}
+		prog, _ := parseProgramOpts(m.Work, nil, m)
+		if err := resolve(fmt.Sprintf("params.modules[%d].work", i), prog, m); err != nil {
+			return nil, err
+		}
+		works = append(works, kworkerSpec{mod: m, prog: prog})
 	}
 	if newMonitor == nil {
 		newMonitor = func() Monitor { return NoMonitor{} }
 	}
 	return func(s *explore.System) {
 		mon := newMonitor()
-		k := newKernel(cfg, s, mon, progs)
+		k := newKernel(cfg, s, mon, progs, works)
 		if observe != nil {
 			observe(k)
 		}
@@ -331,12 +439,21 @@ func Program(cfg *Config, newMonitor func() Monitor, observe func(*Kernel)) (exp
 		for _, tk := range k.Tasks {
 			if tk.Idle && tk.cpuState == "idle" {
 				s.Daemon(tk.Name, tk.idleLoop)
+			} else if tk.work != nil {
+				s.Daemon(tk.Name, tk.kworker)
 			} else if !tk.Idle && !tk.cfg.Child {
 				s.Go(tk.Name, tk.run)
 			}
 		}
 		s.OnQuiescent(func(blocked []*explore.Thread) *explore.Failure { return mon.Quiescent(k, blocked) })
-		s.AtEnd("livepatch-end", func() error { return mon.End(k) })
+		s.AtEnd("livepatch-end", func() error {
+			err := mon.End(k)
+			if v, ok := err.(*Violation); ok {
+				// Reported under the property the monitor named.
+				return &explore.Failure{Property: v.Property, Message: v.Message, Thread: -1}
+			}
+			return err
+		})
 	}, nil
 }
 
@@ -349,7 +466,13 @@ func containsString(xs []string, x string) bool {
 	return false
 }
 
-func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Kernel {
+// kworkerSpec is a module's work item and its program.
+type kworkerSpec struct {
+	mod  *ModuleConfig
+	prog []instr
+}
+
+func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr, works []kworkerSpec) *Kernel {
 	k := &Kernel{cfg: cfg, sys: s, mon: mon, target: Undef, symsBy: map[string][]*Symbol{}}
 	addSym := func(object, name string) {
 		key := object + "\x00" + name
@@ -366,8 +489,17 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 			addSym(m.Name, f)
 		}
 	}
+	for _, p := range progs {
+		for _, in := range p {
+			if in.op == opTrampoline && k.trampoline == nil {
+				addSym("bpf", "bpf_trampoline")
+				k.trampoline = k.syms[len(k.syms)-1]
+			}
+		}
+	}
 	k.ops = make([]ops, len(k.syms))
 	k.patchableSym = make([]bool, len(k.syms))
+	k.ipmodify = make([]string, len(k.syms))
 	for _, sym := range k.syms {
 		k.patchableSym[sym.index] = k.namedByPatch(sym)
 	}
@@ -375,7 +507,7 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 	if len(cpus) == 0 {
 		cpus = []string{"busy"}
 	}
-	nTasks := len(cpus) + len(cfg.Tasks)
+	nTasks := len(cpus) + len(cfg.Tasks) + len(works)
 	k.objKLP = s.Object("klp_transition_work")
 	s.Object("klp")
 	k.objOps = s.Objects("func_stack", max(1, len(k.syms)))
@@ -420,6 +552,31 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr) *Ke
 		}
 		k.Tasks = append(k.Tasks, tk)
 	}
+	for j, w := range works {
+		// A kworker of the module's own: on the task list from the
+		// start, idle (TASK_IDLE) in worker_thread with no frame.
+		i := len(cpus) + len(cfg.Tasks) + j
+		tk := &Task{k: k, Name: "kworker/" + w.mod.Name, Pid: 100 + len(cfg.Tasks) + j, Kthread: true, prog: w.prog,
+			work: w.mod, PatchState: Undef, obj: k.objSched + explore.Obj(3*i), objEpoch: k.objEpoch + explore.Obj(i), objStack: objStacks + explore.Obj(2*i),
+			linked: true, State: SleepingUninterruptible}
+		k.Tasks = append(k.Tasks, tk)
+	}
+	for _, p := range progs {
+		for _, in := range p {
+			k.callsModules = k.callsModules || in.op == opCall && in.object != "vmlinux"
+		}
+	}
+	for _, w := range works {
+		for _, in := range w.prog {
+			k.callsModules = k.callsModules || in.op == opCall && in.object != "vmlinux"
+		}
+	}
+	// A kworker reads whether its module is still loaded (its work
+	// outliving the module is a module-text failure).
+	k.callsModules = k.callsModules || len(works) > 0
+	if k.callsModules {
+		k.objModules = s.Object("modules")
+	}
 	for _, tk := range k.Tasks {
 		tk.lCheck = "klp_try_switch_task(" + tk.Name + ")"
 		tk.lSwitch = "klp_check_and_switch_task(" + tk.Name + "): switch"
@@ -448,15 +605,16 @@ func (k *Kernel) epoch() uint64 {
 
 // BlockingReasons explains, for every task that has not reached the
 // target state, why klp_try_switch_task cannot switch it now, in the
-// kernel's debug wording ("is running", "is sleeping on function f", "has
-// an unreliable stack").
+// kernel's debug wording ("is running", "is sleeping on function f"; on
+// an arch without reliable stack traces, where the kernel prints nothing,
+// a sentence that says so).
 func (k *Kernel) BlockingReasons() []string {
 	var out []string
 	if k.transition == nil {
 		return nil
 	}
 	for _, tk := range k.Tasks {
-		if !tk.linked || tk.PatchState == k.target {
+		if !tk.linked && !k.onExitList(tk) || tk.PatchState == k.target {
 			continue
 		}
 		if tk.Idle && tk.cpuState == "offline" {
@@ -478,9 +636,11 @@ type NoMonitor struct{}
 func (NoMonitor) Entered(*Kernel, *Task, Frame) error                                 { return nil }
 func (NoMonitor) HandlerRead(*Kernel, *Task, *Func, PatchState) error                 { return nil }
 func (NoMonitor) FuncStateChanged(*Kernel, *Func, FuncState, FuncState, string) error { return nil }
-func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int) error                  { return nil }
+func (NoMonitor) Callback(*Kernel, *Object, CallbackKind, int, CallbackPath) error    { return nil }
+func (NoMonitor) StateAccess(*Kernel, *Object, StateAccess) error                     { return nil }
+func (NoMonitor) ShadowAccess(*Kernel, *Object, ShadowAccess) error                   { return nil }
 func (NoMonitor) Completing(*Kernel, *Task) error                                     { return nil }
-func (NoMonitor) ModuleRemoved(*Kernel, *Patch) error                                 { return nil }
+func (NoMonitor) ModuleRemoved(*Kernel, *Module) error                                { return nil }
 func (NoMonitor) End(*Kernel) error                                                   { return nil }
 func (NoMonitor) Quiescent(k *Kernel, blocked []*explore.Thread) *explore.Failure {
 	if k.transition != nil {

@@ -85,14 +85,40 @@ func (k *Kernel) setFuncState(t *explore.Thread, f *Func, patched, transition bo
 }
 
 // patchFunc mirrors klp_patch_func: push the func at the head of its ops'
-// func_stack (registering the ftrace ops if it is the first).
-func (k *Kernel) patchFunc(t *explore.Thread, f *Func, why string) {
+// func_stack; the first func of an address registers the klp_ops with
+// ftrace (FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_PERMANENT), which fails
+// with -EBUSY while the ftrace_enabled sysctl is 0 (a permanent ops) or
+// when another IPMODIFY ops (a kprobe with a post_handler) is on the
+// function. It returns a positive errno.
+func (k *Kernel) patchFunc(t *explore.Thread, f *Func, why string) int {
 	if f.old == nil {
 		t.Failf("livepatch", "klp_patch_func: %s has no old_func (model bug)", f)
 	}
 	o := &k.ops[f.old.index]
+	if len(o.stack) == 0 {
+		if err := k.registerFtraceOps(f.old); err != 0 {
+			k.klpLog("failed to register ftrace handler for function '%s' (%d)", f.OldName, -err)
+			return err
+		}
+	}
 	o.stack = append([]*Func{f}, o.stack...)
 	k.setFuncState(t, f, true, f.Transition, why)
+	return 0
+}
+
+// registerFtraceOps is register_ftrace_function for a klp_ops: -EBUSY
+// when ftrace is disabled by sysctl (__register_ftrace_function refuses a
+// permanent ops) or another ops modifies the IP of the function
+// (ftrace_hash_ipmodify_enable).
+func (k *Kernel) registerFtraceOps(sym *Symbol) int {
+	if k.ftraceDisabled {
+		return EBUSY
+	}
+	if k.ipmodify[sym.index] != "" {
+		return EBUSY
+	}
+	k.ipmodify[sym.index] = "livepatch"
+	return 0
 }
 
 // unpatchFunc mirrors klp_unpatch_func: remove the func from its
@@ -108,22 +134,33 @@ func (k *Kernel) unpatchFunc(t *explore.Thread, f *Func, why string) {
 			break
 		}
 	}
+	if len(o.stack) == 0 {
+		// unregister_ftrace_function: the klp_ops is gone.
+		k.ipmodify[f.old.index] = ""
+	}
 	k.setFuncState(t, f, false, f.Transition, why)
 }
 
 // patchObject mirrors klp_patch_object: one step that pushes every func of
 // the object (the kernel does it under klp_mutex; handlers see each push
-// as it happens; here the object's pushes are one atomic step).
-func (k *Kernel) patchObject(t *explore.Thread, o *Object, why string) error {
+// as it happens; here the object's pushes are one atomic step). A func
+// that cannot be patched undoes the object's earlier pushes
+// (klp_unpatch_object). It returns a positive errno.
+func (k *Kernel) patchObject(t *explore.Thread, o *Object, why string) int {
 	t.Op(fmt.Sprintf("klp_patch_object(%s): push funcs on func_stack", o.Name), k.fpAllOps())
 	if o.Patched {
-		return fmt.Errorf("EINVAL")
+		return EINVAL
 	}
 	for _, f := range o.Funcs {
-		k.patchFunc(t, f, why)
+		if err := k.patchFunc(t, f, why); err != 0 {
+			for _, g := range o.Funcs {
+				k.unpatchFunc(t, g, why)
+			}
+			return err
+		}
 	}
 	o.Patched = true
-	return nil
+	return 0
 }
 
 // unpatchObject mirrors __klp_unpatch_object (nopsOnly: only the nops,

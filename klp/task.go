@@ -1,6 +1,9 @@
 package klp
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/klpcheck/klpcheck/explore"
 )
 
@@ -55,10 +58,18 @@ type Task struct {
 	objEpoch  explore.Obj // change counter; obj is sched, obj+1 flags
 
 	lCheck, lSwitch string // step labels of the stack check
-	cfg             *TaskConfig
-	prog            []instr
-	cpu             int
-	cpuState        string
+
+	// A module's kworker (work is its module's config): its work item is
+	// queued, running, and has signalled its completion. Guarded by the
+	// kworker's sched object, as are the module's parameters it reads.
+	work                               *ModuleConfig
+	killed                             bool   // SIGKILL from the script (sched object)
+	repeatFP                           string // loopState at the start of the last iteration
+	workQueued, workRunning, completed bool
+	cfg                                *TaskConfig
+	prog                               []instr
+	cpu                                int
+	cpuState                           string
 }
 
 // InKLP reports whether the task is inside a preempt-disabled klp section
@@ -104,6 +115,15 @@ func (tk *Task) run(t *explore.Thread) {
 		// The task already left the task list (release_task in the
 		// middle of its program): do_task_dead, then the RCU callback
 		// delayed_put_task_struct drops the last reference.
+		if k.cfg.proposed("exiting-tasks-list") {
+			// It leaves the exit list (exit_tasks_rcu_finish-like),
+			// under the lock the walks hold.
+			k.listWrite(t, "do_exit: leave the exit list, do_task_dead", k.fpTaskAll(tk))
+			pending := tk.PatchPending
+			tk.State = Dead
+			tk.leftList(t, pending)
+			return
+		}
 		t.Op("do_exit: do_task_dead", k.fpState(tk, explore.Write))
 		tk.State = Dead
 		if tk.releasing {
@@ -175,7 +195,21 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 		in := prog[pc]
 		switch in.op {
 		case opCall:
-			tk.call(t, k.lookup("vmlinux", in.arg)[0])
+			if in.object != "vmlinux" {
+				t.Op("call "+in.arg+": is module "+in.object+" loaded?", k.fpModules(explore.Read))
+				if m := k.module(in.object); m == nil {
+					t.Failf("program", "%s calls %s of module %s, which is not loaded", tk.Name, in.arg, in.object)
+				}
+			}
+			tk.call(t, k.lookup(in.object, in.arg)[0])
+		case opLog:
+			t.Op("pr_info", explore.Local)
+			k.logf("%s: %s", tk.work.Name, in.arg)
+		case opComplete:
+			t.Op("complete()", k.fpState(tk, explore.Write))
+			tk.completed = true
+		case opSleepWhile:
+			tk.sleepWhile(t, in.arg)
 		case opRet:
 			lbl := "return from user space"
 			if top := tk.top(); top != nil {
@@ -212,6 +246,14 @@ func (tk *Task) exec(t *explore.Thread, lo, hi int) {
 			tk.fork(t, k.taskNamed(in.arg), in.uninterruptib)
 		case opRelease:
 			tk.releaseTask(t)
+		case opTrampoline:
+			t.Op("enter a BPF trampoline", k.fpStack(tk))
+			tk.Stack = append(tk.Stack, Frame{Sym: k.trampoline})
+		case opRepeat:
+			if !tk.repeat(t) {
+				return
+			}
+			pc = lo - 1
 		}
 	}
 }
@@ -227,6 +269,11 @@ func (tk *Task) sleep(t *explore.Thread, in instr) {
 	lSleep, lWake, lWoken := "sleep", "wake up", "woken"
 	if top := tk.top(); top != nil {
 		lSleep, lWake, lWoken = top.lSleep, top.lWake, top.lWoken
+	}
+	if in.freezable && k.cfg.proposed("untangle-cond-resched") {
+		// __schedule: klp_sched_try_switch(prev) for a TASK_FREEZABLE
+		// sleeper, still current, before it is dequeued.
+		tk.schedTrySwitch(t, "__schedule: klp_sched_try_switch (TASK_FREEZABLE): TIF_PATCH_PENDING?")
 	}
 	t.Op(lSleep, k.fpState(tk, explore.Write))
 	tk.State = st
@@ -272,7 +319,7 @@ func (tk *Task) spin(t *explore.Thread, loop, end int) {
 	last := ^uint64(0)
 	for {
 		t.Await(label, k.fpWorkUpTo(tk, explore.Read), func() bool {
-			return k.hookEnabled && tk.PatchPending && !k.cfg.disabled("cond-resched-hook") && k.epoch() != last
+			return k.hookEnabled && tk.PatchPending && k.condReschedHook() && k.epoch() != last
 		})
 		last = k.epoch()
 		tk.exec(t, loop+1, end)
@@ -314,6 +361,19 @@ func (tk *Task) call(t *explore.Thread, sym *Symbol) {
 	}
 	tk.inHandler = false
 	tk.Stack = append(tk.Stack, fr)
+	if !fr.Original() && fr.Func.RemovesCaller {
+		// lp_sys_getpid: under kpid_mutex, take current off klp_pids.
+		// Tasks remove distinct entries, so the removals commute; the
+		// step writes the task's own stack, which readers of npids
+		// (the script, fpAll) conflict with.
+		p := fr.Func.Patch()
+		for i, n := range p.pendingPids {
+			if n == tk.Name {
+				p.pendingPids = append(p.pendingPids[:i:i], p.pendingPids[i+1:]...)
+				break
+			}
+		}
+	}
 	k.check(t, k.mon.Entered(k, tk, fr))
 }
 
@@ -347,11 +407,25 @@ func (tk *Task) updatePatchState(t *explore.Thread, where string) {
 // (klp_sched_try_switch → __klp_sched_try_switch).
 func (tk *Task) condResched(t *explore.Thread) {
 	k := tk.k
-	if k.cfg.disabled("cond-resched-hook") {
+	if !k.condReschedHook() {
 		t.Op("cond_resched", explore.Local)
 		return
 	}
-	t.Op("cond_resched: klp_sched_try_switch: TIF_PATCH_PENDING?", k.fpFlags(tk, explore.Read))
+	tk.schedTrySwitch(t, "cond_resched: klp_sched_try_switch: TIF_PATCH_PENDING?")
+}
+
+// condReschedHook reports whether cond_resched calls the livepatch hook
+// (v6.4 on, unless the step is disabled or the untangled hook proposed).
+func (k *Kernel) condReschedHook() bool {
+	return !k.cfg.disabled("cond-resched-hook") && !k.cfg.proposed("untangle-cond-resched")
+}
+
+// schedTrySwitch is klp_sched_try_switch: if the hook's key is on and
+// current has TIF_PATCH_PENDING, __klp_sched_try_switch checks the task's
+// own stack and switches it.
+func (tk *Task) schedTrySwitch(t *explore.Thread, label string) {
+	k := tk.k
+	t.Op(label, k.fpFlags(tk, explore.Read))
 	if !tk.PatchPending {
 		return
 	}
@@ -388,6 +462,10 @@ func (tk *Task) selfSwitchSteps(t *explore.Thread) {
 	tk.inUpdate = true
 	t.Op("klp_try_switch_task(current): patch_state == klp_target_state?", fp)
 	if tk.PatchState == k.target || k.cfg.UnreliableStacks {
+		tk.inUpdate = false
+		return
+	}
+	if k.switchBlocker(tk, true) == "has an unreliable stack" {
 		tk.inUpdate = false
 		return
 	}
@@ -522,4 +600,122 @@ func (tk *Task) idleLoop(t *explore.Thread) {
 		t.Await("do_idle: CPU idle until woken", tk.k.fpFlags(tk, explore.Read), func() bool { return tk.kicked })
 		tk.updatePatchState(t, "do_idle (end of iteration): klp_update_patch_state: test_and_clear TIF_PATCH_PENDING")
 	}
+}
+
+// kworker is the thread of a module's kworker: idle in worker_thread
+// (TASK_IDLE, no frame) until the module queues its work, then it runs
+// the work's program and goes idle again.
+func (tk *Task) kworker(t *explore.Thread) {
+	k := tk.k
+	for {
+		t.Await("worker_thread: idle until work is queued", k.fpState(tk, explore.Write), func() bool { return tk.workQueued })
+		tk.workQueued, tk.workRunning = false, true
+		tk.State = Running
+		tk.exec(t, 0, len(tk.prog))
+		if len(tk.Stack) > 0 {
+			t.Op("work function returns", explore.Local)
+			t.Failf("program", "%s: the work of %s returns with %s on its stack", tk.Name, tk.work.Name, tk.where())
+		}
+		t.Op("worker_thread: work done, idle", k.fpState(tk, explore.Write))
+		tk.workRunning = false
+		tk.State = SleepingUninterruptible
+		tk.sleptPending(t)
+	}
+}
+
+// sleepWhile mirrors `while (READ_ONCE(param)) msleep(20);` in the current
+// function. The 20 ms wakeups are left out: each finds the task in the
+// same function, where a running task cannot be switched either.
+func (tk *Task) sleepWhile(t *explore.Thread, param string) {
+	k := tk.k
+	on := func() bool {
+		m := k.module(tk.work.Name)
+		if m == nil {
+			return false // unloaded: see below
+		}
+		v, _ := kstrtobool(m.Params[param])
+		return v
+	}
+	gone := func() {
+		if k.module(tk.work.Name) == nil {
+			t.Failf("module-text", "%s runs the work of module %s, which was unloaded without flushing it: its code is freed", tk.Name, tk.work.Name)
+		}
+	}
+	t.OpMulti("READ_ONCE("+param+")", k.fpState(tk, explore.Read), k.fpModules(explore.Read))
+	gone()
+	if !on() {
+		return
+	}
+	lSleep := "msleep"
+	if top := tk.top(); top != nil {
+		lSleep = "msleep in " + top.Name
+	}
+	t.Op(lSleep, k.fpState(tk, explore.Write))
+	tk.State = SleepingUninterruptible
+	tk.sleptPending(t)
+	t.AwaitMulti(lSleep+" until "+param+" is cleared", func() bool { return !on() }, k.fpState(tk, explore.Write), k.fpModules(explore.Read))
+	gone()
+	tk.State = Running
+}
+
+// sleptPending is the retry bookkeeping of a task that just went to
+// sleep (see sleep): if it is pending and could pass the stack check now,
+// a retry of the transition is due. (Model bookkeeping, not kernel code.)
+func (tk *Task) sleptPending(t *explore.Thread) {
+	k := tk.k
+	t.Op("(is the sleeper pending?)", k.fpFlags(tk, explore.Read))
+	if tk.PatchPending {
+		t.Op("(can the stack check pass now?)", k.fpKLPOps())
+		if k.transition != nil && k.switchBlocker(tk, false) == "" {
+			tk.bump(t)
+		}
+	}
+}
+
+// repeat is the end of a `repeat` program: it waits until the script
+// kills the task (false: exit) or the livepatch state the next iteration
+// would start from differs from the one the last iteration started from
+// (true: run the program again). An iteration from the same state would
+// take the same steps to the same end, so leaving it out loses no
+// behaviour. The state is what the program's steps read: the transition
+// and its target, the cond_resched key, the task's patch_state and
+// TIF_PATCH_PENDING, the func_stack heads and transition flags, and the
+// pending pids of patches.
+func (tk *Task) repeat(t *explore.Thread) bool {
+	k := tk.k
+	if tk.repeatFP == "" {
+		tk.repeatFP = "(first)"
+	}
+	last := tk.repeatFP
+	fp := explore.Footprint{Lo: k.objKLP, Hi: tk.obj + 3, Access: explore.Read}
+	t.AwaitMulti("user space: loop until killed", func() bool { return tk.killed || tk.loopState() != last }, fp, k.fpState(tk, explore.Write))
+	if tk.killed {
+		return false
+	}
+	tk.repeatFP = tk.loopState()
+	return true
+}
+
+// loopState is the state a repeat iteration starts from (see repeat).
+func (tk *Task) loopState() string {
+	k := tk.k
+	var b strings.Builder
+	tr := ""
+	if k.transition != nil {
+		tr = k.transition.Name
+	}
+	fmt.Fprintf(&b, "%s/%d/%v/%d/%v", tr, k.target, k.hookEnabled, tk.PatchState, tk.PatchPending)
+	for i := range k.ops {
+		if st := k.ops[i].stack; len(st) > 0 {
+			fmt.Fprintf(&b, "|%d:%p:%v", i, st[0], st[0].Transition)
+		}
+	}
+	for _, p := range k.Patches {
+		for _, n := range p.pendingPids {
+			if n == tk.Name {
+				fmt.Fprintf(&b, "|pending in %s", p.Name)
+			}
+		}
+	}
+	return b.String()
 }

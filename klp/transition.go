@@ -38,7 +38,7 @@ func (k *Kernel) forEachTask(t *explore.Thread, label string, fn func(tk *Task))
 		t.Op(label, k.fpTasks(explore.Write))
 		k.inWalk = true
 		for _, tk := range k.Tasks {
-			if tk.linked {
+			if tk.linked || k.onExitList(tk) {
 				fn(tk)
 			}
 		}
@@ -47,11 +47,19 @@ func (k *Kernel) forEachTask(t *explore.Thread, label string, fn func(tk *Task))
 	}
 	k.tasklist.Lock(t)
 	for _, tk := range k.Tasks {
-		if tk.linked {
+		if tk.linked || k.onExitList(tk) {
 			fn(tk)
 		}
 	}
 	k.tasklist.Unlock(t)
+}
+
+// onExitList reports whether tk is on the exit list of the proposed
+// "exiting-tasks-list" tracking: unhashed by release_task, not yet dead.
+// The list changes only in steps that write the task list (release_task,
+// do_task_dead), so the walks see it as they see the task list.
+func (k *Kernel) onExitList(tk *Task) bool {
+	return tk.released && tk.State != Dead && k.cfg.proposed("exiting-tasks-list")
 }
 
 // walkOp is a step of a per-task walk (nothing inside an atomic walk).
@@ -69,6 +77,7 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 	}
 	k.transition = p
 	k.target = state
+	k.forcedNow = false
 	if all := k.cfg.proposed("releasing-tasks-count-all"); all || k.cfg.proposed("releasing-tasks-count") {
 		// Petr Mladek's POC: count releasing tasks while a transition
 		// is in progress (the variant counts them always).
@@ -142,14 +151,28 @@ func (k *Kernel) startTransition(t *explore.Thread) {
 	k.attemptsTotal, k.idleAttempts = 0, 0
 }
 
+// noReliableStacks is the blocking reason on an arch without
+// HAVE_RELIABLE_STACKTRACE: klp_try_switch_task returns false before any
+// check, and prints nothing (the kernel's "has an unreliable stack" is
+// for a stack walk that failed, -EINVAL from klp_check_stack).
+const noReliableStacks = "cannot be switched by a stack check (no HAVE_RELIABLE_STACKTRACE; klp_try_switch_task returns false without a message)"
+
 // switchBlocker is klp_check_and_switch_task's verdict without the
 // switch: "" if the task can be switched, else the kernel's debug reason.
 func (k *Kernel) switchBlocker(tk *Task, current bool) string {
 	if k.cfg.UnreliableStacks {
-		return "has an unreliable stack"
+		return noReliableStacks
 	}
 	if tk.State == Running && !current {
 		return "is running"
+	}
+	if k.trampoline != nil && !k.cfg.proposed("bpf-trampoline-orc") {
+		for _, fr := range tk.Stack {
+			if fr.Sym == k.trampoline {
+				// stack_trace_save_tsk_reliable fails: -EINVAL.
+				return "has an unreliable stack"
+			}
+		}
 	}
 	for f := range k.transition.stackChecked() {
 		if k.funcOnStack(tk, f, k.target) {
@@ -269,7 +292,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		k.attemptEpoch = e
 		k.sawBlocked = false
 		for _, tk := range k.Tasks {
-			if tk.Idle || !tk.linked {
+			if tk.Idle || !tk.linked && !k.onExitList(tk) {
 				continue
 			}
 			if !k.trySwitchTask(t, tk, false) {
@@ -357,7 +380,7 @@ func (k *Kernel) finishTransition(t *explore.Thread, p *Patch) {
 		k.freePatch(t, p)
 	} else if p.Replace {
 		for _, old := range append([]*Patch(nil), k.Patches...) {
-			if old != p {
+			if old != p && !old.nonReplaceable {
 				k.freePatch(t, old)
 			}
 		}
@@ -398,7 +421,7 @@ func (k *Kernel) completeTransition(t *explore.Thread) {
 		// klp_unpatch_replaced_patches
 		t.Op("klp_unpatch_replaced_patches", k.fpAllOps())
 		for _, old := range k.Patches {
-			if old == p {
+			if old == p || old.nonReplaceable {
 				continue
 			}
 			old.Enabled = false
@@ -532,6 +555,7 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 // forceTransition mirrors klp_force_transition.
 func (k *Kernel) forceTransition(t *explore.Thread) {
 	k.klpLog("forcing remaining tasks to the patched state")
+	k.forcedNow = true
 	var switched []*Task
 	k.forEachTask(t, "klp_force_transition: klp_update_patch_state on every task (tasklist_lock)", func(tk *Task) {
 		k.walkOp(t, "klp_force_transition: klp_update_patch_state("+tk.Name+")", k.fpPStateFlags(tk, explore.Write))
@@ -579,4 +603,33 @@ func (k *Kernel) transitionWork(t *explore.Thread) {
 		}
 		k.mutex.Unlock(t)
 	}
+}
+
+// SettledVersion is the version of sym a task in state st should run
+// during the current transition: with st the target, the version once the
+// transition completes (the transition patch's nops and, for an atomic
+// replace, the replaced patches' functions are gone); otherwise the
+// version before it began (the transition patch's functions are not there
+// yet, or still there when unpatching). nil means the original function.
+// ok is false outside a transition or for a state the transition does not
+// define (IDLE, an immediate patch).
+func (k *Kernel) SettledVersion(sym *Symbol, st PatchState) (fn *Func, ok bool) {
+	p := k.transition
+	if p == nil || p.Immediate || st == Undef || k.forcedNow {
+		// (A forced transition changes running tasks' patch_state
+		// under them, by design: mixed-state judges that.)
+		return nil, false
+	}
+	patching := st == Patched
+	for _, f := range k.ops[sym.index].stack {
+		g := f.obj.patch
+		switch {
+		case g == p && (!patching || f.Nop):
+			continue // not there before patching / after unpatching; nops are discarded
+		case g != p && patching && p.Replace && !g.nonReplaceable:
+			continue // replaced
+		}
+		return f, true
+	}
+	return nil, true
 }

@@ -66,6 +66,9 @@ type Func struct {
 	NewFunc   string
 	OldSympos int
 	Output    string
+	// RemovesCaller: entering the new function takes the caller off the
+	// patch's pending pids (FuncConfig.RemovesCaller).
+	RemovesCaller bool
 
 	// Internal, as in the kernel.
 	old        *Symbol // old_func: resolved while the object is loaded
@@ -112,6 +115,7 @@ type Object struct {
 	Callbacks Callbacks
 	Dynamic   bool // allocated by klp_add_nops
 	Patched   bool
+	bodies    bodies  // callback bodies (state.go)
 	mod       *Module // set while the target module is loaded
 	patch     *Patch
 }
@@ -124,9 +128,11 @@ func (o *Object) Loaded() bool { return o.Name == "vmlinux" || o.mod != nil }
 
 func (o *Object) isModule() bool { return o.Name != "vmlinux" }
 
-// State mirrors struct klp_state.
+// State mirrors struct klp_state; data is the buffer its data pointer
+// points at (0: NULL), see state.go.
 type State struct {
 	ID, Version int
+	data        int
 }
 
 // Patch mirrors struct klp_patch (one per livepatch module).
@@ -159,6 +165,11 @@ type Patch struct {
 	// "newer" in properties).
 	Seq         int
 	prePatchRet int
+	// nonReplaceable: survives atomic replace (proposed hybrid mode).
+	nonReplaceable bool
+	// pendingPids are the tasks named by the pids_param still to call a
+	// removes_caller function (npids_pending).
+	pendingPids []string
 	mod         *Module
 	onList      bool // on klp_patches
 }
@@ -175,6 +186,9 @@ type Module struct {
 	pcfg      *PatchConfig
 	patch     *Patch
 }
+
+// Patch is the livepatch module's patch (nil for a target module).
+func (m *Module) Patch() *Patch { return m.patch }
 
 func (m *Module) stateString() string {
 	switch m.State {

@@ -226,3 +226,25 @@ func TestReleasingCountBlocksCompletion(t *testing.T) {
 	}
 	t.Logf("%d executions", res.Stats.Executions)
 }
+
+// With the exiting-tasks-list proposal the livepatch walks visit a task
+// that release_task unhashed but that has not reached do_task_dead: one
+// that never gets there keeps P2's transition from completing, and the
+// stuck message names it; without the proposal P2 completes at once.
+func TestExitingTasksListIsWalked(t *testing.T) {
+	cfg := func(proposed ...string) Config {
+		p2 := PatchConfig{Name: "P2", Replace: true, Objects: []ObjectConfig{{Name: "vmlinux", Funcs: []FuncConfig{{OldName: "do_exit"}}}}}
+		return Config{Functions: []string{"do_exit"},
+			Patches: []PatchConfig{{Name: "P1", Objects: []ObjectConfig{{Name: "vmlinux", Funcs: []FuncConfig{{OldName: "do_exit"}}}}}, p2},
+			Tasks:   []TaskConfig{{Name: "X", Kind: "user", Program: []string{"user", "call do_exit", "release_task", "block-d"}}},
+			Script:  []string{"load_lp P1", "wait-sleeping X", "load_lp_nowait P2"}, Proposed: proposed}
+	}
+	_, rec := runRaw(t, cfg("exiting-tasks-list"))
+	if rec.Failure == nil || !rec.Failure.Stuck || !strings.Contains(rec.Failure.Message, "X:100 is sleeping on function do_exit") {
+		t.Fatalf("with the exit list: %+v, want P2 stuck on X", rec.Failure)
+	}
+	_, rec = runRaw(t, cfg())
+	if rec.Failure != nil {
+		t.Fatalf("without it: %s: %s", rec.Failure.Property, rec.Failure.Message)
+	}
+}

@@ -9,7 +9,15 @@ import (
 )
 
 // Livepatch lists the properties the livepatch scenarios check.
-var Livepatch = []string{MixedState, UndefState, PendingFlag, FuncStates, Callbacks, ModuleText, TransitionCompletes, Deadlock}
+var Livepatch = []string{MixedState, VersionWindow, UndefState, PendingFlag, FuncStates, Callbacks, SystemState, ModuleText, TransitionCompletes, Deadlock}
+
+// SystemState is the property of the system-state API's data, and
+// VersionWindow that of the versions a task runs during a transition
+// (their entries in Catalog are in props.go).
+const (
+	SystemState   = "system-state"
+	VersionWindow = "version-window"
+)
 
 // NewLivepatchMonitor returns the monitor of the livepatch properties for
 // one execution (klp.Program calls it once per execution).
@@ -79,7 +87,31 @@ func (m *livepatchMonitor) Entered(k *klp.Kernel, tk *klp.Task, fr klp.Frame) er
 			}
 		}
 	}
-	return nil
+	// A version that mixes nothing on the stack can still be the wrong
+	// one (checked after mixed-state, which names the stack when both
+	// apply).
+	return versionWindow(k, tk, fr)
+}
+
+// versionWindow checks version-window: during a transition a task that
+// enters a patched function runs the version its patch_state stands for —
+// the one the function had before the transition began, or the one it
+// will have once it completes (klp.SettledVersion). A nop stands for the
+// original function.
+func versionWindow(k *klp.Kernel, tk *klp.Task, fr klp.Frame) error {
+	want, ok := k.SettledVersion(fr.Sym, tk.PatchState)
+	if !ok {
+		return nil
+	}
+	if fr.Original() && (want == nil || want.Nop) || !fr.Original() && fr.Func == want {
+		return nil
+	}
+	wantName := fr.Sym.Name
+	if want != nil && !want.Nop {
+		wantName = want.String()
+	}
+	return violation(VersionWindow, "task %s (patch_state %s) enters %s during the %s transition of '%s', but its state stands for %s: a version that is neither the one before the transition nor the one after it",
+		tk.Name, tk.PatchState, fr, map[bool]string{true: "patching", false: "unpatching"}[k.TargetState() == klp.Patched], k.TransitionPatch().Name, wantName)
 }
 
 // seenPatch reports whether a frame of frames runs a version of p.
@@ -155,9 +187,17 @@ const (
 // post_patch → pre_unpatch → post_unpatch, where post_unpatch may follow a
 // successful pre_patch directly (cancel, reverse, module going during a
 // transition) and post_patch may follow pre_unpatch (a reversed disable);
-// post callbacks run only once no task has TIF_PATCH_PENDING; replaced or
-// removed patches run none.
-func (m *livepatchMonitor) Callback(k *klp.Kernel, o *klp.Object, cb klp.CallbackKind, ret int) error {
+// replaced or removed patches run none.
+//
+// The post callbacks of a patch's own transition run only once no task
+// has TIF_PATCH_PENDING (klp_complete_transition). Those klp_module_coming
+// and klp_module_going run are exempt by design: a coming module's code
+// has not run yet and a going module's code is dead, so the kernel runs
+// them while another transition, or this patch's own, is in progress
+// (test-callbacks.sh "busy target module"); what it guarantees there is
+// that klp_module_coming runs no post_patch for the transition patch, and
+// klp_module_going no pre_unpatch for it.
+func (m *livepatchMonitor) Callback(k *klp.Kernel, o *klp.Object, cb klp.CallbackKind, ret int, path klp.CallbackPath) error {
 	p := o.Patch()
 	onList := false
 	for _, q := range k.Patches {
@@ -183,21 +223,31 @@ func (m *livepatchMonitor) Callback(k *klp.Kernel, o *klp.Object, cb klp.Callbac
 		if ph != cbPrePatched && ph != cbPreUnpatched {
 			return bad("without a successful pre_patch")
 		}
-		if err := noPending(k, where); err != nil {
-			return err
+		if path == klp.CallbackModuleComing && p == k.TransitionPatch() {
+			return bad("from klp_module_coming although the patch is in transition (its post_patch belongs to the completion)")
+		}
+		if path == klp.CallbackTransition {
+			if err := noPending(k, where); err != nil {
+				return err
+			}
 		}
 		m.phase[o] = cbPatched
 	case klp.PreUnpatch:
 		if ph != cbPatched {
 			return bad("although post_patch never ran")
 		}
+		if path == klp.CallbackModuleGoing && p == k.TransitionPatch() {
+			return bad("from klp_module_going although the patch is in transition")
+		}
 		m.phase[o] = cbPreUnpatched
 	case klp.PostUnpatch:
 		if ph == cbIdle {
 			return bad("without a successful pre_patch")
 		}
-		if err := noPending(k, where); err != nil {
-			return err
+		if path == klp.CallbackTransition {
+			if err := noPending(k, where); err != nil {
+				return err
+			}
 		}
 		m.phase[o] = cbIdle
 	}
@@ -216,6 +266,38 @@ func noPending(k *klp.Kernel, where string) error {
 	return nil
 }
 
+// StateAccess checks system-state: klp_get_prev_state only during a
+// transition (the kernel's WARN_ON_ONCE), no use, take-over or free of
+// state data that was already freed, no use of NULL data.
+func (m *livepatchMonitor) StateAccess(k *klp.Kernel, o *klp.Object, a klp.StateAccess) error {
+	where := fmt.Sprintf("a callback of patch '%s' object '%s'", o.Patch().Name, o.Name)
+	switch {
+	case a.Op == "klp_get_prev_state":
+		return violation(SystemState, "%s called klp_get_prev_state(%d) with no transition in progress (WARN_ON_ONCE in klp_get_prev_state)", where, a.ID)
+	case a.Op == "use" && a.Data == 0:
+		return violation(SystemState, "%s dereferences the data of state %d, which is NULL", where, a.ID)
+	case a.Freed && a.Op == "free":
+		return violation(SystemState, "%s frees the data of state %d a second time (buffer #%d)", where, a.ID, a.Data)
+	case a.Freed:
+		return violation(SystemState, "%s: %s of state %d data that was already freed (buffer #%d): use after free", where, a.Op, a.ID, a.Data)
+	}
+	return nil
+}
+
+// ShadowAccess checks system-state for shadow variables: klp_shadow_alloc
+// of an existing <obj,id> (the kernel's WARN "Duplicate shadow variable"),
+// and code that uses a shadow variable that is not there.
+func (m *livepatchMonitor) ShadowAccess(k *klp.Kernel, o *klp.Object, a klp.ShadowAccess) error {
+	where := fmt.Sprintf("a callback of patch '%s' object '%s'", o.Patch().Name, o.Name)
+	switch {
+	case a.Duplicate:
+		return violation(SystemState, "%s: klp_shadow_alloc(<%s,%#x>) of an existing variable: WARN \"Duplicate shadow variable\", NULL returned", where, a.Obj, a.ID)
+	case a.Missing:
+		return violation(SystemState, "%s uses shadow variable <%s,%#x>, which does not exist (freed, or never allocated): NULL dereference", where, a.Obj, a.ID)
+	}
+	return nil
+}
+
 // Completing checks pending-flag at the kernel's WARN_ON_ONCE in
 // klp_complete_transition.
 func (m *livepatchMonitor) Completing(k *klp.Kernel, tk *klp.Task) error {
@@ -227,13 +309,22 @@ func (m *livepatchMonitor) Completing(k *klp.Kernel, tk *klp.Task) error {
 }
 
 // ModuleRemoved checks module-text: no task may still have code of the
-// removed livepatch module on its stack.
-func (m *livepatchMonitor) ModuleRemoved(k *klp.Kernel, p *klp.Patch) error {
+// removed module on its stack: for a livepatch module its patch's new
+// functions, for a target module any of its functions (original or a
+// version another patch module provides, whose frame still returns into
+// the module).
+func (m *livepatchMonitor) ModuleRemoved(k *klp.Kernel, mod *klp.Module) error {
+	p := mod.Patch()
+	if p == nil && k.WorkActive(mod) {
+		return violation(ModuleText, "rmmod %s freed the module while its work item is still queued or running: its kworker runs freed code", mod.Name)
+	}
 	for _, tk := range k.Tasks {
 		for _, fr := range tk.Stack {
-			if !fr.Original() && fr.Func.Patch() == p {
+			inside := p != nil && !fr.Original() && fr.Func.Patch() == p
+			inside = inside || p == nil && fr.Sym.Object == mod.Name
+			if inside {
 				return violation(ModuleText, "rmmod %s freed the text of %s, which task %s still has on its stack %s: it will return into freed memory",
-					p.Name, fr, tk.Name, stackString(tk))
+					mod.Name, fr, tk.Name, stackString(tk))
 			}
 		}
 	}
@@ -263,6 +354,16 @@ func (m *livepatchMonitor) Quiescent(k *klp.Kernel, blocked []*explore.Thread) *
 func (m *livepatchMonitor) End(k *klp.Kernel) error {
 	if k.TransitionPatch() != nil {
 		return nil
+	}
+	if len(k.Patches) == 0 {
+		for _, sv := range k.Shadows() {
+			return violation(SystemState, "shadow variable <%s,%#x> outlives every livepatch: nothing frees it (leaked)", sv.Obj, sv.ID)
+		}
+	}
+	for _, b := range k.StateBuffers() {
+		if !b.Freed && len(b.Owners) == 0 {
+			return violation(SystemState, "state data buffer #%d is still allocated but no installed patch's klp_state points at it: leaked", b.Data)
+		}
 	}
 	for _, tk := range k.Tasks {
 		if !tk.Linked() {

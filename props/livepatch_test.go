@@ -95,3 +95,25 @@ func TestLivepatchWMB1(t *testing.T) {
 		t.Fatalf("verdict %s %v, want func-states", res.Verdict, res.Failure)
 	}
 }
+
+// module-text for target modules: rmmod of a module whose exit does not
+// flush its sleeping work frees code the kworker still runs; the busy
+// module's own exit (which flushes) is safe.
+func TestModuleTextTargetModule(t *testing.T) {
+	mod := func(exit []string) klp.Config {
+		return klp.Config{Functions: []string{"f"}, Modules: []klp.ModuleConfig{
+			{Name: "M", Functions: []string{"m_fn"}, Params: []string{"block"},
+				Work:      []string{"call m_fn", "complete", "sleep-while block", "ret"},
+				InitSteps: []string{"schedule_work", "wait_for_completion"}, ExitSteps: exit}},
+			Script: []string{"load_mod M block=1", "unload_mod M"}}
+	}
+	res := explorePatch(t, mod([]string{"log bye"}), explore.Options{})
+	if res.Failure == nil || res.Failure.Property != ModuleText {
+		t.Fatalf("unflushed work: %s %+v, want module-text", res.Verdict, res.Failure)
+	}
+	t.Logf("unflushed: %s", res.Failure.Message)
+	res = explorePatch(t, mod([]string{"set block 0", "flush_work"}), explore.Options{})
+	if res.Verdict != explore.Safe {
+		t.Fatalf("flushed work: %s %+v", res.Verdict, res.Failure)
+	}
+}
