@@ -1,0 +1,117 @@
+package catalog
+
+import (
+	"strings"
+
+	"github.com/klpcheck/klpcheck/arch/arm64"
+)
+
+// arm64LitmusTest is a transcription of a herdtools7 aarch64-ifetch test
+// (catalogue/aarch64-ifetch/tests/DIC0-IDC0/<name>.litmus) with the
+// verdict catalogue/aarch64-ifetch/tests/kinds.txt gives it.
+type arm64LitmusTest struct {
+	litmus  arm64.Litmus
+	herd    string // "Allowed" or "Forbidden"
+	model   string // what klpcheck computes, when it disagrees ("" = agrees)
+	explain string // why it disagrees
+}
+
+// LitmusTable is the title of the agreement table.
+const LitmusTable = "arm64 litmus (herdtools7 aarch64-ifetch, DIC0-IDC0): cell = klpcheck's verdict"
+
+func lit(name string, code map[string]string, exists string, threads ...[]string) arm64.Litmus {
+	return arm64.Litmus{Name: name, Code: code, Threads: threads, Exists: exists}
+}
+
+func th(ops ...string) []string { return ops }
+
+// arm64LitmusTests is the transcribed set, in the order of the docs'
+// agreement table. "dc L" and "ic L" stand for the maintenance
+// instruction with the DSB ISH that completes it, as in every test here.
+func arm64LitmusTests() []arm64LitmusTest {
+	m0 := map[string]string{"m0": "B"}
+	two := map[string]string{"Lself00": "B", "Lself01": "B"}
+	mpff := func(p0 ...string) []string {
+		return append([]string{"store Lself00 NOP"}, append(p0, "store Lself01 NOP")...)
+	}
+	const ffExists = `1:X10=1 /\ 1:X11=0`
+	const rfExists = `1:X2=1 /\ 1:X9=0`
+	sc := "the model's data side is sequentially consistent and its DC/IC operations take effect in program order, so a barrier weaker than DMB ISH (DMB ST, DMB LD) orders them as strongly as a full one; herd's model lets the DC CVAU be satisfied before the earlier access it is not ordered with"
+	return []arm64LitmusTest{
+		{litmus: lit("SM.B+isb", m0, "0:X9=0", th("store m0 NOP", "isb", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("SM.B+dc.cvau-dsb.ish", m0, "0:X9=0", th("store m0 NOP", "dc m0", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("SM.B+dc.cvau-dsb.ish-isb", m0, "0:X9=0", th("store m0 NOP", "dc m0", "isb", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("SM.B+dsb.ish-ic.ivau-dsb.ish-isb", m0, "0:X9=0", th("store m0 NOP", "dsb", "ic m0", "isb", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("SM.B+cachesync-isb", m0, "0:X9=0", th("store m0 NOP", "dc m0", "ic m0", "isb", "exec m0 X9")), herd: "Forbidden"},
+		{litmus: lit("2SM.B+cachesync-isb", map[string]string{"L0": "B"}, `1:X3=1 /\ 1:X9=0`,
+			th("store L0 NOP"), th("load L0 X3", "dc L0", "ic L0", "isb", "exec L0 X9")), herd: "Forbidden"},
+		{litmus: lit("MP.FF+dmb.st+po", two, ffExists, mpff("dmb"), th("exec Lself01 X10", "exec Lself00 X11")), herd: "Allowed"},
+		{litmus: lit("MP.FF+dc.cvau-dsb.ish+po", two, ffExists, mpff("dc Lself00"), th("exec Lself01 X10", "exec Lself00 X11")), herd: "Allowed"},
+		{litmus: lit("MP.FF+dmb.st+cachesync", two, ffExists, mpff("dmb"), th("exec Lself01 X10", "dc Lself00", "ic Lself00", "exec Lself00 X11")), herd: "Allowed"},
+		{litmus: lit("MP.FF+dmb.st+cachesync-isb", two, ffExists, mpff("dmb"), th("exec Lself01 X10", "dc Lself00", "ic Lself00", "isb", "exec Lself00 X11")), herd: "Forbidden"},
+		{litmus: lit("MP.FF+dmb.st+ic-dsb-isb", two, ffExists, mpff("dmb"), th("exec Lself01 X10", "ic Lself00", "isb", "exec Lself00 X11")), herd: "Allowed"},
+		{litmus: lit("MP.FF+dmb.st+dc-dsb-isb", two, ffExists, mpff("dmb"), th("exec Lself01 X10", "dc Lself00", "isb", "exec Lself00 X11")), herd: "Allowed"},
+		{litmus: lit("MP.FF+dc-dsb+ic-dsb-isb", two, ffExists, mpff("dc Lself00"), th("exec Lself01 X10", "ic Lself00", "isb", "exec Lself00 X11")), herd: "Forbidden"},
+		{litmus: lit("MP.FF+dc.cvau-dsb.ish+ic.vau-dsb.ish", map[string]string{"L0": "B", "L1": "B"}, ffExists,
+			th("store L1 NOP", "dc L1", "store L0 NOP"), th("exec L0 X10", "ic L1", "exec L1 X11")), herd: "Allowed"},
+		{litmus: lit("MP.FF+dc.cvau-dsb.ish+ic.vau-dsb.ish-isb", map[string]string{"L0": "B", "L1": "B"}, ffExists,
+			th("store L1 NOP", "dc L1", "store L0 NOP"), th("exec L0 X10", "ic L1", "isb", "exec L1 X11")), herd: "Forbidden"},
+		{litmus: lit("MP.RF+dmb.st+ctrlisb", m0, rfExists, th("store m0 NOP", "dmb", "write z 1"), th("read z X2", "isb", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("MP.RF+cachesync+ctrlisb", m0, rfExists, th("store m0 NOP", "dc m0", "ic m0", "write z 1"), th("read z X2", "isb", "exec m0 X9")), herd: "Forbidden"},
+		{litmus: lit("MP.RF+dc-dsb-ic-dsb+addr", m0, `1:X8=1 /\ 1:X9=0`, th("store m0 NOP", "dc m0", "ic m0", "write z 1"), th("read z X8", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("MP.RF+dc-dsb-ic-dsb+ctrlisb", m0, rfExists, th("store m0 NOP", "dc m0", "ic m0", "write z 1"), th("read z X2", "isb", "exec m0 X9")), herd: "Forbidden"},
+		{litmus: lit("MP.RF+dsb-ic-dsb+ctrlisb", m0, rfExists, th("store m0 NOP", "dsb", "ic m0", "write z 1"), th("read z X2", "isb", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("MP.RF+dc-dsb+ctrlisb-ic-dsb-isb", m0, rfExists, th("store m0 NOP", "dc m0", "write z 1"), th("read z X2", "isb", "ic m0", "isb", "exec m0 X9")), herd: "Forbidden"},
+		{litmus: lit("MP.RF+dmb.st+ctrlisb-ic-dsb-isb", m0, rfExists, th("store m0 NOP", "dmb", "write z 1"), th("read z X2", "isb", "ic m0", "isb", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("MP.RF+dmb.st+dsb.ish-ic.ivau-dsb.ish-isb", m0, rfExists, th("store m0 NOP", "dmb", "write z 1"), th("read z X2", "dsb", "ic m0", "isb", "exec m0 X9")), herd: "Allowed"},
+		{litmus: lit("MP.RF+dmb.st+dmb.ish-dc-dsb-ic-dsb-isb", m0, rfExists, th("store m0 NOP", "dmb", "write z 1"), th("read z X2", "dmb", "dc m0", "ic m0", "isb", "exec m0 X9")), herd: "Forbidden"},
+		{litmus: lit("MP.RF+dmb.st+dmb.ld-dc-dsb-ic-dsb-isb", m0, rfExists, th("store m0 NOP", "dmb", "write z 1"), th("read z X2", "dmb", "dc m0", "ic m0", "isb", "exec m0 X9")), herd: "Allowed",
+			model: "Forbidden", explain: "DMB LD does not order the LDR of z before the DC CVAU (a DC is not a load); " + sc},
+		{litmus: lit("MP.FR+dmb.st+po", map[string]string{"Lself": "B"}, `1:X9=1 /\ 1:X2=0`, th("write x 1", "dmb", "store Lself NOP"), th("exec Lself X9", "read x X2")), herd: "Forbidden"},
+		{litmus: lit("SB.RF+dmb+dmb.ish-cachesync-isb", m0, `0:X2=0 /\ 1:X9=0`, th("store m0 NOP", "dmb", "read z X2"), th("write z 1", "dmb", "dc m0", "ic m0", "isb", "exec m0 X9")), herd: "Forbidden"},
+		{litmus: lit("SB.RF+dmb+dmb.st-cachesync-isb", m0, `0:X2=0 /\ 1:X9=0`, th("store m0 NOP", "dmb", "read z X2"), th("write z 1", "dmb", "dc m0", "ic m0", "isb", "exec m0 X9")), herd: "Allowed",
+			model: "Forbidden", explain: "DMB ST orders stores only, not the STR of z before the DC CVAU; " + sc},
+		{litmus: lit("WRC-inst+cachesync+ctrlisb", map[string]string{"mod": "B"}, `1:X9=1 /\ 2:X2=1 /\ 2:X9=0`,
+			th("store mod NOP", "dc mod", "ic mod", "isb"), th("exec mod X9", "write x 1"), th("read x X2", "isb", "exec mod X9")), herd: "Allowed"},
+		{litmus: lit("WRC-inst+cachesync+ctrlisb-2", map[string]string{"mod": "B"}, `1:X9=1 /\ 2:X2=1 /\ 2:X9=0`,
+			th("store mod NOP"), th("exec mod X9", "dc mod", "ic mod", "write x 1"), th("read x X2", "isb", "exec mod X9")), herd: "Forbidden"},
+	}
+}
+
+// Arm64LitmusAgreement lists each transcribed test with herd's verdict,
+// the verdict the model is documented to compute and the explanation of
+// a disagreement (the docs' table; tests check it against exploration).
+func Arm64LitmusAgreement() [][4]string {
+	var out [][4]string
+	for _, lt := range arm64LitmusTests() {
+		model := lt.model
+		if model == "" {
+			model = lt.herd
+		}
+		out = append(out, [4]string{lt.litmus.Name, lt.herd, model, lt.explain})
+	}
+	return out
+}
+
+func arm64LitmusScenarios() []Scenario {
+	var out []Scenario
+	for _, lt := range arm64LitmusTests() {
+		l := lt.litmus
+		verdict := lt.herd
+		if lt.model != "" {
+			verdict = lt.model
+		}
+		expect := "safe"
+		if verdict == "Allowed" {
+			expect = "violation:exists"
+		}
+		desc := "herdtools7 aarch64-ifetch " + l.Name + " (" + lt.herd + ")"
+		if lt.explain != "" {
+			desc += "; klpcheck computes " + lt.model + ": " + lt.explain
+		}
+		s := arm64Scenario("litmus/"+l.Name, LitmusTable, l.Name, "herd7: "+lt.herd, desc, Arm64Params{Litmus: &l}, expect)
+		s.Name = "arm64/litmus/" + strings.ReplaceAll(l.Name, "/", "_")
+		out = append(out, s)
+	}
+	return out
+}
