@@ -206,7 +206,7 @@ func arm64Scenario(name, table, row, col, desc string, p Arm64Params, expect str
 }
 
 func (arm64Kind) Builtin() []Scenario {
-	const table = "arm64 text patching (writer on cpu0; executors call f twice)"
+	const table = "arm64 text patching (writer on cpu0; 1 executor calls f twice, 2 executors once each)"
 	rows := []struct {
 		name, row, desc string
 		p               Arm64Params
@@ -241,7 +241,7 @@ func (arm64Kind) Builtin() []Scenario {
 	for _, r := range rows {
 		for i, cpus := range []int{1, 2} {
 			p := r.p
-			p.CPUs = cpus
+			p.CPUs, p.Calls = cpus, 3-cpus
 			col := fmt.Sprintf("%d executor", cpus)
 			if cpus > 1 {
 				col += "s"

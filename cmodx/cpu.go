@@ -265,7 +265,7 @@ func (c *CPU) boundary(t *explore.Thread) {
 	m := c.m
 	fps := []explore.Footprint{explore.R(m.ipiObj + explore.Obj(c.ID))}
 	if m.stop != nil && c.Preemptible {
-		fps = append(fps, explore.R(m.stop.obj))
+		fps = append(fps, explore.R(m.stop.reqObj))
 	}
 	t.OpMulti("boundary", fps...)
 	if c.pendingIPI() {
@@ -282,7 +282,7 @@ func (c *CPU) schedulePoint(t *explore.Thread) {
 	m := c.m
 	fps := []explore.Footprint{explore.R(m.ipiObj + explore.Obj(c.ID))}
 	if m.stop != nil {
-		fps = append(fps, explore.R(m.stop.obj))
+		fps = append(fps, explore.R(m.stop.reqObj))
 	}
 	t.OpMulti("schedule point", fps...)
 	if c.pendingIPI() {
@@ -315,7 +315,7 @@ func (c *CPU) idle(t *explore.Thread) {
 	for {
 		fps := []explore.Footprint{explore.R(m.ipiObj + explore.Obj(c.ID))}
 		if m.stop != nil {
-			fps = append(fps, explore.R(m.stop.obj))
+			fps = append(fps, explore.R(m.stop.reqObj))
 		}
 		t.AwaitMulti("idle: wait for an IPI or the stopper", func() bool {
 			return c.pendingIPI() || (m.stop != nil && m.stop.requested && !c.stopDone)

@@ -11,6 +11,9 @@ import (
 // the current one, and calls fn in MULTI_STOP_RUN with interrupts
 // disabled.
 type StopMachine struct {
+	// reqObj holds requested (written once, read at every boundary); obj
+	// the state counters.
+	reqObj    explore.Obj
 	obj       explore.Obj
 	requested bool
 	// arrived counts CPUs that acknowledged MULTI_STOP_DISABLE_IRQ (the
@@ -26,7 +29,7 @@ type StopMachine struct {
 // it while building, before any CPU runs, so that every boundary watches
 // it.
 func (m *Machine) NewStopMachine() {
-	m.stop = &StopMachine{obj: m.S.Object("stop_machine")}
+	m.stop = &StopMachine{reqObj: m.S.Object("stop_machine requested"), obj: m.S.Object("multi_stop state")}
 }
 
 // StopMachineCall mirrors stop_machine_cpuslocked(fn, cpu_online_mask):
@@ -37,7 +40,7 @@ func (m *Machine) StopMachineCall(t *explore.Thread, self *CPU, name string, fn 
 	if m.stop == nil {
 		panic("cmodx: StopMachineCall without NewStopMachine")
 	}
-	t.Op(name+": queue the stopper on every CPU", explore.W(m.stop.obj))
+	t.Op(name+": queue the stopper on every CPU", explore.W(m.stop.reqObj))
 	m.SetWriterStep(t, name)
 	m.stop.requested, m.stop.fn, m.stop.name = true, fn, name
 	self.stopper(t)
