@@ -1,0 +1,145 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/klpcheck/klpcheck/explore"
+)
+
+// checkFixedBuiltin explores a fixed-ISA kind's built-in scenarios with
+// their own bounds and compares each verdict with Expect (the 2-executor
+// column only without -short). Every counterexample must replay to the
+// same property, with its disassembly in the rendered notes.
+func checkFixedBuiltin(t *testing.T, k Kind, disasm string) {
+	n := 0
+	for _, s := range k.Builtin() {
+		if strings.Contains(s.Name, "/litmus/") || (testing.Short() && strings.HasSuffix(s.Name, "/2cpu")) {
+			continue
+		}
+		n++
+		prog, opts, err := Prepare(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := explore.Explore(prog, opts)
+		if v := verdict(r); v != s.Expect {
+			t.Errorf("%s: %s, expected %s", s.Name, v, s.Expect)
+			if r.Failure != nil {
+				t.Logf("%s", r.Failure.Message)
+			}
+			continue
+		}
+		if r.Failure == nil {
+			continue
+		}
+		rec, err := explore.Replay(prog, r.Schedule, explore.ReplayOptions{MaxSteps: opts.MaxSteps, Trace: true})
+		if err != nil {
+			t.Fatalf("%s: replay: %v", s.Name, err)
+		}
+		if rec.Failure == nil || rec.Failure.Property != r.Failure.Property {
+			t.Errorf("%s: the replay does not fail %s: %+v", s.Name, r.Failure.Property, rec.Failure)
+		}
+		found := false
+		for _, note := range rec.Notes {
+			found = found || strings.Contains(note.Text, disasm)
+		}
+		if !found && r.Failure.Property != "deadlock" {
+			t.Errorf("%s: no note of the replay shows the disassembly %q", s.Name, disasm)
+		}
+	}
+	if n < 8 {
+		t.Fatalf("only %d scenarios", n)
+	}
+}
+
+func TestArm64Builtin(t *testing.T) { checkFixedBuiltin(t, Arm64(), "nop") }
+
+// TestArm64LitmusAgreement explores every transcribed herdtools7 test and
+// counts agreements with herd's verdict: the documented disagreements
+// (docs/litmus.md) and no others.
+func TestArm64LitmusAgreement(t *testing.T) {
+	tests := arm64LitmusTests()
+	agree := 0
+	for _, lt := range tests {
+		s := arm64Scenario("litmus/"+lt.litmus.Name, LitmusTable, lt.litmus.Name, "", "", Arm64Params{Litmus: &lt.litmus}, "")
+		prog, opts, err := Prepare(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := explore.Explore(prog, opts)
+		if r.Verdict == explore.Incomplete {
+			t.Fatalf("%s: incomplete", lt.litmus.Name)
+		}
+		got := "Forbidden"
+		if r.Failure != nil {
+			if r.Failure.Property != "exists" {
+				t.Fatalf("%s: %s: %s", lt.litmus.Name, r.Failure.Property, r.Failure.Message)
+			}
+			got = "Allowed"
+		}
+		want := lt.herd
+		if lt.model != "" {
+			want = lt.model
+		}
+		if got != want {
+			t.Errorf("%s: klpcheck computes %s; the catalogue documents %s (herd: %s)", lt.litmus.Name, got, want, lt.herd)
+		}
+		if got == lt.herd {
+			agree++
+		}
+	}
+	t.Logf("%d of %d agree with herd", agree, len(tests))
+	if agree != 28 || len(tests) != 30 {
+		t.Errorf("%d of %d agree; docs/litmus.md says 28 of 30", agree, len(tests))
+	}
+}
+
+// TestFixedExhaustiveAgrees is the differential check of the cmodx
+// machine's footprints: plain exhaustive enumeration (no partial-order
+// reduction) gives the same verdicts as DPOR on the one-executor
+// scenarios and the litmus tests.
+func TestFixedExhaustiveAgrees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exhaustive enumeration")
+	}
+	for _, k := range []Kind{Arm64(), Riscv()} {
+		for _, s := range k.Builtin() {
+			if strings.HasSuffix(s.Name, "/2cpu") {
+				continue
+			}
+			prog, opts, err := Prepare(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := explore.Explore(prog, explore.Options{Strategy: explore.Exhaustive, MaxSteps: opts.MaxSteps, MaxExecutions: 2_000_000})
+			if e.Verdict == explore.Incomplete {
+				t.Logf("%s: exhaustive enumeration incomplete after %d executions", s.Name, e.Stats.Executions)
+				continue
+			}
+			if v := verdict(e); v != s.Expect {
+				t.Errorf("%s: exhaustive enumeration says %s, DPOR's expected %s", s.Name, v, s.Expect)
+			}
+		}
+	}
+}
+
+// TestArm64ParamErrors: bad parameters name their field.
+func TestArm64ParamErrors(t *testing.T) {
+	for _, c := range []struct{ params, field string }{
+		{`{}`, "params.protocol"},
+		{`{"protocol":"jump-label","cpus":3}`, "params.cpus"},
+		{`{"protocol":"nope"}`, "params.protocol"},
+		{`{"protocol":"nosync","old":"d503"}`, "params.old"},
+		{`{"protocol":"jump-label","old":"d503201f"}`, "params.old"},
+		{`{"protocol":"ftrace","ignore":["cmodx"]}`, "params.ignore[0]"},
+		{`{"litmus":{"name":"x","code":{"m0":"B"},"threads":[["exec m0 Y9"]],"exists":"0:X9=0"}}`, "params.litmus"},
+		{`{"litmus":{"name":"x","code":{"m0":"B"},"threads":[["exec m0 X9"]],"exists":"0:X9=0"},"cpus":2}`, "params.litmus"},
+		{`{"protocol":"jump-label","bogus":1}`, "unknown field"},
+	} {
+		_, err := Arm64().Build(Scenario{Name: "t", Kind: "arm64", Params: []byte(c.params)})
+		if err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: error %v, want one naming %s", c.params, err, c.field)
+		}
+	}
+}
