@@ -53,10 +53,10 @@ func Branch(pc, target uint64, link bool) (uint32, error) {
 // ISA is the A64 instruction set.
 type ISA struct{}
 
-func (ISA) Name() string            { return "arm64" }
-func (ISA) InsnLen(b []byte) int    { return 4 }
-func (ISA) SyncOnException() bool   { return true }
-func (ISA) Coherent() bool          { return false }
+func (ISA) Name() string          { return "arm64" }
+func (ISA) InsnLen(b []byte) int  { return 4 }
+func (ISA) SyncOnException() bool { return true }
+func (ISA) Coherent() bool        { return false }
 func decode(b []byte) (arm64asm.Inst, error) {
 	if len(b) < 4 {
 		return arm64asm.Inst{}, fmt.Errorf("short")
