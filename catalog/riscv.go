@@ -20,6 +20,8 @@ type RiscvParams struct {
 	// jump-label. Default: ftrace-pair for ftrace-stop-machine,
 	// ftrace-2025 for the ftrace-2025 protocols, jump-label otherwise.
 	Site string `json:"site,omitempty"`
+	// Disable: the site goes from its enabled form back to nops.
+	Disable bool `json:"disable,omitempty"`
 	// Misaligned puts the site at f+2 (after a c.nop) instead of f.
 	Misaligned bool `json:"misaligned,omitempty"`
 	// Fetch is the fetch model: ziccif (default: naturally aligned 4-byte
@@ -95,7 +97,7 @@ func (riscvKind) Build(s Scenario) (explore.Program, error) {
 	default:
 		return nil, bad("rfence", "unknown remote fence %q (want ipi or sbi)", p.Rfence)
 	}
-	layout, err := riscv.FunctionLayout(site, p.Misaligned, unit)
+	layout, err := riscv.FunctionLayout(site, p.Misaligned, unit, p.Disable)
 	if err != nil {
 		return nil, bad("site", "%v", err)
 	}

@@ -27,8 +27,9 @@ var SiteKinds = []string{SiteFtracePair, SiteFtrace2025, SiteJumpLabel}
 // FunctionLayout builds a function with one patch site at f (aligned) or
 // f+2 (misaligned: a c.nop first, as compressed code without the 4-byte
 // alignment of patchable entries puts it). unit is the fetch unit: 4
-// (Ziccif) or 2 (parcels).
-func FunctionLayout(kind string, misaligned bool, unit int) (*cmodx.Layout, error) {
+// (Ziccif) or 2 (parcels). disable: the site goes from its enabled form
+// back to nops.
+func FunctionLayout(kind string, misaligned bool, unit int, disable bool) (*cmodx.Layout, error) {
 	l := &cmodx.Layout{Base: Base, Unit: unit, Syms: map[uint64]string{Base: "f", FtraceCaller: "ftrace_caller"}}
 	at := uint64(Base)
 	if misaligned {
@@ -48,6 +49,11 @@ func FunctionLayout(kind string, misaligned bool, unit int) (*cmodx.Layout, erro
 		l.Syms[at+8] = "f_l_yes"
 	default:
 		return nil, fmt.Errorf("unknown site kind %q (want one of %v)", kind, SiteKinds)
+	}
+	if disable {
+		for i := range slots {
+			slots[i].Old, slots[i].New = slots[i].New, slots[i].Old
+		}
 	}
 	for _, s := range slots {
 		l.Image = append(l.Image, s.Old...)
