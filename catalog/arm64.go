@@ -36,6 +36,9 @@ type Arm64Params struct {
 	// default 2).
 	CPUs  int `json:"cpus,omitempty"`
 	Calls int `json:"calls,omitempty"`
+	// Disable lists named steps to remove: dc, ic (of
+	// caches_clean_inval_pou), kick (kick_all_cpus_sync).
+	DisableSteps []string `json:"disable_steps,omitempty"`
 	// Ignore lists properties not to judge (final-text, stale-after-sync),
 	// for protocols that do not promise them.
 	Ignore []string `json:"ignore,omitempty"`
@@ -96,7 +99,7 @@ func (arm64Kind) Build(s Scenario) (explore.Program, error) {
 		return fmt.Errorf("scenario %q: params.%s: %s", s.Name, field, fmt.Sprintf(format, args...))
 	}
 	if p.Litmus != nil {
-		if p.Protocol != "" || p.Site != "" || p.Disable || p.Old != "" || p.New != "" || p.CPUs != 0 || p.Calls != 0 || len(p.Ignore) > 0 {
+		if p.Protocol != "" || p.Site != "" || p.Disable || p.Old != "" || p.New != "" || p.CPUs != 0 || p.Calls != 0 || len(p.Ignore) > 0 || len(p.DisableSteps) > 0 {
 			return nil, bad("litmus", "a litmus scenario takes no other parameter")
 		}
 		prog, err := arm64.LitmusProgram(p.Litmus, props.Exists)
@@ -166,8 +169,15 @@ func (arm64Kind) Build(s Scenario) (explore.Program, error) {
 	if err := checkIgnore(s.Name, p.Ignore); err != nil {
 		return nil, err
 	}
+	disabled, err := arm64.ParseSteps(p.DisableSteps)
+	if err != nil {
+		return nil, bad("disable_steps", "%v", err)
+	}
+	if disabled["kick"] && p.Protocol != "jump-label" {
+		return nil, bad("disable_steps", "kick is a step of the jump-label protocol only")
+	}
 	return fixedProgram(arm64.ISA{}, layout, cpus, calls, true, proto.StopMachine, func(m *cmodx.Machine) func(*explore.Thread) {
-		return arm64.Writer(proto, m)
+		return arm64.Writer(proto, m, disabled)
 	}, p.Ignore), nil
 }
 
@@ -221,6 +231,12 @@ func (arm64Kind) Builtin() []Scenario {
 		{"jump-label-disable", "jump label since cfb00a357864, b → nop",
 			"static_key_disable with the batched update and kick_all_cpus_sync",
 			Arm64Params{Protocol: "jump-label", Disable: true}, [2]string{"safe", "safe"}},
+		{"jump-label-no-ic", "jump label since cfb00a357864, without ic ivau",
+			"the batched update with caches_clean_inval_pou's ic ivau removed: kick_all_cpus_sync makes every CPU synchronise its context, but its instruction cache still holds the old nop",
+			Arm64Params{Protocol: "jump-label", DisableSteps: []string{"ic"}}, [2]string{"violation:stale-after-sync", "violation:stale-after-sync"}},
+		{"jump-label-no-dc", "jump label since cfb00a357864, without dc cvau",
+			"the batched update with caches_clean_inval_pou's dc cvau removed: the ic ivau invalidates, but a refill may still read the old nop from the point of unification",
+			Arm64Params{Protocol: "jump-label", DisableSteps: []string{"dc"}}, [2]string{"violation:stale-after-sync", "violation:stale-after-sync"}},
 		{"ftrace", "ftrace nop → bl (CMODX, no sync)",
 			"ftrace_make_call via ftrace_modify_code and aarch64_insn_patch_text_nosync: NOP and BL may be concurrently modified; final-text is not judged, since ftrace does not synchronise the other CPUs (see the next row)",
 			Arm64Params{Protocol: "ftrace", Ignore: []string{props.FinalText}}, [2]string{"safe", "safe"}},

@@ -139,6 +139,8 @@ func TestArm64ParamErrors(t *testing.T) {
 		{`{"litmus":{"name":"x","code":{"m0":"B"},"threads":[["exec m0 Y9"]],"exists":"0:X9=0"}}`, "params.litmus"},
 		{`{"litmus":{"name":"x","code":{"m0":"B"},"threads":[["exec m0 X9"]],"exists":"0:X9=0"},"cpus":2}`, "params.litmus"},
 		{`{"protocol":"jump-label","bogus":1}`, "unknown field"},
+		{`{"protocol":"jump-label","disable_steps":["sync3"]}`, "params.disable_steps"},
+		{`{"protocol":"ftrace","disable_steps":["kick"]}`, "params.disable_steps"},
 	} {
 		_, err := Arm64().Build(Scenario{Name: "t", Kind: "arm64", Params: []byte(c.params)})
 		if err == nil || !strings.Contains(err.Error(), c.field) {

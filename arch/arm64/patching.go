@@ -50,17 +50,48 @@ func FindProtocol(name string) (*Protocol, error) {
 	return nil, fmt.Errorf("unknown arm64 protocol %q (want one of %v)", name, ProtocolNames())
 }
 
+// Step is a named synchronisation step of the protocols that a scenario
+// can disable, to see what it is for.
+type Step struct {
+	Name, Meaning string
+}
+
+// Steps are the named steps.
+var Steps = []Step{
+	{"dc", "the dc cvau; dsb ish of caches_clean_inval_pou()"},
+	{"ic", "the ic ivau; dsb ish of caches_clean_inval_pou()"},
+	{"kick", "arch_jump_label_transform_apply()'s kick_all_cpus_sync()"},
+}
+
+// ParseSteps checks a list of step names.
+func ParseSteps(names []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, n := range names {
+		ok := false
+		for _, s := range Steps {
+			ok = ok || s.Name == n
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown step %q (want dc, ic or kick)", n)
+		}
+		out[n] = true
+	}
+	return out, nil
+}
+
 // writer is the patching thread of one execution, on CPU 0.
 type writer struct {
 	m        *cmodx.Machine
 	c        *cmodx.CPU
 	cpuCount *explore.Var[int]
+	disabled map[string]bool
 }
 
 // Writer returns the body of the thread that runs protocol p on CPU 0 of
-// m, rewriting every site of m's layout to its new text.
-func Writer(p *Protocol, m *cmodx.Machine) func(t *explore.Thread) {
-	w := &writer{m: m, c: m.CPUs[0]}
+// m, rewriting every site of m's layout to its new text, without the
+// named steps in disabled.
+func Writer(p *Protocol, m *cmodx.Machine, disabled map[string]bool) func(t *explore.Thread) {
+	w := &writer{m: m, c: m.CPUs[0], disabled: disabled}
 	if p.StopMachine {
 		w.cpuCount = explore.NewVar(m.S, "cpu_count", 0)
 	}
@@ -89,7 +120,14 @@ func (w *writer) patchTextNosync(t *explore.Thread, c *cmodx.CPU, addr uint64, i
 	}
 	w.m.Store(t, addr, insn)
 	w.m.SetWriterStep(t, "aarch64_insn_write")
-	w.m.CachesCleanInvalPoU(t, c, addr, 4)
+	// caches_clean_inval_pou()
+	if !w.disabled["dc"] {
+		w.m.DCCVAU(t, addr, 4)
+	}
+	if !w.disabled["ic"] {
+		w.m.ICIVAU(t, addr, 4)
+	}
+	c.ISB(t)
 	return nil
 }
 
@@ -170,7 +208,9 @@ func (w *writer) jumpLabel(t *explore.Thread) {
 		}
 		w.m.SetWriterStep(t, "arch_jump_label_transform_queue")
 	}
-	w.m.SendIPIs(t, w.c, cmodx.IPISync, "arch_jump_label_transform_apply: kick_all_cpus_sync")
+	if !w.disabled["kick"] {
+		w.m.SendIPIs(t, w.c, cmodx.IPISync, "arch_jump_label_transform_apply: kick_all_cpus_sync")
+	}
 }
 
 // ftrace mirrors ftrace_modify_all_code() updating each record:
