@@ -30,7 +30,8 @@ import (
 //	read x Xn       LDR of data location x into Xn
 //	load L Xn       LDR of code location L: Xn := 1 if it holds NOP, else 0
 //
-// The exists clause is a conjunction "T:Xn=v /\ ...".
+// The exists clause is a conjunction of "T:Xn=v" (a register of thread
+// T) and "x=v" (the final value of data location x).
 type Litmus struct {
 	Name    string            `json:"name"`
 	Code    map[string]string `json:"code"`
@@ -46,7 +47,10 @@ type litmusOp struct {
 	reg  int
 }
 
-type litmusCond struct{ thread, reg, val int }
+type litmusCond struct {
+	thread, reg, val int
+	data             string // a data location instead of a register
+}
 
 type litmusTest struct {
 	labels  []string
@@ -160,6 +164,17 @@ func (l *Litmus) parse() (*litmusTest, error) {
 	sort.Strings(lt.data)
 	for _, c := range strings.Split(l.Exists, `/\`) {
 		c = strings.TrimSpace(c)
+		if loc, val, ok := strings.Cut(c, "="); ok && !strings.Contains(loc, ":") {
+			v, err := strconv.Atoi(val)
+			if err != nil {
+				return nil, fmt.Errorf("exists: %q: %q is not an integer", c, val)
+			}
+			if _, ok := lt.dinit[loc]; !ok {
+				return nil, fmt.Errorf("exists: %q: %s is not a data location of the test", c, loc)
+			}
+			lt.exists = append(lt.exists, litmusCond{data: loc, val: v})
+			continue
+		}
 		th, rest, ok1 := strings.Cut(c, ":")
 		reg, val, ok2 := strings.Cut(rest, "=")
 		if !ok1 || !ok2 {
@@ -177,7 +192,7 @@ func (l *Litmus) parse() (*litmusTest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("exists: %q: %q is not an integer", c, val)
 		}
-		lt.exists = append(lt.exists, litmusCond{ti, r, v})
+		lt.exists = append(lt.exists, litmusCond{thread: ti, reg: r, val: v})
 	}
 	return lt, nil
 }
@@ -261,6 +276,13 @@ func LitmusProgram(l *Litmus, prop string) (explore.Program, error) {
 		sys.AtEnd(prop, func() error {
 			var parts []string
 			for _, c := range lt.exists {
+				if c.data != "" {
+					if vars[c.data].Peek() != c.val {
+						return nil
+					}
+					parts = append(parts, fmt.Sprintf("%s=%d", c.data, c.val))
+					continue
+				}
 				if regs[c.thread][c.reg] != c.val {
 					return nil
 				}
