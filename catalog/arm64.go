@@ -55,15 +55,23 @@ func Arm64() Kind { return arm64Kind{} }
 
 func (arm64Kind) Name() string { return "arm64" }
 
-func fixedProperties(extra ...props.Property) []Property {
+// fixedProperties lists the fixed-ISA properties but the ones a kind
+// cannot violate, then extra.
+func fixedProperties(skip string, extra ...props.Property) []Property {
 	var out []Property
 	for _, p := range append(append([]props.Property(nil), props.FixedISA...), extra...) {
-		out = append(out, Property{ID: p.ID, Meaning: p.Meaning})
+		if p.ID != skip {
+			out = append(out, Property{ID: p.ID, Meaning: p.Meaning})
+		}
 	}
 	return out
 }
 
-func (arm64Kind) Properties() []Property { return fixedProperties(props.LitmusProperties...) }
+// Properties: an aligned A64 word never tears, so torn-decode is not
+// among them.
+func (arm64Kind) Properties() []Property {
+	return fixedProperties(props.TornDecode, props.LitmusProperties...)
+}
 
 // parseWord reads a 32-bit instruction word in hex ("d503201f").
 func parseWord(s string) (uint32, error) {

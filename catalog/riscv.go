@@ -7,6 +7,7 @@ import (
 	"github.com/klpcheck/klpcheck/arch/riscv"
 	"github.com/klpcheck/klpcheck/cmodx"
 	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/props"
 )
 
 // RiscvParams are the parameters of a RISC-V text-patching scenario: a
@@ -50,7 +51,10 @@ func Riscv() Kind { return riscvKind{} }
 
 func (riscvKind) Name() string { return "riscv" }
 
-func (riscvKind) Properties() []Property { return fixedProperties() }
+// Properties: RISC-V has no CMODX list (an aligned word is fetched
+// atomically; what tears is judged by torn-decode), so cmodx is not among
+// them.
+func (riscvKind) Properties() []Property { return fixedProperties(props.CMODX) }
 
 func (riscvKind) Build(s Scenario) (explore.Program, error) {
 	var p RiscvParams
