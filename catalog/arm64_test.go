@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -147,4 +148,56 @@ func TestArm64ParamErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want one naming %s", c.params, err, c.field)
 		}
 	}
+}
+
+// TestFixedDeterministic: the same scenario explored with one worker and
+// with two gives the same verdict, counts and counterexample.
+func TestFixedDeterministic(t *testing.T) {
+	for _, name := range []string{"arm64/jump-label/1cpu", "riscv/ftrace-pair-preempt/1cpu", "arm64/patch-text-first-cpu/2cpu"} {
+		s, ok := Find(name)
+		if !ok {
+			t.Fatalf("%s: not in the catalog", name)
+		}
+		prog, opts, err := Prepare(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.SplitDepth = 6
+		var got [2]string
+		for i, w := range []int{1, 2} {
+			o := opts
+			o.Workers = w
+			r := explore.Explore(prog, o)
+			got[i] = fmt.Sprintf("%s %d %v", verdict(r), r.Stats.Executions, r.Schedule)
+		}
+		if got[0] != got[1] {
+			t.Errorf("%s: 1 worker %s, 2 workers %s", name, got[0], got[1])
+		}
+	}
+}
+
+// FuzzFixedParams: arbitrary arm64 and riscv params either build or fail
+// with an error naming params, and built scenarios run without panics.
+func FuzzFixedParams(f *testing.F) {
+	for _, s := range append(Arm64().Builtin(), Riscv().Builtin()...) {
+		f.Add(s.Kind == "riscv", string(s.Params))
+	}
+	f.Add(false, `{"litmus":{"name":"x","code":{"m":"B"},"threads":[["exec m X1","write y 2"]],"exists":"0:X1=0 /\\ y=2"}}`)
+	f.Fuzz(func(t *testing.T, rv bool, params string) {
+		k := Arm64()
+		if rv {
+			k = Riscv()
+		}
+		prog, err := k.Build(Scenario{Name: "fuzz", Kind: k.Name(), Params: []byte(params)})
+		if err != nil {
+			if !strings.Contains(err.Error(), "params") {
+				t.Fatalf("error without a field: %v", err)
+			}
+			return
+		}
+		r := explore.Explore(prog, explore.Options{Strategy: explore.Random, MaxExecutions: 3, MaxSteps: 400, Seed: 1})
+		if r.Failure != nil && r.Failure.Property == "panic" {
+			t.Fatalf("%s: %s", params, r.Failure.Message)
+		}
+	})
 }
