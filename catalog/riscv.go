@@ -15,10 +15,11 @@ import (
 // executor harts call the function that holds it.
 type RiscvParams struct {
 	// Protocol is the writer (see riscv.Protocols): ftrace-stop-machine,
-	// ftrace-2025, ftrace-2025-local-flush, patch-text-2023, patch-text.
+	// ftrace-pair-nosync, ftrace-2025, ftrace-2025-local-flush,
+	// patch-text-2023, patch-text.
 	Protocol string `json:"protocol"`
 	// Site is the code around the site: ftrace-pair, ftrace-2025 or
-	// jump-label. Default: ftrace-pair for ftrace-stop-machine,
+	// jump-label. Default: ftrace-pair for the ftrace-pair protocols,
 	// ftrace-2025 for the ftrace-2025 protocols, jump-label otherwise.
 	Site string `json:"site,omitempty"`
 	// Disable: the site goes from its enabled form back to nops.
@@ -77,7 +78,7 @@ func (riscvKind) Build(s Scenario) (explore.Program, error) {
 	site := p.Site
 	if site == "" {
 		switch p.Protocol {
-		case "ftrace-stop-machine":
+		case "ftrace-stop-machine", "ftrace-pair-nosync":
 			site = riscv.SiteFtracePair
 		case "ftrace-2025", "ftrace-2025-local-flush":
 			site = riscv.SiteFtrace2025
@@ -148,6 +149,9 @@ func (riscvKind) Builtin() []Scenario {
 		{"ftrace-pair-nopreempt", "ftrace auipc+jalr pair, stop_machine, !PREEMPT",
 			"the same protocol where a task is preempted only at its schedule points (the 2023 workaround made dynamic ftrace depend on !PREEMPTION): the stopper never runs between the two instructions",
 			RiscvParams{Protocol: "ftrace-stop-machine"}, "safe"},
+		{"ftrace-pair-nosync", "ftrace auipc+jalr pair written live, !PREEMPT",
+			"the pre-2025 pair written without stop_machine (one aligned 8-byte store): a hart fetches the two instructions one at a time, so it can execute the old first nop and the new jalr — why the pair needed stop_machine at all",
+			RiscvParams{Protocol: "ftrace-pair-nosync"}, "violation:mixed-pair"},
 		{"ftrace-2025-preempt", "ftrace 2025: auipc fixed, nop ↔ jalr, CONFIG_PREEMPT",
 			"the 2025 scheme (atomic patching and preempt improvements): only the jalr word changes, one aligned 4-byte store that Ziccif fetches atomically; flush_icache_all() after",
 			RiscvParams{Protocol: "ftrace-2025", Preempt: true}, "safe"},
