@@ -85,6 +85,13 @@ func arm64LitmusTests() []arm64LitmusTest {
 			th("store M0 NOP", "dsb", "isb", "exec M1 X9"), th("store M1 NOP", "dc M1", "ic M1", "dc M0", "ic M0", "isb", "exec M0 X9")), herd: "Forbidden"},
 		{litmus: lit("SB-bnop-cachesyncs1-reordered", map[string]string{"M0": "B", "M1": "B"}, `0:X9=0 /\ 1:X9=0`,
 			th("store M0 NOP", "dsb", "isb", "exec M1 X9"), th("store M1 NOP", "dsb", "dc M0", "ic M0", "dc M1", "ic M1", "isb", "exec M0 X9")), herd: "Allowed"},
+		{litmus: lit("coFF", map[string]string{"L0": "B"}, `1:X1=1 /\ 1:X2=0`, th("store L0 NOP"), th("exec L0 X1", "exec L0 X2")), herd: "Allowed"},
+		// herd numbers the paths NOP 2, B j1 1, B j0 0; here NOP is 1 and B2 2.
+		{litmus: lit("coFF+cachesync", map[string]string{"l1": "B"}, `1:X1=1 /\ 1:X2=0`,
+			th("store l1 B2", "dc l1", "ic l1", "store l1 NOP"), th("exec l1 X1", "exec l1 X2")), herd: "Forbidden"},
+		{litmus: lit("coFW-1", map[string]string{"l1": "B"}, "0:X2=1", th("exec l1 X2", "store l1 NOP")), herd: "Forbidden"},
+		{litmus: lit("icc2", map[string]string{"mod": "B"}, rfExists, th("store mod NOP", "dc mod", "ic mod", "write z 1"), th("read z X2", "dsb", "isb", "exec mod X9")), herd: "Forbidden"},
+		{litmus: lit("dcc2", map[string]string{"mod": "B"}, rfExists, th("store mod NOP", "dc mod", "write z 1"), th("read z X2", "dsb", "ic mod", "isb", "exec mod X9")), herd: "Forbidden"},
 		{litmus: lit("WRC-inst+cachesync+ctrlisb", map[string]string{"mod": "B"}, `1:X9=1 /\ 2:X2=1 /\ 2:X9=0`,
 			th("store mod NOP", "dc mod", "ic mod", "isb"), th("exec mod X9", "write x 1"), th("read x X2", "isb", "exec mod X9")), herd: "Allowed"},
 		{litmus: lit("WRC-inst+cachesync+ctrlisb-2", map[string]string{"mod": "B"}, `1:X9=1 /\ 2:X2=1 /\ 2:X9=0`,

@@ -13,22 +13,24 @@ import (
 
 // Litmus is an instruction-fetch litmus test in the shape of herdtools7's
 // aarch64-ifetch catalogue: code locations that hold "B" (a branch over
-// the MOV that sets a register) or "NOP" (which falls into it), threads of
-// operations, and an exists clause over the final registers.
+// the MOV that sets a register), "NOP" (which falls into it) or "B2" (a
+// branch to a third path), threads of operations, and an exists clause
+// over the final registers and data.
 //
 // Operations (one per string, herd's names):
 //
-//	store L NOP|B   STR of an instruction to code location L
+//	store L NOP|B|B2  STR of an instruction to code location L
 //	dc L            DC CVAU of L, completed by the DSB ISH that follows it
 //	ic L            IC IVAU of L, completed by the DSB ISH that follows it
 //	isb             ISB (a context synchronisation event)
 //	dmb | dsb       barriers: no effect on the model's sequentially
 //	                consistent data side (DSBs completing DC/IC are in them)
 //	exec L Xn       branch to L and run it: Xn := 1 if it executes NOP
-//	                (falling into "MOV Wn,#1"), 0 if it executes B
+//	                (falling into "MOV Wn,#1"), 0 if it executes B, 2 if B2
 //	write x v       STR of v to data location x
 //	read x Xn       LDR of data location x into Xn
-//	load L Xn       LDR of code location L: Xn := 1 if it holds NOP, else 0
+//	load L Xn       LDR of code location L: Xn := 1 if it holds NOP, 0 for
+//	                B, 2 for B2
 //
 // The exists clause is a conjunction of "T:Xn=v" (a register of thread
 // T) and "x=v" (the final value of data location x).
@@ -55,7 +57,7 @@ type litmusCond struct {
 type litmusTest struct {
 	labels  []string
 	addr    map[string]uint64
-	init    map[string]bool // true: NOP
+	init    map[string]int // 0: B, 1: NOP, 2: B2
 	data    []string
 	dinit   map[string]int
 	threads [][]litmusOp
@@ -73,18 +75,33 @@ func parseReg(s string) (int, error) {
 	return n, nil
 }
 
-func parseInsnName(s string) (bool, error) {
+func parseInsnName(s string) (int, error) {
 	switch s {
-	case "NOP":
-		return true, nil
 	case "B":
-		return false, nil
+		return 0, nil
+	case "NOP":
+		return 1, nil
+	case "B2":
+		return 2, nil
 	}
-	return false, fmt.Errorf("%q: a code location holds NOP or B", s)
+	return 0, fmt.Errorf("%q: a code location holds NOP, B or B2", s)
+}
+
+// litmusWords are the encodings of B (b .+8, over the MOV), NOP and B2
+// (b .+12, to a third path).
+var litmusWords = [3]uint32{0x14000002, NOP, 0x14000003}
+
+func litmusValue(b []byte) int {
+	for i, w := range litmusWords {
+		if bytes.Equal(b, Word(w)) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (l *Litmus) parse() (*litmusTest, error) {
-	lt := &litmusTest{addr: map[string]uint64{}, init: map[string]bool{}, dinit: map[string]int{}}
+	lt := &litmusTest{addr: map[string]uint64{}, init: map[string]int{}, dinit: map[string]int{}}
 	if len(l.Code) == 0 {
 		return nil, fmt.Errorf("code: at least one code location")
 	}
@@ -93,11 +110,11 @@ func (l *Litmus) parse() (*litmusTest, error) {
 	}
 	sort.Strings(lt.labels)
 	for i, k := range lt.labels {
-		nop, err := parseInsnName(l.Code[k])
+		v, err := parseInsnName(l.Code[k])
 		if err != nil {
 			return nil, fmt.Errorf("code.%s: %v", k, err)
 		}
-		lt.addr[k], lt.init[k] = Base+uint64(16*i), nop
+		lt.addr[k], lt.init[k] = Base+uint64(16*i), v
 	}
 	for k, v := range l.Data {
 		lt.data = append(lt.data, k)
@@ -141,12 +158,8 @@ func (l *Litmus) parse() (*litmusTest, error) {
 			var err error
 			switch f[0] {
 			case "store":
-				var nop bool
-				if nop, err = parseInsnName(f[2]); err != nil {
+				if op.val, err = parseInsnName(f[2]); err != nil {
 					return nil, bad("%v", err)
-				}
-				if nop {
-					op.val = 1
 				}
 			case "exec", "read", "load":
 				if op.reg, err = parseReg(f[2]); err != nil {
@@ -213,11 +226,7 @@ func LitmusProgram(l *Litmus, prop string) (explore.Program, error) {
 	}
 	layout := &cmodx.Layout{Base: Base, Unit: 4, Syms: map[uint64]string{}}
 	for _, k := range lt.labels {
-		w := Word(0x14000002) // b .+8: over the MOV
-		if lt.init[k] {
-			w = Word(NOP)
-		}
-		layout.Image = append(layout.Image, w...)
+		layout.Image = append(layout.Image, Word(litmusWords[lt.init[k]])...)
 		layout.Image = append(layout.Image, Word(0x52800020)...) // mov w0, #1 (stands for MOV Wn,#1)
 		layout.Image = append(layout.Image, Word(NOP)...)
 		layout.Image = append(layout.Image, Word(NOP)...)
@@ -226,7 +235,6 @@ func LitmusProgram(l *Litmus, prop string) (explore.Program, error) {
 	if err := cmodx.FinishLayout(ISA{}, layout); err != nil {
 		return nil, err
 	}
-	nopBytes := Word(NOP)
 	return func(sys *explore.System) {
 		m := cmodx.NewMachine(sys, ISA{}, layout, cmodx.Config{CPUs: len(lt.threads)})
 		sys.SetModel(m)
@@ -241,11 +249,7 @@ func LitmusProgram(l *Litmus, prop string) (explore.Program, error) {
 				for _, op := range ops {
 					switch op.kind {
 					case "store":
-						w := Word(0x14000002)
-						if op.val == 1 {
-							w = nopBytes
-						}
-						m.Store(t, lt.addr[op.loc], w)
+						m.Store(t, lt.addr[op.loc], Word(litmusWords[op.val]))
 					case "dc":
 						m.DCCVAU(t, lt.addr[op.loc], 4)
 					case "ic":
@@ -258,13 +262,9 @@ func LitmusProgram(l *Litmus, prop string) (explore.Program, error) {
 						if !ok {
 							return
 						}
-						if bytes.Equal(b, nopBytes) {
-							regs[ti][op.reg] = 1
-						}
+						regs[ti][op.reg] = litmusValue(b)
 					case "load":
-						if bytes.Equal(m.LoadText(t, lt.addr[op.loc], 4), nopBytes) {
-							regs[ti][op.reg] = 1
-						}
+						regs[ti][op.reg] = litmusValue(m.LoadText(t, lt.addr[op.loc], 4))
 					case "write":
 						vars[op.loc].Store(t, op.val)
 					case "read":
