@@ -31,6 +31,9 @@ type Arm64Params struct {
 	// (default d503201f nop → aa1e03e9 mov x9, x30).
 	Old string `json:"old,omitempty"`
 	New string `json:"new,omitempty"`
+	// Fetch is the cache type: idc0 (default: DC CVAU is needed before IC
+	// IVAU) or idc1 (CTR_EL0.IDC set: it is not).
+	Fetch string `json:"fetch,omitempty"`
 	// CPUs is the number of executor CPUs besides the writer's (1..2,
 	// default 1); Calls the calls of the function each makes (1..3,
 	// default 2).
@@ -107,7 +110,7 @@ func (arm64Kind) Build(s Scenario) (explore.Program, error) {
 		return fmt.Errorf("scenario %q: params.%s: %s", s.Name, field, fmt.Sprintf(format, args...))
 	}
 	if p.Litmus != nil {
-		if p.Protocol != "" || p.Site != "" || p.Disable || p.Old != "" || p.New != "" || p.CPUs != 0 || p.Calls != 0 || len(p.Ignore) > 0 || len(p.DisableSteps) > 0 {
+		if p.Protocol != "" || p.Site != "" || p.Disable || p.Old != "" || p.New != "" || p.CPUs != 0 || p.Calls != 0 || p.Fetch != "" || len(p.Ignore) > 0 || len(p.DisableSteps) > 0 {
 			return nil, bad("litmus", "a litmus scenario takes no other parameter")
 		}
 		prog, err := arm64.LitmusProgram(p.Litmus, props.Exists)
@@ -177,6 +180,14 @@ func (arm64Kind) Build(s Scenario) (explore.Program, error) {
 	if err := checkIgnore(s.Name, p.Ignore); err != nil {
 		return nil, err
 	}
+	isa := arm64.ISA{}
+	switch p.Fetch {
+	case "", "idc0":
+	case "idc1":
+		isa.IDC = true
+	default:
+		return nil, bad("fetch", "unknown cache type %q (want idc0 or idc1)", p.Fetch)
+	}
 	disabled, err := arm64.ParseSteps(p.DisableSteps)
 	if err != nil {
 		return nil, bad("disable_steps", "%v", err)
@@ -184,7 +195,7 @@ func (arm64Kind) Build(s Scenario) (explore.Program, error) {
 	if disabled["kick"] && p.Protocol != "jump-label" {
 		return nil, bad("disable_steps", "kick is a step of the jump-label protocol only")
 	}
-	return fixedProgram(arm64.ISA{}, layout, cpus, calls, true, proto.StopMachine, func(m *cmodx.Machine) func(*explore.Thread) {
+	return fixedProgram(isa, layout, cpus, calls, true, proto.StopMachine, func(m *cmodx.Machine) func(*explore.Thread) {
 		return arm64.Writer(proto, m, disabled)
 	}, p.Ignore), nil
 }
@@ -245,6 +256,9 @@ func (arm64Kind) Builtin() []Scenario {
 		{"jump-label-no-dc", "jump label since cfb00a357864, without dc cvau",
 			"the batched update with caches_clean_inval_pou's dc cvau removed: the ic ivau invalidates, but a refill may still read the old nop from the point of unification",
 			Arm64Params{Protocol: "jump-label", DisableSteps: []string{"dc"}}, [2]string{"violation:stale-after-sync", "violation:stale-after-sync"}},
+		{"jump-label-no-dc-idc1", "the same without dc cvau, on IDC=1 hardware",
+			"the batched update without dc cvau on a CPU whose CTR_EL0.IDC says the clean is not needed for coherence: the ic ivau and the IPI suffice",
+			Arm64Params{Protocol: "jump-label", DisableSteps: []string{"dc"}, Fetch: "idc1"}, [2]string{"safe", "safe"}},
 		{"ftrace", "ftrace nop → bl (CMODX, no sync)",
 			"ftrace_make_call via ftrace_modify_code and aarch64_insn_patch_text_nosync: NOP and BL may be concurrently modified; final-text is not judged, since ftrace does not synchronise the other CPUs (see the next row)",
 			Arm64Params{Protocol: "ftrace", Ignore: []string{props.FinalText}}, [2]string{"safe", "safe"}},

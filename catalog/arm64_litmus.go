@@ -12,12 +12,39 @@ import (
 type arm64LitmusTest struct {
 	litmus  arm64.Litmus
 	herd    string // "Allowed" or "Forbidden"
+	idc1    string // herd's verdict for IDC1.<name> (CacheType=IDC)
 	model   string // what klpcheck computes, when it disagrees ("" = agrees)
 	explain string // why it disagrees
 }
 
-// LitmusTable is the title of the agreement table.
-const LitmusTable = "arm64 litmus (herdtools7 aarch64-ifetch, DIC0-IDC0): cell = klpcheck's verdict"
+// LitmusTable and LitmusTableIDC1 are the titles of the agreement
+// tables.
+const (
+	LitmusTable     = "arm64 litmus (herdtools7 aarch64-ifetch, DIC0-IDC0): cell = klpcheck's verdict"
+	LitmusTableIDC1 = "arm64 litmus (herdtools7 aarch64-ifetch, DIC0-IDC1: CacheType=IDC): cell = klpcheck's verdict"
+)
+
+// idc1Verdicts are kinds.txt's verdicts of the IDC1 versions of the
+// transcribed tests (the same code with CacheType=IDC).
+var idc1Verdicts = map[string]string{
+	"SM.B+isb": "Allowed", "SM.B+dc.cvau-dsb.ish": "Allowed", "SM.B+dc.cvau-dsb.ish-isb": "Allowed",
+	"SM.B+dsb.ish-ic.ivau-dsb.ish-isb": "Forbidden", "SM.B+cachesync-isb": "Forbidden", "2SM.B+cachesync-isb": "Forbidden",
+	"MP.FF+dmb.st+po": "Allowed", "MP.FF+dc.cvau-dsb.ish+po": "Allowed", "MP.FF+dmb.st+cachesync": "Allowed",
+	"MP.FF+dmb.st+cachesync-isb": "Forbidden", "MP.FF+dmb.st+ic-dsb-isb": "Forbidden", "MP.FF+dmb.st+dc-dsb-isb": "Allowed",
+	"MP.FF+dc-dsb+ic-dsb-isb": "Forbidden", "MP.FF+dc.cvau-dsb.ish+ic.vau-dsb.ish": "Allowed",
+	"MP.FF+dc.cvau-dsb.ish+ic.vau-dsb.ish-isb": "Forbidden", "MP.RF+dmb.st+ctrlisb": "Allowed",
+	"MP.RF+cachesync+ctrlisb": "Forbidden", "MP.RF+dc-dsb-ic-dsb+addr": "Allowed", "MP.RF+dc-dsb-ic-dsb+ctrlisb": "Forbidden",
+	"MP.RF+dsb-ic-dsb+ctrlisb": "Forbidden", "MP.RF+dc-dsb+ctrlisb-ic-dsb-isb": "Forbidden",
+	"MP.RF+dmb.st+ctrlisb-ic-dsb-isb": "Forbidden", "MP.RF+dmb.st+dsb.ish-ic.ivau-dsb.ish-isb": "Forbidden",
+	"MP.RF+dmb.st+dmb.ish-dc-dsb-ic-dsb-isb": "Forbidden", "MP.RF+dmb.st+dmb.ld-dc-dsb-ic-dsb-isb": "Forbidden",
+	"MP.FR+dmb.st+po": "Forbidden", "SB.RF+dmb+dmb.ish-cachesync-isb": "Forbidden", "SB.RF+dmb+dmb.st-cachesync-isb": "Forbidden",
+	"MP.FF+dsb.ish+po": "Allowed", "MP.RF+cachesync+dsb-isb": "Forbidden", "MP.RF+dc-dsb-ic-dsb+dsb.ld-isb": "Forbidden",
+	"MP.RF+dmb.st+dsb.ish-isb": "Allowed", "MP.RF+dc.cvau-dmb.ish+dsb.ish-ic.ivau-dsb.ish-isb": "Forbidden",
+	"S.RF-dsb-iccvau-dsb-isb": "Forbidden", "MP.FR+dmb.st+isb": "Forbidden", "MP.FW+dmb.st+po": "Forbidden",
+	"LB.RF+dmb.sy+po": "Forbidden", "SB-bnop-cachesyncs1": "Forbidden", "SB-bnop-cachesyncs1-reordered": "Allowed",
+	"coFF": "Allowed", "coFF+cachesync": "Forbidden", "coFW-1": "Forbidden", "icc2": "Forbidden", "dcc2": "Forbidden",
+	"WRC-inst+cachesync+ctrlisb": "Allowed", "WRC-inst+cachesync+ctrlisb-2": "Forbidden",
+}
 
 func lit(name string, code map[string]string, exists string, threads ...[]string) arm64.Litmus {
 	return arm64.Litmus{Name: name, Code: code, Threads: threads, Exists: exists}
@@ -100,16 +127,17 @@ func arm64LitmusTests() []arm64LitmusTest {
 }
 
 // Arm64LitmusAgreement lists each transcribed test with herd's verdict,
-// the verdict the model is documented to compute and the explanation of
-// a disagreement (the docs' table; tests check it against exploration).
-func Arm64LitmusAgreement() [][4]string {
-	var out [][4]string
+// the verdict the model is documented to compute, the explanation of a
+// disagreement, and herd's verdict of the test's IDC1 version (the
+// docs' table; tests check it against exploration).
+func Arm64LitmusAgreement() [][5]string {
+	var out [][5]string
 	for _, lt := range arm64LitmusTests() {
 		model := lt.model
 		if model == "" {
 			model = lt.herd
 		}
-		out = append(out, [4]string{lt.litmus.Name, lt.herd, model, lt.explain})
+		out = append(out, [5]string{lt.litmus.Name, lt.herd, model, lt.explain, idc1Verdicts[lt.litmus.Name]})
 	}
 	return out
 }
@@ -132,6 +160,21 @@ func arm64LitmusScenarios() []Scenario {
 		}
 		s := arm64Scenario("litmus/"+l.Name, LitmusTable, l.Name, "herd7: "+lt.herd, desc, Arm64Params{Litmus: &l}, expect)
 		s.Name = "arm64/litmus/" + strings.ReplaceAll(l.Name, "/", "_")
+		out = append(out, s)
+	}
+	// The same tests on IDC=1 hardware, against herd's IDC1 verdicts: the
+	// model agrees on all of them (the two data-side disagreements vanish,
+	// since no DC CVAU is needed there).
+	for _, lt := range arm64LitmusTests() {
+		l := lt.litmus
+		l.IDC = true
+		v := idc1Verdicts[l.Name]
+		expect := "safe"
+		if v == "Allowed" {
+			expect = "violation:exists"
+		}
+		s := arm64Scenario("litmus-idc1/"+l.Name, LitmusTableIDC1, "IDC1."+l.Name, "herd7: "+v,
+			"herdtools7 aarch64-ifetch IDC1."+l.Name+" ("+v+"): the same test with CacheType=IDC", Arm64Params{Litmus: &l}, expect)
 		out = append(out, s)
 	}
 	return out

@@ -91,6 +91,35 @@ func TestArm64LitmusAgreement(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d agree with herd", agree, len(tests))
+	// The IDC1 versions: every one agrees.
+	idc := 0
+	for _, lt := range tests {
+		l := lt.litmus
+		l.IDC = true
+		s := arm64Scenario("litmus-idc1/"+l.Name, LitmusTableIDC1, l.Name, "", "", Arm64Params{Litmus: &l}, "")
+		prog, opts, err := Prepare(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := explore.Explore(prog, opts)
+		got := "Forbidden"
+		if r.Failure != nil {
+			got = "Allowed"
+		}
+		want := idc1Verdicts[l.Name]
+		if want == "" {
+			t.Fatalf("%s: no IDC1 verdict", l.Name)
+		}
+		if got == want {
+			idc++
+		} else {
+			t.Errorf("IDC1.%s: klpcheck computes %s, herd %s", l.Name, got, want)
+		}
+	}
+	t.Logf("IDC1: %d of %d agree with herd", idc, len(tests))
+	if idc != len(tests) {
+		t.Errorf("IDC1: %d of %d agree; docs/litmus.md says all", idc, len(tests))
+	}
 	if agree != 44 || len(tests) != 46 {
 		t.Errorf("%d of %d agree; docs/litmus.md says 44 of 46", agree, len(tests))
 	}

@@ -50,13 +50,16 @@ func Branch(pc, target uint64, link bool) (uint32, error) {
 	return op | uint32(off>>2)&0x03ffffff, nil
 }
 
-// ISA is the A64 instruction set.
-type ISA struct{}
+// ISA is the A64 instruction set. IDC is CTR_EL0.IDC: the data cache
+// clean to the point of unification is not required for instruction to
+// data coherence, so a refill never reads older data (DC CVAU is not
+// needed; IC IVAU still is, since DIC is 0 in every scenario).
+type ISA struct{ IDC bool }
 
 func (ISA) Name() string          { return "arm64" }
 func (ISA) InsnLen(b []byte) int  { return 4 }
 func (ISA) SyncOnException() bool { return true }
-func (ISA) Coherent() bool        { return false }
+func (i ISA) Coherent() bool      { return i.IDC }
 func decode(b []byte) (arm64asm.Inst, error) {
 	if len(b) < 4 {
 		return arm64asm.Inst{}, fmt.Errorf("short")

@@ -40,6 +40,9 @@ type Litmus struct {
 	Data    map[string]int    `json:"data,omitempty"`
 	Threads [][]string        `json:"threads"`
 	Exists  string            `json:"exists"`
+	// IDC runs the test on hardware with CTR_EL0.IDC set (herd's
+	// "CacheType=IDC", the DIC0-IDC1 tests).
+	IDC bool `json:"idc,omitempty"`
 }
 
 type litmusOp struct {
@@ -232,11 +235,12 @@ func LitmusProgram(l *Litmus, prop string) (explore.Program, error) {
 		layout.Image = append(layout.Image, Word(NOP)...)
 		layout.Syms[lt.addr[k]] = k
 	}
-	if err := cmodx.FinishLayout(ISA{}, layout); err != nil {
+	isa := ISA{IDC: l.IDC}
+	if err := cmodx.FinishLayout(isa, layout); err != nil {
 		return nil, err
 	}
 	return func(sys *explore.System) {
-		m := cmodx.NewMachine(sys, ISA{}, layout, cmodx.Config{CPUs: len(lt.threads)})
+		m := cmodx.NewMachine(sys, isa, layout, cmodx.Config{CPUs: len(lt.threads)})
 		sys.SetModel(m)
 		vars := map[string]*explore.Var[int]{}
 		for _, d := range lt.data {
