@@ -15,8 +15,7 @@ import (
 // executor harts call the function that holds it.
 type RiscvParams struct {
 	// Protocol is the writer (see riscv.Protocols): ftrace-stop-machine,
-	// ftrace-pair-nosync, ftrace-2025, ftrace-2025-local-flush,
-	// patch-text-2023, patch-text.
+	// ftrace-pair-nosync, ftrace-2025, patch-text-2023, patch-text.
 	Protocol string `json:"protocol"`
 	// Site is the code around the site: ftrace-pair, ftrace-2025 or
 	// jump-label. Default: ftrace-pair for the ftrace-pair protocols,
@@ -39,6 +38,10 @@ type RiscvParams struct {
 	// calls of the function each makes (1..3, default 2).
 	CPUs  int `json:"cpus,omitempty"`
 	Calls int `json:"calls,omitempty"`
+	// DisableSteps lists named steps to remove: remote-fence
+	// (flush_icache_all's remote part), callback-fence (the harts'
+	// fence.i at the end of a stop_machine callback).
+	DisableSteps []string `json:"disable_steps,omitempty"`
 	// Ignore lists properties not to judge (final-text,
 	// stale-after-sync).
 	Ignore []string `json:"ignore,omitempty"`
@@ -80,7 +83,7 @@ func (riscvKind) Build(s Scenario) (explore.Program, error) {
 		switch p.Protocol {
 		case "ftrace-stop-machine", "ftrace-pair-nosync":
 			site = riscv.SiteFtracePair
-		case "ftrace-2025", "ftrace-2025-local-flush":
+		case "ftrace-2025":
 			site = riscv.SiteFtrace2025
 		default:
 			site = riscv.SiteJumpLabel
@@ -122,8 +125,12 @@ func (riscvKind) Build(s Scenario) (explore.Program, error) {
 	if err := checkIgnore(s.Name, p.Ignore); err != nil {
 		return nil, err
 	}
+	disabled, err := riscv.ParseSteps(p.DisableSteps)
+	if err != nil {
+		return nil, bad("disable_steps", "%v", err)
+	}
 	return fixedProgram(riscv.ISA{}, layout, cpus, calls, p.Preempt, proto.StopMachine, func(m *cmodx.Machine) func(*explore.Thread) {
-		return riscv.Writer(proto, m, rf)
+		return riscv.Writer(proto, m, rf, disabled)
 	}, p.Ignore), nil
 }
 
@@ -161,9 +168,9 @@ func (riscvKind) Builtin() []Scenario {
 		{"ftrace-2025-parcel", "ftrace 2025 without Ziccif (parcel fetch)",
 			"the 2025 scheme on a hart that fetches 2-byte parcels separately (no Ziccif): the aligned jalr store can still be fetched half old, half new",
 			RiscvParams{Protocol: "ftrace-2025", Preempt: true, Fetch: "parcel"}, "violation:torn-decode"},
-		{"ftrace-2025-local-flush", "ftrace 2025, local fence.i only",
-			"the 2025 scheme with flush_icache_all()'s remote fence removed: another hart keeps executing its stale nop after the writer returned",
-			RiscvParams{Protocol: "ftrace-2025-local-flush", Preempt: true}, "violation:final-text"},
+		{"ftrace-2025-no-remote-fence", "ftrace 2025 without the remote fence",
+			"the 2025 scheme with flush_icache_all()'s remote fence removed (disable_steps remote-fence): another hart keeps executing its stale nop after the writer returned",
+			RiscvParams{Protocol: "ftrace-2025", Preempt: true, DisableSteps: []string{"remote-fence"}}, "violation:final-text"},
 		{"patch-text-2023-ipi", "patch_text before c97bf629963e, IPI remote fence",
 			"patch_text_cb's master calls patch_text_nosync(), whose flush_icache_all() sends IPIs to harts spinning in stop_machine with interrupts disabled: the system hangs (fixed by c97bf629963e, Alexandre Ghiti 2024)",
 			RiscvParams{Protocol: "patch-text-2023", Preempt: true}, "violation:deadlock"},
@@ -173,6 +180,9 @@ func (riscvKind) Builtin() []Scenario {
 		{"patch-text", "patch_text since c97bf629963e",
 			"every hart runs the callback and its own local_flush_icache_all() after the master released it",
 			RiscvParams{Protocol: "patch-text", Preempt: true}, "safe"},
+		{"patch-text-no-callback-fence", "patch_text since c97bf629963e without the harts' fence.i",
+			"the same with the local_flush_icache_all() at the end of the callback removed (disable_steps callback-fence): a hart leaves stop_machine, where the writer's update should have reached it, with the old nop still in its instruction cache",
+			RiscvParams{Protocol: "patch-text", Preempt: true, DisableSteps: []string{"callback-fence"}}, "violation:stale-after-sync"},
 	}
 	var out []Scenario
 	for _, r := range rows {

@@ -16,6 +16,7 @@ func TestRiscvParamErrors(t *testing.T) {
 		{`{"protocol":"ftrace-2025","site":"x"}`, "params.site"},
 		{`{"protocol":"ftrace-2025","calls":0,"cpus":-1}`, "params.cpus"},
 		{`{"protocol":"ftrace-2025","calls":4}`, "params.calls"},
+		{`{"protocol":"ftrace-2025","disable_steps":["sync1"]}`, "params.disable_steps"},
 	} {
 		_, err := Riscv().Build(Scenario{Name: "t", Kind: "riscv", Params: []byte(c.params)})
 		if err == nil || !strings.Contains(err.Error(), c.field) {

@@ -97,7 +97,6 @@ var Protocols = []Protocol{
 	{Name: "ftrace-stop-machine", Mirrors: "arch_ftrace_update_code() before 2025 (after c97bf629963e): stop_machine(__ftrace_modify_code); the last hart to arrive runs ftrace_modify_all_code(), each ftrace_make_call() writing the whole auipc+jalr pair with patch_insn_write(), then releases the others, which run local_flush_icache_all()", StopMachine: true, write: (*writer).ftraceStopMachine},
 	{Name: "ftrace-pair-nosync", Mirrors: "the pre-2025 pair written live: ftrace_modify_all_code() with ftrace_make_call() writing auipc+jalr by patch_insn_write() (one 8-byte store when aligned), then flush_icache_all(), without stop_machine — the pair is two instructions and a hart fetches them one at a time", write: (*writer).ftracePairNosync},
 	{Name: "ftrace-2025", Mirrors: "the 2025 scheme (\"riscv: ftrace: prepare ftrace for atomic code patching\", b2137c3b6d7a, and the removal of stop_machine): the auipc is written once at boot; ftrace_make_call()/ftrace_make_nop() write only the jalr/nop word with patch_insn_write(); arch_ftrace_update_code() ends with flush_icache_all()", write: (*writer).ftrace2025},
-	{Name: "ftrace-2025-local-flush", Mirrors: "the 2025 scheme with flush_icache_all() reduced to its local_flush_icache_all() (the remote fence removed): a named step taken out to show what it is for", write: (*writer).ftrace2025Local},
 	{Name: "patch-text-2023", Mirrors: "patch_text() before c97bf629963e (2024): stop_machine(patch_text_cb); the last hart to arrive calls patch_text_nosync(), whose flush_icache_range() → flush_icache_all() makes the other harts fence.i, by IPI or SBI, while they spin with interrupts disabled", StopMachine: true, write: (*writer).patchTextOld},
 	{Name: "patch-text", Mirrors: "patch_text() since c97bf629963e \"riscv: Fix text patching when IPI are used\" (Alexandre Ghiti, 2024): the last hart writes with patch_insn_write() and releases the others; every hart then runs local_flush_icache_all()", StopMachine: true, write: (*writer).patchText},
 }
@@ -122,16 +121,43 @@ func FindProtocol(name string) (*Protocol, error) {
 	return nil, fmt.Errorf("unknown riscv protocol %q (want one of %v)", name, ProtocolNames())
 }
 
+// Step is a named synchronisation step a scenario can disable.
+type Step struct{ Name, Meaning string }
+
+// Steps are the named steps.
+var Steps = []Step{
+	{"remote-fence", "flush_icache_all()'s remote part: sbi_remote_fence_i() or on_each_cpu(ipi_remote_fence_i)"},
+	{"callback-fence", "the local_flush_icache_all() each hart runs at the end of a stop_machine callback (since c97bf629963e)"},
+}
+
+// ParseSteps checks a list of step names.
+func ParseSteps(names []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, n := range names {
+		ok := false
+		for _, s := range Steps {
+			ok = ok || s.Name == n
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown step %q (want remote-fence or callback-fence)", n)
+		}
+		out[n] = true
+	}
+	return out, nil
+}
+
 type writer struct {
 	m        *cmodx.Machine
 	c        *cmodx.CPU
 	rfence   RemoteFence
 	cpuCount *explore.Var[int]
+	disabled map[string]bool
 }
 
-// Writer returns the body of the thread that runs p on hart 0 of m.
-func Writer(p *Protocol, m *cmodx.Machine, rf RemoteFence) func(t *explore.Thread) {
-	w := &writer{m: m, c: m.CPUs[0], rfence: rf}
+// Writer returns the body of the thread that runs p on hart 0 of m,
+// without the named steps in disabled.
+func Writer(p *Protocol, m *cmodx.Machine, rf RemoteFence, disabled map[string]bool) func(t *explore.Thread) {
+	w := &writer{m: m, c: m.CPUs[0], rfence: rf, disabled: disabled}
 	if p.StopMachine {
 		w.cpuCount = explore.NewVar(m.S, "cpu_count", 0)
 	}
@@ -167,7 +193,7 @@ func (w *writer) patchInsnWrite(t *explore.Thread, addr uint64, b []byte) {
 // on_each_cpu(ipi_remote_fence_i).
 func (w *writer) flushIcacheAll(t *explore.Thread, c *cmodx.CPU) {
 	c.FenceI(t)
-	if len(w.m.CPUs) < 2 {
+	if len(w.m.CPUs) < 2 || w.disabled["remote-fence"] {
 		return
 	}
 	kind := cmodx.IPIFenceI
@@ -204,7 +230,11 @@ func (w *writer) stopMachineLastArrives(t *explore.Thread, name string, patch fu
 			c.SpinUntil(t, fmt.Sprintf("hart%d: while (cpu_count <= num_online_cpus()) cpu_relax()", c.ID), explore.R(w.cpuCount.Obj()),
 				func() bool { return w.cpuCount.Peek() > n })
 		}
-		c.FenceI(t)
+		if !w.disabled["callback-fence"] {
+			c.FenceI(t)
+		}
+		// Leaving the callback is the synchronisation point the
+		// protocol relies on, with or without its fence.i.
 		c.MarkWriterSync()
 	})
 }
@@ -256,11 +286,4 @@ func (w *writer) ftrace2025(t *explore.Thread) {
 		w.patchInsnWrite(t, sl.Addr, sl.New)
 	}
 	w.flushIcacheAll(t, w.c)
-}
-
-func (w *writer) ftrace2025Local(t *explore.Thread) {
-	for _, sl := range w.changed() {
-		w.patchInsnWrite(t, sl.Addr, sl.New)
-	}
-	w.c.FenceI(t)
 }
