@@ -123,7 +123,7 @@ func (c *CPU) fetchUnit(t *explore.Thread, idx int) (val []byte, cands [][]byte,
 	}
 	pick := 0
 	if len(cs) > 1 {
-		// Offer the current value first, then older ones, newest first.
+		// Offer the newest snapshot first, then older ones.
 		for i, j := 0, len(cs)-1; i < j; i, j = i+1, j-1 {
 			cs[i], cs[j] = cs[j], cs[i]
 		}
