@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/klpcheck/klpcheck/arch/arm64"
 	"github.com/klpcheck/klpcheck/cmodx"
@@ -128,14 +127,7 @@ func (arm64Kind) Build(s Scenario) (explore.Program, error) {
 	}
 	site := p.Site
 	if site == "" {
-		switch {
-		case strings.HasPrefix(p.Protocol, "jump-label"):
-			site = arm64.SiteJumpLabel
-		case p.Protocol == "ftrace":
-			site = arm64.SiteFtrace
-		default:
-			site = arm64.SiteInsn
-		}
+		site = proto.Site
 	}
 	old, nw := uint32(arm64.NOP), uint32(arm64.MovX9)
 	if p.Old != "" || p.New != "" {

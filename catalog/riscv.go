@@ -80,14 +80,7 @@ func (riscvKind) Build(s Scenario) (explore.Program, error) {
 	}
 	site := p.Site
 	if site == "" {
-		switch p.Protocol {
-		case "ftrace-stop-machine", "ftrace-pair-nosync":
-			site = riscv.SiteFtracePair
-		case "ftrace-2025":
-			site = riscv.SiteFtrace2025
-		default:
-			site = riscv.SiteJumpLabel
-		}
+		site = proto.Site
 	}
 	unit := 4
 	switch p.Fetch {

@@ -17,17 +17,19 @@ type Protocol struct {
 	Mirrors string
 	// StopMachine: the protocol runs under stop_machine.
 	StopMachine bool
-	write       func(w *writer, t *explore.Thread)
+	// Site is the site kind the protocol patches by default.
+	Site  string
+	write func(w *writer, t *explore.Thread)
 }
 
 // Protocols is the table of protocols, by name.
 var Protocols = []Protocol{
-	{Name: "nosync", Mirrors: "aarch64_insn_patch_text_nosync() for each site, nothing else", write: (*writer).nosyncAll},
-	{Name: "patch-text", Mirrors: "aarch64_insn_patch_text(): stop_machine, the last CPU to arrive patches, the others spin then isb", StopMachine: true, write: (*writer).patchText},
-	{Name: "patch-text-first-cpu", Mirrors: "aarch64_insn_patch_text_cb() as introduced by ae16480785de (2013): the first CPU to arrive patches, then atomic_set(&cpu_count, -1); the others spin until they read -1", StopMachine: true, write: (*writer).patchTextFirst},
-	{Name: "jump-label-2024", Mirrors: "arch_jump_label_transform() before cfb00a357864 (v6.11): aarch64_insn_patch_text_nosync() per jump entry and no synchronisation of the other CPUs", write: (*writer).jumpLabelOld},
-	{Name: "jump-label", Mirrors: "cfb00a357864 \"arm64: jump_label: Ensure patched jump_labels are visible to all CPUs\" (Will Deacon, 2024): arch_jump_label_transform_queue() patches with aarch64_insn_patch_text_nosync(), arch_jump_label_transform_apply() calls kick_all_cpus_sync()", write: (*writer).jumpLabel},
-	{Name: "ftrace", Mirrors: "ftrace_modify_all_code() → ftrace_make_call()/ftrace_make_nop() → ftrace_modify_code(): validate the old instruction, aarch64_insn_patch_text_nosync(); no stop_machine since 81a6a146e88e (2015) and no synchronisation of the other CPUs", write: (*writer).ftrace},
+	{Name: "nosync", Site: SiteInsn, Mirrors: "aarch64_insn_patch_text_nosync() for each site, nothing else", write: (*writer).nosyncAll},
+	{Name: "patch-text", Site: SiteInsn, Mirrors: "aarch64_insn_patch_text(): stop_machine, the last CPU to arrive patches, the others spin then isb", StopMachine: true, write: (*writer).patchText},
+	{Name: "patch-text-first-cpu", Site: SiteInsn, Mirrors: "aarch64_insn_patch_text_cb() as introduced by ae16480785de (2013): the first CPU to arrive patches, then atomic_set(&cpu_count, -1); the others spin until they read -1", StopMachine: true, write: (*writer).patchTextFirst},
+	{Name: "jump-label-2024", Site: SiteJumpLabel, Mirrors: "arch_jump_label_transform() before cfb00a357864 (v6.11): aarch64_insn_patch_text_nosync() per jump entry and no synchronisation of the other CPUs", write: (*writer).jumpLabelOld},
+	{Name: "jump-label", Site: SiteJumpLabel, Mirrors: "cfb00a357864 \"arm64: jump_label: Ensure patched jump_labels are visible to all CPUs\" (Will Deacon, 2024): arch_jump_label_transform_queue() patches with aarch64_insn_patch_text_nosync(), arch_jump_label_transform_apply() calls kick_all_cpus_sync()", write: (*writer).jumpLabel},
+	{Name: "ftrace", Site: SiteFtrace, Mirrors: "ftrace_modify_all_code() → ftrace_make_call()/ftrace_make_nop() → ftrace_modify_code(): validate the old instruction, aarch64_insn_patch_text_nosync(); no stop_machine since 81a6a146e88e (2015) and no synchronisation of the other CPUs", write: (*writer).ftrace},
 }
 
 // ProtocolNames lists the protocols, sorted.

@@ -89,16 +89,18 @@ type Protocol struct {
 	Name        string
 	Mirrors     string
 	StopMachine bool
-	write       func(w *writer, t *explore.Thread)
+	// Site is the site kind the protocol patches by default.
+	Site  string
+	write func(w *writer, t *explore.Thread)
 }
 
 // Protocols is the table of protocols.
 var Protocols = []Protocol{
-	{Name: "ftrace-stop-machine", Mirrors: "arch_ftrace_update_code() before 2025 (after c97bf629963e): stop_machine(__ftrace_modify_code); the last hart to arrive runs ftrace_modify_all_code(), each ftrace_make_call() writing the whole auipc+jalr pair with patch_insn_write(), then releases the others, which run local_flush_icache_all()", StopMachine: true, write: (*writer).ftraceStopMachine},
-	{Name: "ftrace-pair-nosync", Mirrors: "the pre-2025 pair written live: ftrace_modify_all_code() with ftrace_make_call() writing auipc+jalr by patch_insn_write() (one 8-byte store when aligned), then flush_icache_all(), without stop_machine — the pair is two instructions and a hart fetches them one at a time", write: (*writer).ftracePairNosync},
-	{Name: "ftrace-2025", Mirrors: "the 2025 scheme (\"riscv: ftrace: prepare ftrace for atomic code patching\", b2137c3b6d7a, and the removal of stop_machine): the auipc is written once at boot; ftrace_make_call()/ftrace_make_nop() write only the jalr/nop word with patch_insn_write(); arch_ftrace_update_code() ends with flush_icache_all()", write: (*writer).ftrace2025},
-	{Name: "patch-text-2023", Mirrors: "patch_text() before c97bf629963e (2024): stop_machine(patch_text_cb); the last hart to arrive calls patch_text_nosync(), whose flush_icache_range() → flush_icache_all() makes the other harts fence.i, by IPI or SBI, while they spin with interrupts disabled", StopMachine: true, write: (*writer).patchTextOld},
-	{Name: "patch-text", Mirrors: "patch_text() since c97bf629963e \"riscv: Fix text patching when IPI are used\" (Alexandre Ghiti, 2024): the last hart writes with patch_insn_write() and releases the others; every hart then runs local_flush_icache_all()", StopMachine: true, write: (*writer).patchText},
+	{Name: "ftrace-stop-machine", Site: SiteFtracePair, Mirrors: "arch_ftrace_update_code() before 2025 (after c97bf629963e): stop_machine(__ftrace_modify_code); the last hart to arrive runs ftrace_modify_all_code(), each ftrace_make_call() writing the whole auipc+jalr pair with patch_insn_write(), then releases the others, which run local_flush_icache_all()", StopMachine: true, write: (*writer).ftraceStopMachine},
+	{Name: "ftrace-pair-nosync", Site: SiteFtracePair, Mirrors: "the pre-2025 pair written live: ftrace_modify_all_code() with ftrace_make_call() writing auipc+jalr by patch_insn_write() (one 8-byte store when aligned), then flush_icache_all(), without stop_machine — the pair is two instructions and a hart fetches them one at a time", write: (*writer).ftracePairNosync},
+	{Name: "ftrace-2025", Site: SiteFtrace2025, Mirrors: "the 2025 scheme (\"riscv: ftrace: prepare ftrace for atomic code patching\", b2137c3b6d7a, and the removal of stop_machine): the auipc is written once at boot; ftrace_make_call()/ftrace_make_nop() write only the jalr/nop word with patch_insn_write(); arch_ftrace_update_code() ends with flush_icache_all()", write: (*writer).ftrace2025},
+	{Name: "patch-text-2023", Site: SiteJumpLabel, Mirrors: "patch_text() before c97bf629963e (2024): stop_machine(patch_text_cb); the last hart to arrive calls patch_text_nosync(), whose flush_icache_range() → flush_icache_all() makes the other harts fence.i, by IPI or SBI, while they spin with interrupts disabled", StopMachine: true, write: (*writer).patchTextOld},
+	{Name: "patch-text", Site: SiteJumpLabel, Mirrors: "patch_text() since c97bf629963e \"riscv: Fix text patching when IPI are used\" (Alexandre Ghiti, 2024): the last hart writes with patch_insn_write() and releases the others; every hart then runs local_flush_icache_all()", StopMachine: true, write: (*writer).patchText},
 }
 
 // ProtocolNames lists the protocols, sorted.
