@@ -70,8 +70,18 @@ func (c *CPU) fenceI() {
 	c.clock = m.epoch
 }
 
+// SyncPoint is a point where the protocol relies on c being synchronised
+// with the writer without an instruction of its own (leaving a stop_machine
+// callback whose fence.i a scenario removed): an operation that reads
+// instruction memory, then MarkWriterSync.
+func (c *CPU) SyncPoint(t *explore.Thread, label string) {
+	t.Op(label, explore.R(c.m.imem))
+	c.MarkWriterSync()
+}
+
 // MarkWriterSync records that c took a synchronisation the writer issued
 // after its last text store (the isb of a stop_machine callback, say).
+// Call it inside an operation that reads instruction memory (ISB, FenceI).
 func (c *CPU) MarkWriterSync() {
 	if c.syncedAt < 0 && c.m.lastStore >= 0 {
 		c.syncedAt = c.m.step()

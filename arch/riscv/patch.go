@@ -232,12 +232,14 @@ func (w *writer) stopMachineLastArrives(t *explore.Thread, name string, patch fu
 			c.SpinUntil(t, fmt.Sprintf("hart%d: while (cpu_count <= num_online_cpus()) cpu_relax()", c.ID), explore.R(w.cpuCount.Obj()),
 				func() bool { return w.cpuCount.Peek() > n })
 		}
-		if !w.disabled["callback-fence"] {
-			c.FenceI(t)
-		}
 		// Leaving the callback is the synchronisation point the
 		// protocol relies on, with or without its fence.i.
-		c.MarkWriterSync()
+		if w.disabled["callback-fence"] {
+			c.SyncPoint(t, fmt.Sprintf("hart%d: leave the callback (no fence.i)", c.ID))
+		} else {
+			c.FenceI(t)
+			c.MarkWriterSync()
+		}
 	})
 }
 
