@@ -26,6 +26,9 @@ type Arm64Params struct {
 	Site string `json:"site,omitempty"`
 	// Disable: the site goes from its enabled form back to nop.
 	Disable bool `json:"disable,omitempty"`
+	// Entries is the number of jump entries of the key (1..2, default 1):
+	// with 2, functions f and g each hold one and the tasks call both.
+	Entries int `json:"entries,omitempty"`
 	// Old and New are the insn site's instructions as 32-bit hex words
 	// (default d503201f nop → aa1e03e9 mov x9, x30).
 	Old string `json:"old,omitempty"`
@@ -109,7 +112,7 @@ func (arm64Kind) Build(s Scenario) (explore.Program, error) {
 		return fmt.Errorf("scenario %q: params.%s: %s", s.Name, field, fmt.Sprintf(format, args...))
 	}
 	if p.Litmus != nil {
-		if p.Protocol != "" || p.Site != "" || p.Disable || p.Old != "" || p.New != "" || p.CPUs != 0 || p.Calls != 0 || p.Fetch != "" || len(p.Ignore) > 0 || len(p.DisableSteps) > 0 {
+		if p.Protocol != "" || p.Site != "" || p.Disable || p.Old != "" || p.New != "" || p.CPUs != 0 || p.Calls != 0 || p.Fetch != "" || p.Entries != 0 || len(p.Ignore) > 0 || len(p.DisableSteps) > 0 {
 			return nil, bad("litmus", "a litmus scenario takes no other parameter")
 		}
 		prog, err := arm64.LitmusProgram(p.Litmus, props.Exists)
@@ -148,7 +151,17 @@ func (arm64Kind) Build(s Scenario) (explore.Program, error) {
 	if p.Disable && site == arm64.SiteInsn {
 		return nil, bad("disable", "the insn site has no disabled form; swap old and new")
 	}
-	layout, err := arm64.FunctionLayout(site, !p.Disable, old, nw)
+	entries := p.Entries
+	if entries == 0 {
+		entries = 1
+	}
+	if entries < 1 || entries > 2 {
+		return nil, bad("entries", "%d; want 1..2", p.Entries)
+	}
+	if entries > 1 && site != arm64.SiteJumpLabel {
+		return nil, bad("entries", "several entries are for the jump-label site only (site is %s)", site)
+	}
+	layout, err := arm64.FunctionLayout(site, !p.Disable, old, nw, entries)
 	if err != nil {
 		field := "site"
 		if site == arm64.SiteInsn {
@@ -206,7 +219,7 @@ func fixedProgram(isa cmodx.ISA, l *cmodx.Layout, cpus, calls int, preempt, stop
 		for i := 1; i <= cpus; i++ {
 			c := m.CPUs[i]
 			c.Preemptible = preempt
-			sys.Go(fmt.Sprintf("cpu%d", i), m.RunTask(c, l.Base, calls))
+			sys.Go(fmt.Sprintf("cpu%d", i), m.RunTask(c, l.Calls(), calls))
 		}
 	}
 }
@@ -239,6 +252,12 @@ func (arm64Kind) Builtin() []Scenario {
 		{"jump-label", "jump label since cfb00a357864",
 			"arch_jump_label_transform_queue + arch_jump_label_transform_apply: kick_all_cpus_sync after the batch (Will Deacon, 2024)",
 			Arm64Params{Protocol: "jump-label"}, [2]string{"safe", "safe"}},
+		{"jump-label-2024-two", "jump label before cfb00a357864, 2 entries (f, g once)",
+			"the pre-v6.11 code on a key with two jump entries (in f and g), patched one after the other with no synchronisation",
+			Arm64Params{Protocol: "jump-label-2024", Entries: 2}, [2]string{"violation:final-text", "violation:final-text"}},
+		{"jump-label-two", "jump label since cfb00a357864, 2 entries (f, g once)",
+			"the batched update of a key with two jump entries: both queued, one kick_all_cpus_sync for the batch",
+			Arm64Params{Protocol: "jump-label", Entries: 2}, [2]string{"safe", "safe"}},
 		{"jump-label-disable", "jump label since cfb00a357864, b → nop",
 			"static_key_disable with the batched update and kick_all_cpus_sync",
 			Arm64Params{Protocol: "jump-label", Disable: true}, [2]string{"safe", "safe"}},
@@ -272,6 +291,15 @@ func (arm64Kind) Builtin() []Scenario {
 		for i, cpus := range []int{1, 2} {
 			p := r.p
 			p.CPUs, p.Calls = cpus, 3-cpus
+			if p.Entries > 1 {
+				// A key with two entries: one executor calling f and g
+				// once (DPOR: 1.5k executions; twice: 77k; two
+				// executors: 3M in 5 minutes).
+				if cpus > 1 {
+					continue
+				}
+				p.Calls = 1
+			}
 			col := fmt.Sprintf("%d executor", cpus)
 			if cpus > 1 {
 				col += "s"

@@ -188,6 +188,8 @@ func TestArm64ParamErrors(t *testing.T) {
 		{`{"protocol":"jump-label","bogus":1}`, "unknown field"},
 		{`{"protocol":"jump-label","disable_steps":["sync3"]}`, "params.disable_steps"},
 		{`{"protocol":"ftrace","disable_steps":["kick"]}`, "params.disable_steps"},
+		{`{"protocol":"jump-label","entries":3}`, "params.entries"},
+		{`{"protocol":"ftrace","entries":2}`, "params.entries"},
 	} {
 		_, err := Arm64().Build(Scenario{Name: "t", Kind: "arm64", Params: []byte(c.params)})
 		if err == nil || !strings.Contains(err.Error(), c.field) {

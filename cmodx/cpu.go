@@ -404,15 +404,17 @@ type StaleSyncRecord struct {
 	Writer   model.WriterState
 }
 
-// RunTask returns the body of a task on c: it calls the function at entry
-// calls times (a schedule point before each call), then leaves the idle
-// loop as a daemon.
-func (m *Machine) RunTask(c *CPU, entry uint64, calls int) func(t *explore.Thread) {
+// RunTask returns the body of a task on c: calls times, it calls each
+// function of entries in turn (a schedule point before each call), then
+// leaves the idle loop as a daemon.
+func (m *Machine) RunTask(c *CPU, entries []uint64, calls int) func(t *explore.Thread) {
 	return func(t *explore.Thread) {
 		for i := 0; i < calls; i++ {
-			c.schedulePoint(t)
-			if !c.call(t, entry) {
-				return
+			for _, e := range entries {
+				c.schedulePoint(t)
+				if !c.call(t, e) {
+					return
+				}
 			}
 		}
 		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)

@@ -110,6 +110,16 @@ type Layout struct {
 	// Syms names addresses for disassembly and says which call targets
 	// exist outside the image (a call to one returns at once).
 	Syms map[uint64]string
+	// Entries are the functions a task calls, in order (default: Base).
+	Entries []uint64
+}
+
+// Calls returns the functions a task calls.
+func (l *Layout) Calls() []uint64 {
+	if len(l.Entries) == 0 {
+		return []uint64{l.Base}
+	}
+	return l.Entries
 }
 
 // In reports whether addr is inside the image.

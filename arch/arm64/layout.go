@@ -30,8 +30,16 @@ var SiteKinds = []string{SiteJumpLabel, SiteFtrace, SiteInsn}
 //	insn:       f: old|new; ret
 //
 // enable says the site goes from its disabled form (nop) to its enabled
-// one; old and new give the insn kind's instructions.
-func FunctionLayout(kind string, enable bool, old, new uint32) (*cmodx.Layout, error) {
+// one; old and new give the insn kind's instructions. entries > 1 (the
+// jump-label kind only) repeats the function (g, h…) 16 bytes apart, each
+// with its own site: the jump entries of one key.
+func FunctionLayout(kind string, enable bool, old, new uint32, entries int) (*cmodx.Layout, error) {
+	if entries > 1 {
+		if kind != SiteJumpLabel {
+			return nil, fmt.Errorf("several entries are for the jump-label site only")
+		}
+		return jumpLabelEntries(enable, entries)
+	}
 	var words []uint32
 	var siteAt uint64
 	var off, on uint32
@@ -71,6 +79,34 @@ func FunctionLayout(kind string, enable bool, old, new uint32) (*cmodx.Layout, e
 		l.Image = append(l.Image, Word(w)...)
 	}
 	l.Sites = []cmodx.Site{{Name: kind, Addr: siteAt, Slots: []cmodx.Slot{{Addr: siteAt, Old: Word(off), New: Word(on)}}}}
+	if err := cmodx.FinishLayout(ISA{}, l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// jumpLabelEntries lays out n functions f, g, … each "nop|b l_yes; ret;
+// l_yes: ret; nop", the jump entries of one static key.
+func jumpLabelEntries(enable bool, n int) (*cmodx.Layout, error) {
+	l := &cmodx.Layout{Base: Base, Unit: 4, Syms: map[uint64]string{}}
+	for i := 0; i < n; i++ {
+		fn := uint64(Base) + uint64(16*i)
+		name := string(rune('f' + i))
+		b, err := Branch(fn, fn+8, false)
+		if err != nil {
+			return nil, err
+		}
+		off, on := uint32(NOP), b
+		if !enable {
+			off, on = on, off
+		}
+		for _, w := range []uint32{off, RET, RET, NOP} {
+			l.Image = append(l.Image, Word(w)...)
+		}
+		l.Syms[fn], l.Syms[fn+8] = name, name+"_l_yes"
+		l.Entries = append(l.Entries, fn)
+		l.Sites = append(l.Sites, cmodx.Site{Name: SiteJumpLabel + " in " + name, Addr: fn, Slots: []cmodx.Slot{{Addr: fn, Old: Word(off), New: Word(on)}}})
+	}
 	if err := cmodx.FinishLayout(ISA{}, l); err != nil {
 		return nil, err
 	}
