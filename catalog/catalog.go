@@ -96,7 +96,7 @@ type Kind interface {
 }
 
 // Kinds returns every kind, in catalog order.
-func Kinds() []Kind { return []Kind{Engine(), X86(), Livepatch(), Fentry()} }
+func Kinds() []Kind { return []Kind{Engine(), X86(), Livepatch(), Fentry(), Arm64(), Riscv()} }
 
 // KindOf finds a kind by name.
 func KindOf(name string) (Kind, error) {

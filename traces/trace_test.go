@@ -447,6 +447,8 @@ var goldenScenarios = map[string]string{
 	"x86":       "x86/no-sync1/bytewise/inside-line",
 	"livepatch": "livepatch/s3-cpu-bound-kthread-pre-6.4",
 	"fentry":    "fentry/history/2019-fentry-skip/buggy-livepatch",
+	"arm64":     "arm64/jump-label-2024/1cpu",
+	"riscv":     "riscv/ftrace-pair-preempt/1cpu",
 }
 
 // Golden text renderings of counterexamples (testdata/text-<kind>.txt).
