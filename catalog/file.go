@@ -28,7 +28,7 @@ Every field is checked; unknown fields are rejected at every level.
 
   {
     "name":        "my/lost-update",     required, unique in the file
-    "kind":        "engine",             required: engine, x86, livepatch or fentry
+    "kind":        "engine",             required: engine, x86, livepatch, fentry, arm64 or riscv
     "description": "...",                optional
     "params":      { ... },              the kind's parameters: 'klpcheck list kinds' names
                                          them and the doc that explains them

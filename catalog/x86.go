@@ -304,9 +304,22 @@ func parseX86(s Scenario) (*x86Config, error) {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("scenario %q: params.%s: %s", s.Name, field, fmt.Sprintf(format, args...))
 	}
+	// 0 is a value, not "use the default": these fields default when
+	// absent, and a 0 written in the file is refused rather than
+	// silently replaced.
+	if len(s.Params) > 0 {
+		var given map[string]json.RawMessage
+		if json.Unmarshal(s.Params, &given) == nil {
+			for _, f := range []string{"cpus", "executions", "capacity"} {
+				if v, ok := given[f]; ok && string(v) == "0" {
+					return nil, bad(f, "0 is not a value here; leave the field out for its default")
+				}
+			}
+		}
+	}
 	c := &x86Config{cpus: p.CPUs, execs: p.Executions, nmis: p.NMIs, writerNMIs: p.WriterNMIs, kprobe: p.UnrelatedInt3, kprobeHits: 1, capacity: p.Capacity}
 	if p.Capacity < 0 || p.Capacity > 64 {
-		return nil, bad("capacity", "%d; want 0..64 (0: the number of sites)", p.Capacity)
+		return nil, bad("capacity", "%d; want 1..64 (absent: the number of sites)", p.Capacity)
 	}
 	if p.KprobeLast {
 		return nil, bad("kprobe_last", "no longer accepted: the unrelated int3 now comes from a CPU of its own that can trap at any point of the protocol (unrelated_int3, kprobe_hits times); remove the field")

@@ -75,7 +75,7 @@ func TestDaemonRunsUntilItBlocks(t *testing.T) {
 			return nil
 		})
 	}
-	for _, st := range []Strategy{Exhaustive, DPOR, SourceDPOR, Bounded} {
+	for _, st := range []Strategy{Exhaustive, DPOR, optimalDPOR, Bounded} {
 		if res := Explore(prog, Options{Strategy: st}); res.Verdict != Safe {
 			t.Errorf("%s: %s (%v), want safe", st, res.Verdict, res.Failure)
 		}

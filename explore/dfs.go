@@ -6,14 +6,17 @@ import "fmt"
 type dfsMode uint8
 
 const (
-	modeDPOR    dfsMode = iota // optimal DPOR: wakeup trees from races, plus sleep sets
+	modeOptimal dfsMode = iota // optimal DPOR: wakeup trees from races, plus sleep sets (experimental)
 	modePlain                  // every enabled thread: plain enumeration
 	modeBounded                // every enabled thread within a preemption bound
 	modeSource                 // source-set DPOR: one initial per race, plus sleep sets
 )
 
+// modeDPOR is the DPOR the DPOR strategy runs.
+const modeDPOR = modeSource
+
 // reduces reports whether the mode is a DPOR (races, sleep sets).
-func (m dfsMode) reduces() bool { return m == modeDPOR || m == modeSource }
+func (m dfsMode) reduces() bool { return m == modeOptimal || m == modeSource }
 
 // dfs is the stateless depth-first driver: it re-runs the program for each
 // execution, replaying the decision path up to the node being backtracked
@@ -44,7 +47,7 @@ type dfs struct {
 }
 
 // optimal reports whether this search grows wakeup trees.
-func (d *dfs) optimal() bool { return d.mode == modeDPOR && d.cut == 0 }
+func (d *dfs) optimal() bool { return d.mode == modeOptimal && d.cut == 0 }
 
 func (d *dfs) beginExecution(ex *execution) {
 	d.guide = nil

@@ -258,6 +258,7 @@ func TestDifferentialDPOR(t *testing.T) {
 		if d := diffSets(got, want); d != "" {
 			rt.Fatalf("DPOR and plain enumeration disagree on\n%s\n%s", g, d)
 		}
+
 	})
 	t.Logf("%d programs: %d plain executions, %d DPOR executions (%.1fx fewer)",
 		programs, plainExecs, dporExecs, float64(plainExecs)/float64(max(1, dporExecs)))

@@ -275,6 +275,13 @@ func (w *wseq) insertInto(root *wnode) {
 		}
 		if next == nil {
 			for _, x := range w.v {
+				if w.ex.sys.threads[w.thread(x)].spawnEvent >= w.after {
+					// A thread spawned at or after e: in the reordered
+					// execution it may get another id (e may be the
+					// spawn, or precede one), so the sequence stops
+					// before it and the exploration goes on freely.
+					break
+				}
 				k := &wnode{thread: byte(w.thread(x))}
 				u.kids = append(u.kids, k)
 				u = k

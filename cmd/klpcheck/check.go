@@ -52,7 +52,7 @@ Exit status — what a CI gates on:
        the scenarios not run are listed, finished traces are written
 
 An argument that names no file selects a part of the built-in catalog: a
-kind (engine, x86, livepatch, fentry) or a table, by its name or its first word
+kind (engine, x86, livepatch, fentry, arm64, riscv) or a table, by its name or its first word
 ("klpcheck check history").
 
 Filters take comma-separated globs ('*' matches anything, '/' included); a
@@ -175,7 +175,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.table, "table", "", "select scenarios by verdict-table `globs`")
 	fs.StringVar(&f.variant, "variant", "", "select scenarios by variant (table row) `globs`")
 	fs.StringVar(&f.fetch, "fetch", "", "select scenarios by fetch model (table column) `globs`")
-	fs.StringVar(&f.kind, "kind", "", "select scenarios by `kind` (engine, x86, livepatch, fentry)")
+	fs.StringVar(&f.kind, "kind", "", "select scenarios by `kind` (engine, x86, livepatch, fentry, arm64, riscv)")
 	fs.StringVar(&f.property, "property", "", "select scenarios that check property `id` (see 'klpcheck list properties')")
 	fs.StringVar(&f.strategy, "strategy", "", "exploration `strategy` (dpor, exhaustive, bounded, random, pct); default: the scenario's, else dpor")
 	fs.IntVar(&f.maxSteps, "max-steps", 0, "bound the scheduling steps of one execution, at least 1 (default: the scenario's, else 10000)")
