@@ -129,6 +129,9 @@ type checkFlags struct {
 	run, table, variant, fetch, kind, property string
 	strategy                                   string
 	maxSteps, maxPreemptions, workers          int
+	splitDepth                                 int
+	shard                                      shardFlag
+	out                                        string
 	maxExecutions                              int64
 	seed                                       uint64
 	seedSet                                    bool
@@ -189,6 +192,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.quiet, "q", false, "no progress line on stderr")
 	fs.BoolVar(&f.wide, "wide", false, "print each verdict table whole, however wide (default: split to fit 120 columns)")
 	fs.BoolVar(&f.allowIncomplete, "allow-incomplete", false, "exit 0 even when a scenario with an expectation ends incomplete (time-limited or sampling runs)")
+	fs.IntVar(&f.splitDepth, "split-depth", 0, "split each exhaustive search into independent tasks at this `depth`, at least 1 (counts depend on it; see --shard)")
+	fs.Var(&f.shard, "shard", "explore only shard `i/n` (0 ≤ i < n) of one scenario's search split at --split-depth; write it to --out for 'klpcheck merge'")
+	fs.StringVar(&f.out, "out", "", "with --shard: write the shard result to `file`")
 	files, code, done := c.parse(args, stdout, stderr)
 	if done {
 		return code
@@ -223,6 +229,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		if given[z.name] && z.zero {
 			return usageError(stderr, "check", "--%s 0: %s; leave the flag out for the default", z.name, z.why)
 		}
+	}
+	if given["split-depth"] && f.splitDepth < 1 {
+		return usageError(stderr, "check", "--split-depth %d: want at least 1 (leave the flag out for one task)", f.splitDepth)
+	}
+	if f.shard.set && (!given["split-depth"] || f.out == "") {
+		return usageError(stderr, "check", "--shard needs --split-depth and --out")
+	}
+	if f.out != "" && !f.shard.set {
+		return usageError(stderr, "check", "--out is for --shard results (use --json for a whole run)")
 	}
 	if f.workers < 1 {
 		return usageError(stderr, "check", "--workers: %d, want at least 1", f.workers)
@@ -276,6 +291,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(scenarios) == 0 {
 		return usageError(stderr, "check", "no scenario matches the filters (see 'klpcheck list scenarios')")
+	}
+	if f.shard.set {
+		return checkShard(scenarios, f, stdout, stderr)
 	}
 	if f.tracesDir != "" {
 		if err := uniqueTraceFiles(scenarios); err != nil {
@@ -577,6 +595,9 @@ func options(s catalog.Scenario, f checkFlags) (explore.Options, error) {
 	if f.seedSet {
 		o.Seed = f.seed
 	}
+	if f.splitDepth > 0 {
+		o.SplitDepth = f.splitDepth
+	}
 	o.TimeLimit = f.timeLimit.d
 	o.Interrupt = f.interrupt
 	return o, nil
@@ -701,6 +722,13 @@ func checkOne(s catalog.Scenario, f checkFlags, prog *progress) *checkResult {
 		opts.Progress = func(st explore.Stats) { prog.update(s.Name, st) }
 	}
 	res := explore.Explore(p, opts)
+	finishCheck(r, s, f, opts, res)
+	return r
+}
+
+// finishCheck fills a scenario's result from its exploration (its own, or
+// merged from shards), compares its event log, and writes its trace.
+func finishCheck(r *checkResult, s catalog.Scenario, f checkFlags, opts explore.Options, res *explore.Result) {
 	r.Verdict, r.Strategy, r.Bounds, r.Reason, r.Stats = res.Verdict, string(res.Strategy), res.Bounds, res.Reason, res.Stats
 	r.coverage(res, opts)
 	if res.Failure != nil {
@@ -740,7 +768,6 @@ func checkOne(s catalog.Scenario, f checkFlags, prog *progress) *checkResult {
 			r.Error = fmt.Sprintf("scenario %q: writing its trace: %v", s.Name, err)
 		}
 	}
-	return r
 }
 
 // summary is the run as a whole, as printed by --json.

@@ -42,6 +42,7 @@ Commands:
   minimize  shrink a trace: fewer preemptions, steps, choices (and parameters, where a kind allows)
   show      render a trace as a text timeline, or as an HTML page with --html
   log       print the event log (dmesg and admin commands) of a trace's or a scenario's execution
+  merge     combine the shard files of one search (check --shard i/n) into its verdict
   list      list scenarios, variants, fetch models, properties, strategies and the file format
 
 Every command takes --json for machine-readable output and --help for its flags.
@@ -89,6 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdShow(rest, stdout, stderr)
 	case "list":
 		return cmdList(rest, stdout, stderr)
+	case "merge":
+		return cmdMerge(rest, stdout, stderr)
 	case "log":
 		return cmdLog(rest, stdout, stderr)
 	}
