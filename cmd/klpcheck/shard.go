@@ -150,10 +150,13 @@ shard file cut short.
 Examples:
   klpcheck merge out/shard-*.json
   klpcheck merge --json out/shard-*.json
+  klpcheck merge --traces out/ out/shard-*.json   # then: klpcheck replay out/…trace.json
 `
 
 func cmdMerge(args []string, stdout, stderr io.Writer) int {
-	c := newCommand("merge", "merge [--json] SHARD-FILE...", mergeHelp, stderr)
+	c := newCommand("merge", "merge [--json] [--traces DIR] SHARD-FILE...", mergeHelp, stderr)
+	var f checkFlags
+	c.fs.StringVar(&f.tracesDir, "traces", "", "write the counterexample's trace into `dir`")
 	files, code, done := c.parse(args, stdout, stderr)
 	if done {
 		return code
@@ -191,7 +194,11 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return inputError(stderr, fmt.Errorf("merge: scenario %q: %v", s.Name, err))
 	}
-	var f checkFlags
+	if f.tracesDir != "" {
+		if err := os.MkdirAll(f.tracesDir, 0o755); err != nil {
+			return inputError(stderr, err)
+		}
+	}
 	r := &checkResult{Scenario: s.Name, Kind: s.Kind, Table: s.Table, Row: s.Row, Column: s.Column, Expect: s.Expect}
 	finishCheck(r, s, f, opts, res)
 	r.Status = r.status()
@@ -201,6 +208,10 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 	exit := exitOK
 	if r.fails(false) {
 		exit = exitFail
+	}
+	if r.Error != "" {
+		fmt.Fprintf(stderr, "klpcheck: %s\n", r.Error)
+		exit = exitUsage
 	}
 	if c.json {
 		writeJSON(stdout, map[string]any{"results": ran, "summary": sum})

@@ -62,6 +62,20 @@ func TestShardMerge(t *testing.T) {
 			if got := decodeCheck(t, out); !reflect.DeepEqual(got, want) {
 				t.Errorf("%s n=%d: merged\n%+v\nunsharded\n%+v", sc.name, n, got, want)
 			}
+			if want.Schedule == "" {
+				continue
+			}
+			// The merged counterexample is written as a trace that
+			// replays (exit 1: the violation reproduces).
+			traceDir := filepath.Join(dir, "traces")
+			code, out, errOut = klp(t, append([]string{"merge", "--json", "--traces", traceDir}, files...)...)
+			got := decodeCheck(t, out)
+			if code != exitOK || got.Trace == "" {
+				t.Fatalf("%s n=%d: merge --traces exit %d, trace %q: %s", sc.name, n, code, got.Trace, errOut)
+			}
+			if code, out, _ := klp(t, "replay", got.Trace); code != exitFail || !strings.Contains(out, "reproduced") {
+				t.Errorf("%s n=%d: replay of the merged trace: exit %d\n%s", sc.name, n, code, out)
+			}
 		}
 		t.Logf("%s: %s %s, %d executions: merged n=2,4 agree", sc.name, want.Verdict, want.Property, want.Stats.Executions)
 	}
