@@ -4,6 +4,7 @@
 # a shared directory; a dependent job merges the N files into the verdict
 # one unsharded 'check --split-depth D' would print.
 #
+#   mkdir -p shards    # Slurm opens the --output file before the script runs
 #   sbatch --array=0-7 --export=ALL,SHARDS=8 deploy/slurm/array.sh
 #   sbatch --dependency=afterok:JOBID --wrap 'klpcheck merge shards/shard-*.json'
 #
