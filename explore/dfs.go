@@ -218,31 +218,10 @@ func (d *dfs) addBacktracks(ex *execution) {
 	}
 	var firstLocal [MaxThreads]uint32
 	for _, r := range ex.races {
-		last, jThread := r.j, int32(0)
-		var jClock []uint32
-		if r.j >= 0 {
-			jThread = ex.events[r.j].thread
-		} else {
-			// A blocked operation: it comes after the first r.at events
-			// and knows what its thread knew.
-			last, jThread = r.at, -r.j-1
-			if r.pred >= 0 {
-				jClock = ex.clockOf(r.pred)
-			}
+		last, jThread, jClock, n, ok := d.raceSides(ex, r)
+		if !ok {
+			continue
 		}
-		at := r.j
-		if r.j < 0 {
-			at = r.at - 1
-		}
-		if int(ex.events[at].node) < d.firstNew {
-			continue // found and handled by an earlier execution
-		}
-		ei := &ex.events[r.i]
-		ni := int(ei.node)
-		if ni < d.fixed {
-			continue // fully expanded by the split
-		}
-		n := &ex.nodes[ni]
 		var seen, initials uint64
 		for k := r.i + 1; k <= last; k++ {
 			var p uint
@@ -295,6 +274,34 @@ func (d *dfs) addBacktracks(ex *execution) {
 		}
 		n.backtrack |= 1 << pick
 	}
+}
+
+// raceSides decodes a race for reversal: the index just past its later
+// side (last), that side's thread and, for a blocked operation, what its
+// thread knew (jClock); n is the node of the earlier side. ok is false for
+// a race an earlier execution already reversed or one inside the split's
+// fully expanded prefix.
+func (d *dfs) raceSides(ex *execution, r racePair) (last, jThread int32, jClock []uint32, n *node, ok bool) {
+	last = r.j
+	at := r.j
+	if r.j >= 0 {
+		jThread = ex.events[r.j].thread
+	} else {
+		// A blocked operation: it comes after the first r.at events
+		// and knows what its thread knew.
+		last, jThread, at = r.at, -r.j-1, r.at-1
+		if r.pred >= 0 {
+			jClock = ex.clockOf(r.pred)
+		}
+	}
+	if int(ex.events[at].node) < d.firstNew {
+		return // found and handled by an earlier execution
+	}
+	ni := int(ex.events[r.i].node)
+	if ni < d.fixed {
+		return // fully expanded by the split
+	}
+	return last, jThread, jClock, &ex.nodes[ni], true
 }
 
 func kindName(k nodeKind) string {

@@ -24,28 +24,10 @@ const pendingRef = -1
 // addWakeups is optimal DPOR's race reversal.
 func (d *dfs) addWakeups(ex *execution) {
 	for _, r := range ex.races {
-		last, jThread := r.j, int32(0)
-		var jClock []uint32
-		if r.j >= 0 {
-			jThread = ex.events[r.j].thread
-		} else {
-			last, jThread = r.at, -r.j-1
-			if r.pred >= 0 {
-				jClock = ex.clockOf(r.pred)
-			}
+		last, jThread, jClock, n, ok := d.raceSides(ex, r)
+		if !ok {
+			continue
 		}
-		at := r.j
-		if r.j < 0 {
-			at = r.at - 1
-		}
-		if int(ex.events[at].node) < d.firstNew {
-			continue // found and handled by an earlier execution
-		}
-		ni := int(ex.events[r.i].node)
-		if ni < d.fixed {
-			continue // fully expanded by the split
-		}
-		n := &ex.nodes[ni]
 		// v = notdep(e_i).e_j
 		v := d.seq[:0]
 		end := last
