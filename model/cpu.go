@@ -493,6 +493,7 @@ func (c *CPU) fetch(t *explore.Thread, ip uint64, site int) (Class, Insn) {
 	c.fn = 0
 	for {
 		a := ip + uint64(c.fn)
+		start := c.fn
 		switch f.Kind {
 		case Bytewise:
 			t.Op("fetch", m.ReadFP(a, 1))
@@ -538,6 +539,9 @@ func (c *CPU) fetch(t *explore.Thread, ip uint64, site int) (Class, Insn) {
 				c.fn++
 			}
 		}
+		if t.Tracing() {
+			c.noteFetchStep(t, start)
+		}
 		cls, d := c.classify(ip, site)
 		if d.Status != NeedMore || c.fn >= MaxInsnLen {
 			if d.Status == NeedMore {
@@ -549,6 +553,34 @@ func (c *CPU) fetch(t *explore.Thread, ip uint64, site int) (Class, Insn) {
 			return cls, d
 		}
 	}
+}
+
+// noteFetchStep narrates one fetch step for rendered traces: the address
+// range and the bytes it read (from fb[start:fn]), whether the CPU is in
+// an NMI, and for a stale line the step whose fill the bytes came from.
+func (c *CPU) noteFetchStep(t *explore.Thread, start int) {
+	if start >= c.fn {
+		return
+	}
+	var b strings.Builder
+	first, last := c.fb[start], c.fb[c.fn-1]
+	if c.inNMI {
+		b.WriteString("[NMI] ")
+	}
+	fmt.Fprintf(&b, "read %#x", first.Addr)
+	if n := last.Addr + 1 - first.Addr; n > 1 {
+		fmt.Fprintf(&b, " +%d", n)
+	}
+	b.WriteByte(':')
+	for _, fb := range c.fb[start:c.fn] {
+		fmt.Fprintf(&b, " %02x", fb.Value)
+	}
+	if first.Stale {
+		fmt.Fprintf(&b, " (stale line filled at step %d)", first.Fill)
+	} else if first.Fill != first.Step {
+		fmt.Fprintf(&b, " (cached line filled at step %d)", first.Fill)
+	}
+	t.Note(b.String())
 }
 
 // noteFetch narrates a completed fetch at a site for rendered traces:

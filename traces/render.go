@@ -176,12 +176,14 @@ func (tl *Timeline) compact() *Timeline {
 
 // Legend explains the marks that appear in the timeline, one per line.
 func (tl *Timeline) Legend(objects bool) []string {
-	var preempted, choice, objs bool
+	var preempted, choice, objs, nmi, fetch bool
 	for _, r := range tl.Rows {
 		preempted = preempted || r.Preempted
 		objs = objs || (objects && r.Objects != "")
 		for _, l := range r.Lines {
 			choice = choice || strings.HasPrefix(l, "? ")
+			nmi = nmi || strings.HasPrefix(l, "[NMI] ")
+			fetch = fetch || strings.Contains(l, "read 0x")
 		}
 	}
 	var out []string
@@ -193,6 +195,12 @@ func (tl *Timeline) Legend(objects bool) []string {
 	}
 	if tl.FailRow >= 0 {
 		out = append(out, "✗  the step after which the property failed")
+	}
+	if fetch {
+		out = append(out, "read A [+N]: B…  an instruction fetch: the address (and length) read and the bytes it got; a stale line says which step filled it")
+	}
+	if nmi {
+		out = append(out, "[NMI]  the step runs inside an NMI handler on that CPU")
 	}
 	if objs {
 		out = append(out, "R, W  the shared objects the step reads or writes (its footprint, which DPOR uses)")
