@@ -54,32 +54,17 @@ func FindProtocol(name string) (*Protocol, error) {
 
 // Step is a named synchronisation step of the protocols that a scenario
 // can disable, to see what it is for.
-type Step struct {
-	Name, Meaning string
-}
+type Step = cmodx.Step
 
 // Steps are the named steps.
 var Steps = []Step{
-	{"dc", "the dc cvau; dsb ish of caches_clean_inval_pou()"},
-	{"ic", "the ic ivau; dsb ish of caches_clean_inval_pou()"},
-	{"kick", "arch_jump_label_transform_apply()'s kick_all_cpus_sync()"},
+	{Name: "dc", Meaning: "the dc cvau; dsb ish of caches_clean_inval_pou()"},
+	{Name: "ic", Meaning: "the ic ivau; dsb ish of caches_clean_inval_pou()"},
+	{Name: "kick", Meaning: "arch_jump_label_transform_apply()'s kick_all_cpus_sync()"},
 }
 
 // ParseSteps checks a list of step names.
-func ParseSteps(names []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	for _, n := range names {
-		ok := false
-		for _, s := range Steps {
-			ok = ok || s.Name == n
-		}
-		if !ok {
-			return nil, fmt.Errorf("unknown step %q (want dc, ic or kick)", n)
-		}
-		out[n] = true
-	}
-	return out, nil
-}
+func ParseSteps(names []string) (map[string]bool, error) { return cmodx.ParseSteps(Steps, names) }
 
 // writer is the patching thread of one execution, on CPU 0.
 type writer struct {

@@ -124,29 +124,16 @@ func FindProtocol(name string) (*Protocol, error) {
 }
 
 // Step is a named synchronisation step a scenario can disable.
-type Step struct{ Name, Meaning string }
+type Step = cmodx.Step
 
 // Steps are the named steps.
 var Steps = []Step{
-	{"remote-fence", "flush_icache_all()'s remote part: sbi_remote_fence_i() or on_each_cpu(ipi_remote_fence_i)"},
-	{"callback-fence", "the local_flush_icache_all() each hart runs at the end of a stop_machine callback (since c97bf629963e)"},
+	{Name: "remote-fence", Meaning: "flush_icache_all()'s remote part: sbi_remote_fence_i() or on_each_cpu(ipi_remote_fence_i)"},
+	{Name: "callback-fence", Meaning: "the local_flush_icache_all() each hart runs at the end of a stop_machine callback (since c97bf629963e)"},
 }
 
 // ParseSteps checks a list of step names.
-func ParseSteps(names []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	for _, n := range names {
-		ok := false
-		for _, s := range Steps {
-			ok = ok || s.Name == n
-		}
-		if !ok {
-			return nil, fmt.Errorf("unknown step %q (want remote-fence or callback-fence)", n)
-		}
-		out[n] = true
-	}
-	return out, nil
-}
+func ParseSteps(names []string) (map[string]bool, error) { return cmodx.ParseSteps(Steps, names) }
 
 type writer struct {
 	m        *cmodx.Machine
