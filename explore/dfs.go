@@ -6,10 +6,11 @@ import "fmt"
 type dfsMode uint8
 
 const (
-	modeOptimal dfsMode = iota // optimal DPOR: wakeup trees from races, plus sleep sets (experimental)
-	modePlain                  // every enabled thread: plain enumeration
-	modeBounded                // every enabled thread within a preemption bound
-	modeSource                 // source-set DPOR: one initial per race, plus sleep sets
+	modeOptimal  dfsMode = iota // optimal DPOR: wakeup trees from races, plus sleep sets (experimental)
+	modePlain                   // every enabled thread: plain enumeration
+	modeBounded                 // every enabled thread within a preemption bound
+	modeSource                  // source-set DPOR: one initial per race, plus sleep sets
+	modeStateful                // every enabled thread, each distinct state expanded once
 )
 
 // modeDPOR is the DPOR the DPOR strategy runs.
@@ -32,6 +33,9 @@ type dfs struct {
 
 	// boundCut records that the preemption bound excluded some thread.
 	boundCut bool
+
+	// states are the states the stateful search has expanded.
+	states *stateTable
 
 	// guide is the wakeup subtree the next new scheduling node follows
 	// (optimal DPOR).
@@ -70,6 +74,10 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 				i, kindName(n.kind), n.enabled, enabled))
 		}
 	} else {
+		if d.states != nil && !d.states.visit(ex.stateKey(), int32(len(ex.events))) {
+			ex.cursor--
+			return revisited
+		}
 		ex.nodes = append(ex.nodes, node{
 			kind:        nodeSched,
 			enabled:     enabled,

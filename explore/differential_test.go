@@ -3,6 +3,8 @@ package explore
 import (
 	"flag"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,12 +47,16 @@ type genProg struct {
 	// sticky: assertions leave a record that a Sticky check reports,
 	// instead of failing inside the thread.
 	sticky bool
+	// symmetric: threads 1 and 2 run the same operations (same daemon
+	// flag and repeat count); declare: the program declares them
+	// symmetric (System.Symmetric) for the stateful search.
+	symmetric, declare bool
 }
 
 func (g genProg) String() string {
 	var b strings.Builder
 	names := []string{"read", "write", "incr", "lock", "unlock", "wait", "assert", "choose", "copy"}
-	fmt.Fprintf(&b, "invariant sum != %d (over vars: %v), sticky asserts: %v\n", g.sum, g.overVars, g.sticky)
+	fmt.Fprintf(&b, "invariant sum != %d (over vars: %v), sticky asserts: %v, T1=T2: %v (declared %v)\n", g.sum, g.overVars, g.sticky, g.symmetric, g.declare)
 	for i, th := range g.threads {
 		kind := "T"
 		if g.daemon[i] {
@@ -112,7 +118,15 @@ func drawProgram(t *rapid.T) genProg {
 		g.daemon = append(g.daemon, i > 0 && rapid.IntRange(0, 2).Draw(t, "daemon") == 0)
 		g.repeat = append(g.repeat, rapid.IntRange(1, 2).Draw(t, "repeat"))
 	}
-	// Keep plain enumeration affordable: trim the longest thread.
+	// Identical threads, the case symmetry reduction is for.
+	if n >= 3 && rapid.Bool().Draw(t, "T2 copies T1") {
+		g.symmetric = true
+		g.declare = rapid.Bool().Draw(t, "declare symmetry")
+		g.threads[2] = slices.Clone(g.threads[1])
+		g.daemon[2], g.repeat[2] = g.daemon[1], g.repeat[1]
+	}
+	// Keep plain enumeration affordable: trim the longest thread (both
+	// symmetric ones together).
 	for g.interleavings() > 3000 {
 		longest := 0
 		for i, th := range g.threads {
@@ -122,6 +136,9 @@ func drawProgram(t *rapid.T) genProg {
 		}
 		th := g.threads[longest]
 		g.threads[longest] = th[:len(th)-1]
+		if g.symmetric && (longest == 1 || longest == 2) {
+			g.threads[3-longest] = slices.Clone(g.threads[longest])
+		}
 	}
 	return g
 }
@@ -130,15 +147,24 @@ func (g genProg) program() (Program, func(*System) string) {
 	type world struct {
 		vars    []*Var[int]
 		regs    []int
+		pos     []int  // each thread's operation index (state digest)
 		flagged string // the first sticky assertion record
 	}
 	prog := func(s *System) {
-		w := &world{regs: make([]int, len(g.threads))}
+		w := &world{regs: make([]int, len(g.threads)), pos: make([]int, len(g.threads))}
 		s.SetModel(w)
 		for i := 0; i < g.vars; i++ {
 			w.vars = append(w.vars, NewVar(s, fmt.Sprintf("x%d", i), 0))
 		}
 		lock := NewMutex(s, "L")
+		s.State(func(d *Digest) {
+			for _, v := range w.vars {
+				d.Int(v.Peek())
+			}
+			d.Bool(lock.Held())
+			d.String(w.flagged)
+		})
+		var threads []*Thread
 		if g.sticky {
 			s.Sticky("assert", func() error {
 				if w.flagged != "" {
@@ -169,9 +195,10 @@ func (g genProg) program() (Program, func(*System) string) {
 			if g.daemon[i] {
 				spawn = s.Daemon
 			}
-			spawn(fmt.Sprintf("T%d", i), func(t *Thread) {
+			th := spawn(fmt.Sprintf("T%d", i), func(t *Thread) {
 				for r := 0; r < g.repeat[i]; r++ {
-					for _, o := range ops {
+					for j, o := range ops {
+						w.pos[i] = r*len(ops) + j
 						v := w.vars[o.v]
 						switch o.kind {
 						case opRead:
@@ -209,7 +236,17 @@ func (g genProg) program() (Program, func(*System) string) {
 						}
 					}
 				}
+				w.pos[i] = -1
 			})
+			th.State(func(d *Digest) {
+				d.Int(w.pos[i])
+				d.Int(w.regs[i])
+				d.Bool(lock.HeldBy(th))
+			})
+			threads = append(threads, th)
+		}
+		if g.declare {
+			s.Symmetric(threads[1], threads[2])
 		}
 	}
 	summary := func(s *System) string {
@@ -226,6 +263,50 @@ func (g genProg) program() (Program, func(*System) string) {
 		return b.String()
 	}
 	return prog, summary
+}
+
+// canonical renames the outcomes of a program whose threads 1 and 2 are
+// symmetric so that outcomes equal up to swapping them are equal: it is
+// how a search with symmetry reduction is compared with plain
+// enumeration, which meets both of each pair.
+func (g genProg) canonical(set []string) []string {
+	if !g.symmetric {
+		return set
+	}
+	out := map[string]bool{}
+	for _, k := range set {
+		out[g.canonicalOne(k)] = true
+	}
+	return slices.Sorted(maps.Keys(out))
+}
+
+func (g genProg) canonicalOne(k string) string {
+	if rest, ok := strings.CutPrefix(k, "END "); ok {
+		// "v0 v1 regs [r0 r1 r2] T0@e0 T1@e1 T2@e2": sort T1's and T2's
+		// (register, stop) pairs.
+		f := strings.Fields(rest)
+		nv := g.vars
+		regs := f[nv+1 : nv+1+len(g.threads)]
+		stops := f[nv+1+len(g.threads):]
+		pair := func(i int) string {
+			return strings.Trim(regs[i], "[]") + "@" + strings.SplitN(stops[i], "@", 2)[1]
+		}
+		a, b := pair(1), pair(2)
+		if b < a {
+			a, b = b, a
+		}
+		return fmt.Sprintf("END %s sym{%s %s} %s", strings.Join(f[:nv], " "), a, b, strings.Join(append([]string{regs[0]}, stops[0]), " "))
+	}
+	k = strings.NewReplacer("T1", "Ts", "T2", "Ts").Replace(k)
+	if rest, ok := strings.CutPrefix(k, "FAIL deadlock: no thread can proceed; blocked:"); ok {
+		parts := strings.Split(rest, ";")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		slices.Sort(parts)
+		return "FAIL deadlock: blocked: " + strings.Join(parts, "; ")
+	}
+	return k
 }
 
 func setRapidChecks(t *testing.T, n int) {
@@ -262,6 +343,39 @@ func TestDifferentialDPOR(t *testing.T) {
 	})
 	t.Logf("%d programs: %d plain executions, %d DPOR executions (%.1fx fewer)",
 		programs, plainExecs, dporExecs, float64(plainExecs)/float64(max(1, dporExecs)))
+}
+
+// TestDifferentialStateful is the judge of state caching and symmetry
+// reduction: for random small programs whose states recur (repeated
+// operation lists) and whose threads may be identical, the stateful search
+// reaches the same final states and failures as plain enumeration, up to
+// swapping identical threads when it was told they are symmetric.
+func TestDifferentialStateful(t *testing.T) {
+	setRapidChecks(t, 2000)
+	var programs, symmetric, plainExecs, statefulExecs, states int
+	rapid.Check(t, func(rt *rapid.T) {
+		g := drawProgram(rt)
+		prog, summary := g.program()
+		want, plain, _ := outcomes(prog, modePlain, summary)
+		got, execs, _ := outcomes(prog, modeStateful, summary)
+		programs++
+		if g.declare {
+			symmetric++
+			want, got = g.canonical(want), g.canonical(got)
+		}
+		plainExecs += plain
+		statefulExecs += execs
+		if d := diffSets(got, want); d != "" {
+			rt.Fatalf("stateful search and plain enumeration disagree on\n%s\n%s", g, d)
+		}
+		res := Explore(prog, Options{Strategy: Stateful})
+		states += int(res.Stats.States)
+	})
+	if programs == 0 || symmetric == 0 {
+		t.Fatalf("checked %d programs, %d with declared symmetry: the generator no longer draws them", programs, symmetric)
+	}
+	t.Logf("%d programs (%d with symmetric threads): %d plain executions, %d stateful executions, %d states",
+		programs, symmetric, plainExecs, statefulExecs, states)
 }
 
 // TestDifferentialSplit checks that splitting the search for workers keeps

@@ -54,13 +54,17 @@ type node struct {
 }
 
 // driver decides at each node. pickThread returns -1 to end the execution
-// as redundant (every enabled thread asleep) or pruned.
+// as redundant (every enabled thread asleep) or pruned, revisited when the
+// stateful search has expanded the state before.
 type driver interface {
 	pickThread(ex *execution, enabled uint64) int
 	pickValue(ex *execution, t *Thread, n int) int
 	// beginExecution is called before the program is built.
 	beginExecution(ex *execution)
 }
+
+// revisited is pickThread's answer at a state already expanded.
+const revisited = -2
 
 // outcome is how one execution ended.
 type outcome uint8
@@ -70,6 +74,7 @@ const (
 	endFailure                  // a property failed
 	endTruncated                // the step bound was hit
 	endPruned                   // the driver stopped it (sleep set, bound, split depth)
+	endRevisit                  // the stateful search reached a state it had expanded
 )
 
 // execution holds the reusable state of running one execution after
@@ -99,6 +104,9 @@ type execution struct {
 	touched  []Obj
 	// Races found in this execution: (earlier, later) event pairs.
 	races []racePair
+
+	// symScratch holds a symmetry class's thread digests while sorting.
+	symScratch []stateKey
 
 	failure *Failure
 	end     outcome
@@ -252,6 +260,9 @@ func (ex *execution) steps(sys *System) outcome {
 		}
 		tid := ex.drv.pickThread(ex, enabled)
 		if tid < 0 {
+			if tid == revisited {
+				return endRevisit
+			}
 			return endPruned
 		}
 		if enabled&(1<<uint(tid)) == 0 {

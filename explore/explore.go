@@ -28,6 +28,14 @@ const (
 	// with 0 preemptions, then 1, 2, … up to MaxPreemptions; the first
 	// violation found has the fewest preemptions that reach it.
 	Bounded Strategy = "bounded"
+	// Stateful is exhaustive DFS over the state graph: every distinct
+	// state the program declares (System.State, Thread.State) is expanded
+	// once, with every enabled thread, and states equal up to permuting
+	// symmetric threads (System.Symmetric) are one. It reaches every
+	// reachable state and runs every transition from each, so it checks
+	// the same safety properties as Exhaustive, in far fewer executions
+	// when states recur; a counterexample is still a replayable schedule.
+	Stateful Strategy = "stateful"
 	// Random samples MaxExecutions random walks.
 	Random Strategy = "random"
 	// PCT samples MaxExecutions runs of probabilistic concurrency testing
@@ -42,6 +50,7 @@ var Strategies = []struct {
 }{
 	{DPOR, "exhaustive DFS with source-set DPOR and sleep sets"},
 	{Exhaustive, "exhaustive DFS over every interleaving, no reduction"},
+	{Stateful, "exhaustive DFS over distinct states (model-declared digests, symmetry)"},
 	{Bounded, "iterative preemption bounding: fewest-preemption counterexamples"},
 	{Random, "seeded random walks"},
 	{PCT, "seeded probabilistic concurrency testing (PCT)"},
@@ -140,6 +149,11 @@ type Stats struct {
 	Truncated  int64 `json:"truncated"`  // cut by the step bound
 	Steps      int64 `json:"steps"`      // scheduling steps over all executions
 	MaxDepth   int   `json:"max_depth"`  // most steps in one execution
+	// Stateful search: distinct states expanded, executions that ended
+	// at a state expanded before, and the state table's bytes per state.
+	States        int64   `json:"states,omitempty"`
+	Revisits      int64   `json:"revisits,omitempty"`
+	BytesPerState float64 `json:"bytes_per_state,omitempty"`
 	// Elapsed is wall-clock time; it and ExecPerSec are the only figures
 	// that vary between identical runs.
 	Elapsed    time.Duration `json:"elapsed_ns"`
@@ -160,6 +174,9 @@ func (s *Stats) add(o Stats) {
 	s.Truncated += o.Truncated
 	s.Steps += o.Steps
 	s.MaxDepth = max(s.MaxDepth, o.MaxDepth)
+	s.States += o.States
+	s.Revisits += o.Revisits
+	s.BytesPerState = max(s.BytesPerState, o.BytesPerState)
 }
 
 // Schedule is the list of decisions of one execution: a thread id at each
@@ -233,6 +250,8 @@ func Explore(prog Program, opts Options) *Result {
 	case Exhaustive:
 		res = run.exhaustive(modePlain, 0)
 		res.Bounds = fmt.Sprintf("all interleavings, ≤%d steps each", opts.MaxSteps)
+	case Stateful:
+		res = run.stateful()
 	case Bounded:
 		res = run.bounded()
 	case Random, PCT:
@@ -261,6 +280,8 @@ type runner struct {
 	live     atomic.Int64 // executions, for progress
 	liveStep atomic.Int64
 	timedOut atomic.Bool
+	// symmetric: the program declares symmetry classes (stateful search).
+	symmetric bool
 }
 
 func (r *runner) expired() bool {
@@ -390,7 +411,9 @@ func (r *runner) merge(results []taskResult) *Result {
 			tr.failure = nil
 		}
 		if left := r.opts.MaxExecutions - execs; r.opts.MaxExecutions > 0 && tr.stats.Executions > left {
+			states, bps := tr.stats.States, tr.stats.BytesPerState
 			tr.stats = statsOf(tr.perExec[:left])
+			tr.stats.States, tr.stats.BytesPerState = states, bps
 		}
 		res.Stats.add(tr.stats)
 		execs += tr.stats.Executions
@@ -451,17 +474,25 @@ func statsOf(recs []execRecord) Stats {
 			st.Pruned++
 		case endTruncated:
 			st.Truncated++
+		case endRevisit:
+			st.Revisits++
 		}
 	}
 	return st
 }
 
 // runTask explores the subtree below one prefix.
-func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, k int) taskResult {
+func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, k int) (tr taskResult) {
 	d := &dfs{mode: mode, bound: bound, fixed: len(prefix)}
+	if mode == modeStateful {
+		d.states = newStateTable()
+		defer func() {
+			tr.stats.States = int64(d.states.n)
+			tr.stats.BytesPerState = d.states.bytesPerState()
+		}()
+	}
 	ex := newExecution(r.prog, d, r.opts.MaxSteps, mode.reduces())
 	ex.nodes = append(ex.nodes, prefix...)
-	var tr taskResult
 	for {
 		if r.expired() {
 			tr.stopped = r.stopReason()
@@ -487,6 +518,8 @@ func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, 
 			tr.stats.Pruned++
 		case endTruncated:
 			tr.stats.Truncated++
+		case endRevisit:
+			tr.stats.Revisits++
 		case endFailure:
 			tr.failure = ex.failure
 			tr.sched = ex.schedule()
@@ -505,6 +538,44 @@ func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, 
 	}
 	tr.boundCut = d.boundCut
 	return tr
+}
+
+// stateful runs the state-caching search as one task: its table of
+// expanded states is what makes it fast, and one table serves one search,
+// so the result cannot depend on the worker count.
+func (r *runner) stateful() *Result {
+	if err := r.declaresState(); err != nil {
+		return &Result{Verdict: Incomplete, Reason: err.Error()}
+	}
+	var bud *budget
+	if r.opts.MaxExecutions > 0 {
+		bud = &budget{max: r.opts.MaxExecutions, counts: make([]atomic.Int64, 1)}
+	}
+	stop := r.startProgress()
+	tr := r.runTask(modeStateful, 0, nil, bud, 0)
+	stop()
+	res := r.merge([]taskResult{tr})
+	sym := ""
+	if r.symmetric {
+		sym = " up to permutations of symmetric threads"
+	}
+	res.Bounds = fmt.Sprintf("all reachable states%s (model-declared digest), every transition from each, ≤%d steps deep", sym, r.opts.MaxSteps)
+	return res
+}
+
+// declaresState builds the program once to check it declares its state.
+func (r *runner) declaresState() error {
+	var declared bool
+	ex := newExecution(func(s *System) {
+		r.prog(s)
+		declared = s.stateFn != nil
+		r.symmetric = len(s.symClasses) > 0
+	}, &replayer{}, r.opts.MaxSteps, false)
+	ex.run()
+	if !declared {
+		return fmt.Errorf("the program declares no state digest (System.State), which the %s strategy needs", Stateful)
+	}
+	return nil
 }
 
 // bounded is iterative preemption bounding.

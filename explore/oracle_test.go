@@ -12,11 +12,14 @@ import (
 // of the differential tests.
 func visitAll(prog Program, mode dfsMode, maxSteps int, visit func(ex *execution, end outcome)) (executions, pruned int) {
 	d := &dfs{mode: mode}
+	if mode == modeStateful {
+		d.states = newStateTable()
+	}
 	ex := newExecution(prog, d, maxSteps, true)
 	for {
 		end := ex.run()
 		executions++
-		if end == endPruned {
+		if end == endPruned || end == endRevisit {
 			pruned++
 		} else {
 			visit(ex, end)

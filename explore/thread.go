@@ -141,6 +141,11 @@ type Thread struct {
 	// blockOp events) with past events have been recorded.
 	blockScanned bool
 	blockOp      int32
+
+	// The declared state (stateful search) and the symmetry class, 0
+	// for none.
+	stateFn  func(*Digest)
+	symClass int8
 }
 
 // ID is the thread's id: threads are numbered in creation order from 0.
@@ -171,6 +176,11 @@ type System struct {
 	notes []Note
 	// model is the program's own handle on its world (SetModel).
 	model any
+
+	// The declared state (stateful search): the shared digest and the
+	// symmetry classes, as thread ids.
+	stateFn    func(*Digest)
+	symClasses [][]int32
 }
 
 // SetModel attaches the program's world to the system, so checks and

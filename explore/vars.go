@@ -85,3 +85,6 @@ func (m *Mutex) Unlock(t *Thread) {
 
 // Held reports whether some thread holds the lock (for checks).
 func (m *Mutex) Held() bool { return m.holder != 0 }
+
+// HeldBy reports whether t holds the lock (for checks and state digests).
+func (m *Mutex) HeldBy(t *Thread) bool { return m.holder == t.id+1 }

@@ -1,0 +1,272 @@
+package explore
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+)
+
+// State caching (the Stateful strategy). A stateless search re-runs every
+// interleaving, and their number grows far faster than the number of
+// distinct states they pass through: executor CPUs that loop over a
+// patched site come back to the same state by many paths. The stateful
+// search hashes the state at every new scheduling node and does not
+// expand a state it has expanded before. The engine cannot see a model's
+// state (it lives in ordinary Go values and in each coroutine's stack),
+// so the model declares it: System.State hashes the shared state,
+// Thread.State a thread's own, and System.Symmetric names threads that
+// are interchangeable, so that states equal up to permuting them are one.
+//
+// Soundness rests on the digest: the declared state, with each thread's
+// pending operation (which the engine adds), must determine everything
+// the program does from here on, and every check's verdict. A digest that
+// leaves something out merges states that differ and may hide a
+// violation; the differential tests (random programs, and each model's
+// stateful-versus-stateless test) are the judge.
+
+// Digest accumulates a 128-bit fingerprint of a state. Two lanes with
+// different multipliers make an accidental collision between two of n
+// stored states about n²/2^129 likely, which is negligible.
+type Digest struct{ a, b uint64 }
+
+const (
+	digestSeedA = 0x243f6a8885a308d3
+	digestSeedB = 0x13198a2e03707344
+	mulA1       = 0x9e3779b97f4a7c15
+	mulA2       = 0xbf58476d1ce4e5b9
+	mulB1       = 0xc2b2ae3d27d4eb4f
+	mulB2       = 0x94d049bb133111eb
+)
+
+func newDigest() Digest { return Digest{digestSeedA, digestSeedB} }
+
+// Word adds a 64-bit value.
+func (d *Digest) Word(v uint64) {
+	d.a = bits.RotateLeft64(d.a^(v*mulA1), 27)*mulA2 + 0x52dce729
+	d.b = bits.RotateLeft64(d.b^(v*mulB1), 31)*mulB2 + 0x38495ab5
+}
+
+// Int adds an integer.
+func (d *Digest) Int(v int) { d.Word(uint64(v)) }
+
+// Bool adds a boolean.
+func (d *Digest) Bool(v bool) {
+	if v {
+		d.Word(1)
+	} else {
+		d.Word(0)
+	}
+}
+
+// Bytes adds a byte slice, its length included.
+func (d *Digest) Bytes(p []byte) {
+	d.Word(uint64(len(p)) | 1<<63)
+	for len(p) >= 8 {
+		d.Word(uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
+			uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56)
+		p = p[8:]
+	}
+	var w uint64
+	for i, c := range p {
+		w |= uint64(c) << (8 * i)
+	}
+	d.Word(w)
+}
+
+// String adds a string, its length included.
+func (d *Digest) String(s string) {
+	d.Word(uint64(len(s)) | 1<<62)
+	for len(s) >= 8 {
+		d.Word(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
+		s = s[8:]
+	}
+	var w uint64
+	for i := 0; i < len(s); i++ {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	d.Word(w)
+}
+
+// sum finalises the two lanes.
+func (d Digest) sum() stateKey {
+	return stateKey{fmix(d.a ^ d.b>>7), fmix(d.b ^ d.a<<9)}
+}
+
+func fmix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// stateKey is a state's fingerprint; {0, 0} marks an empty table slot.
+type stateKey struct{ a, b uint64 }
+
+func (k stateKey) less(o stateKey) bool { return k.a < o.a || k.a == o.a && k.b < o.b }
+
+// State declares the digest of the shared state: fn adds to d everything
+// a later step or check can observe, except what belongs to one thread
+// (Thread.State). It is required by the Stateful strategy and unused by
+// the others. Under symmetry (System.Symmetric) it must not depend on
+// which of the interchangeable threads is which: per-thread parts of the
+// shared state (a CPU's pending IPI, who holds a lock) go into that
+// thread's own digest instead.
+func (s *System) State(fn func(d *Digest)) { s.stateFn = fn }
+
+// State declares the digest of the thread's own state: its loop counters,
+// registers and whatever else the rest of its body depends on, beyond
+// the pending operation's label, which the engine adds. A thread without
+// one is taken to have no state of its own beyond that label.
+func (t *Thread) State(fn func(d *Digest)) { t.stateFn = fn }
+
+// Symmetric declares threads interchangeable: they run the same code
+// with the same parameters, and nothing a check reports depends on which
+// of them is which. The stateful search then treats states that differ
+// only by a permutation of these threads as one. Each thread may be in at
+// most one class; threads that are not declared stay distinct.
+func (s *System) Symmetric(threads ...*Thread) {
+	if len(threads) < 2 {
+		return
+	}
+	class := int8(len(s.symClasses) + 1)
+	ids := make([]int32, 0, len(threads))
+	for _, t := range threads {
+		if t.symClass != 0 {
+			panic(fmt.Sprintf("explore: thread %s is in two symmetry classes", t.name))
+		}
+		t.symClass = class
+		ids = append(ids, int32(t.id))
+	}
+	s.symClasses = append(s.symClasses, ids)
+}
+
+// stateKey hashes the current state: the shared digest, then every
+// thread's (in id order, or sorted within its symmetry class).
+func (ex *execution) stateKey() stateKey {
+	s := ex.sys
+	d := newDigest()
+	if s.stateFn != nil {
+		s.stateFn(&d)
+	}
+	d.Int(len(s.threads))
+	for _, t := range s.threads {
+		if t.symClass == 0 {
+			k := t.digest(true)
+			d.Word(k.a)
+			d.Word(k.b)
+		}
+	}
+	for _, class := range s.symClasses {
+		keys := ex.symScratch[:0]
+		for _, id := range class {
+			keys = append(keys, s.threads[id].digest(false))
+		}
+		slices.SortFunc(keys, func(x, y stateKey) int {
+			switch {
+			case x.less(y):
+				return -1
+			case y.less(x):
+				return 1
+			}
+			return 0
+		})
+		for _, k := range keys {
+			d.Word(k.a)
+			d.Word(k.b)
+		}
+		ex.symScratch = keys
+	}
+	return d.sum()
+}
+
+// digest is one thread's share of the state: whether it finished, its
+// pending operation and its own declared state. withObjects adds the
+// footprint, which names objects and so differs between symmetric
+// threads.
+func (t *Thread) digest(withObjects bool) stateKey {
+	d := newDigest()
+	d.Word(uint64(t.status))
+	if t.status == statusPending {
+		d.String(t.label)
+		if withObjects {
+			for _, r := range t.fps.ranges() {
+				d.Word(uint64(uint32(r.Lo)) | uint64(uint32(r.Hi))<<32)
+				d.Word(uint64(r.Access))
+			}
+		}
+	}
+	d.Bool(t.daemon)
+	if t.stateFn != nil {
+		t.stateFn(&d)
+	}
+	return d.sum()
+}
+
+// stateTable is the set of expanded states: open addressing over 128-bit
+// keys with the depth each was expanded at (a state met again at a
+// smaller depth has more of the step bound left, so it is expanded
+// again). No map: the hot path stays free of allocation but for growth.
+type stateTable struct {
+	keys  []stateKey
+	depth []int32
+	n     int
+	mask  uint64
+}
+
+func newStateTable() *stateTable {
+	const initial = 1 << 16
+	return &stateTable{keys: make([]stateKey, initial), depth: make([]int32, initial), mask: initial - 1}
+}
+
+// visit records the state at depth and reports whether it is new (or now
+// reached with more of the step bound left).
+func (t *stateTable) visit(k stateKey, depth int32) bool {
+	if k == (stateKey{}) {
+		k.a = 1 // {0,0} marks an empty slot
+	}
+	for i := k.a & t.mask; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case k:
+			if depth < t.depth[i] {
+				t.depth[i] = depth
+				return true
+			}
+			return false
+		case stateKey{}:
+			t.keys[i], t.depth[i] = k, depth
+			t.n++
+			if 2*t.n > len(t.keys) {
+				t.grow()
+			}
+			return true
+		}
+	}
+}
+
+func (t *stateTable) grow() {
+	keys, depth := t.keys, t.depth
+	size := 2 * len(keys)
+	t.keys, t.depth, t.mask = make([]stateKey, size), make([]int32, size), uint64(size-1)
+	for j, k := range keys {
+		if k == (stateKey{}) {
+			continue
+		}
+		i := k.a & t.mask
+		for t.keys[i] != (stateKey{}) {
+			i = (i + 1) & t.mask
+		}
+		t.keys[i], t.depth[i] = k, depth[j]
+	}
+}
+
+// bytesPerState is the table's memory per stored state at its current
+// size (keys and depths; the table is kept at most half full).
+func (t *stateTable) bytesPerState() float64 {
+	if t.n == 0 {
+		return 0
+	}
+	return float64(len(t.keys)*(16+4)) / float64(t.n)
+}
