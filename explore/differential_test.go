@@ -51,6 +51,9 @@ type genProg struct {
 	// flag and repeat count); declare: the program declares them
 	// symmetric (System.Symmetric) for the stateful search.
 	symmetric, declare bool
+	// byPath[i]: thread i never keeps a value it read (no read or choose),
+	// and declares its state by its path (Thread.StateFromPath).
+	byPath []bool
 }
 
 func (g genProg) String() string {
@@ -124,6 +127,16 @@ func drawProgram(t *rapid.T) genProg {
 		g.declare = rapid.Bool().Draw(t, "declare symmetry")
 		g.threads[2] = slices.Clone(g.threads[1])
 		g.daemon[2], g.repeat[2] = g.daemon[1], g.repeat[1]
+	}
+	for i, ops := range g.threads {
+		keeps := false
+		for _, o := range ops {
+			keeps = keeps || o.kind == opRead || o.kind == opChoose
+		}
+		g.byPath = append(g.byPath, !keeps && rapid.Bool().Draw(t, fmt.Sprintf("T%d state by path", i)))
+	}
+	if g.symmetric {
+		g.byPath[2] = g.byPath[1]
 	}
 	// Keep plain enumeration affordable: trim the longest thread (both
 	// symmetric ones together).
@@ -238,15 +251,20 @@ func (g genProg) program() (Program, func(*System) string) {
 				}
 				w.pos[i] = -1
 			})
-			th.State(func(d *Digest) {
-				d.Int(w.pos[i])
-				d.Int(w.regs[i])
-				d.Bool(lock.HeldBy(th))
-			})
+			if g.byPath[i] {
+				th.StateFromPath()
+				th.State(func(d *Digest) { d.Bool(lock.HeldBy(th)) })
+			} else {
+				th.State(func(d *Digest) {
+					d.Int(w.pos[i])
+					d.Int(w.regs[i])
+					d.Bool(lock.HeldBy(th))
+				})
+			}
 			threads = append(threads, th)
 		}
 		if g.declare {
-			s.Symmetric(threads[1], threads[2])
+			s.Symmetric("T1/T2", threads[1], threads[2])
 		}
 	}
 	summary := func(s *System) string {
@@ -352,13 +370,16 @@ func TestDifferentialDPOR(t *testing.T) {
 // swapping identical threads when it was told they are symmetric.
 func TestDifferentialStateful(t *testing.T) {
 	setRapidChecks(t, 2000)
-	var programs, symmetric, plainExecs, statefulExecs, states int
+	var programs, symmetric, byPath, plainExecs, statefulExecs, states int
 	rapid.Check(t, func(rt *rapid.T) {
 		g := drawProgram(rt)
 		prog, summary := g.program()
 		want, plain, _ := outcomes(prog, modePlain, summary)
 		got, execs, _ := outcomes(prog, modeStateful, summary)
 		programs++
+		if slices.Contains(g.byPath, true) {
+			byPath++
+		}
 		if g.declare {
 			symmetric++
 			want, got = g.canonical(want), g.canonical(got)
@@ -371,11 +392,11 @@ func TestDifferentialStateful(t *testing.T) {
 		res := Explore(prog, Options{Strategy: Stateful})
 		states += int(res.Stats.States)
 	})
-	if programs == 0 || symmetric == 0 {
-		t.Fatalf("checked %d programs, %d with declared symmetry: the generator no longer draws them", programs, symmetric)
+	if programs == 0 || symmetric == 0 || byPath == 0 {
+		t.Fatalf("checked %d programs, %d with declared symmetry, %d with a state by path: the generator no longer draws them", programs, symmetric, byPath)
 	}
-	t.Logf("%d programs (%d with symmetric threads): %d plain executions, %d stateful executions, %d states",
-		programs, symmetric, plainExecs, statefulExecs, states)
+	t.Logf("%d programs (%d with symmetric threads, %d with a state by path): %d plain executions, %d stateful executions, %d states",
+		programs, symmetric, byPath, plainExecs, statefulExecs, states)
 }
 
 // TestDifferentialSplit checks that splitting the search for workers keeps

@@ -302,6 +302,9 @@ func (ex *execution) recordEvent(t *Thread) {
 		visible: ex.sys.visible(&t.fps),
 	})
 	t.events++
+	if t.byPath {
+		t.path.String(t.label)
+	}
 	if ex.clocks {
 		ex.clockEvent(t, idx)
 	}

@@ -122,25 +122,40 @@ func (s *System) State(fn func(d *Digest)) { s.stateFn = fn }
 // one is taken to have no state of its own beyond that label.
 func (t *Thread) State(fn func(d *Digest)) { t.stateFn = fn }
 
-// Symmetric declares threads interchangeable: they run the same code
-// with the same parameters, and nothing a check reports depends on which
-// of them is which. The stateful search then treats states that differ
-// only by a permutation of these threads as one. Each thread may be in at
-// most one class; threads that are not declared stay distinct.
-func (s *System) Symmetric(threads ...*Thread) {
-	if len(threads) < 2 {
-		return
+// StateFromPath declares that the thread's own state is a function of
+// the operations it has executed, in order (their labels): it keeps no
+// value read from shared state in a local variable, and such values steer
+// it only through which operation it runs next (a writer that waits, or
+// not, for a reference to drop). Its digest is then the sequence of its
+// operations' labels, which the engine hashes as they run. It combines
+// with Thread.State.
+func (t *Thread) StateFromPath() {
+	t.byPath = true
+	t.path = newDigest()
+}
+
+// Symmetric adds threads to the named symmetry class: threads that run
+// the same code with the same parameters, such that nothing a check
+// reports depends on which of them is which. The stateful search then
+// treats states that differ only by a permutation of a class's threads
+// as one. A thread spawned during an execution may join a class too (an
+// idle loop each executor leaves behind): the class is then the set of
+// its members present. A thread may be in one class only; threads in
+// none stay distinct.
+func (s *System) Symmetric(class string, threads ...*Thread) {
+	k := slices.Index(s.symNames, class)
+	if k < 0 {
+		s.symNames = append(s.symNames, class)
+		s.symClasses = append(s.symClasses, nil)
+		k = len(s.symNames) - 1
 	}
-	class := int8(len(s.symClasses) + 1)
-	ids := make([]int32, 0, len(threads))
 	for _, t := range threads {
 		if t.symClass != 0 {
 			panic(fmt.Sprintf("explore: thread %s is in two symmetry classes", t.name))
 		}
-		t.symClass = class
-		ids = append(ids, int32(t.id))
+		t.symClass = int8(k + 1)
+		s.symClasses[k] = append(s.symClasses[k], int32(t.id))
 	}
-	s.symClasses = append(s.symClasses, ids)
 }
 
 // stateKey hashes the current state: the shared digest, then every
@@ -199,6 +214,10 @@ func (t *Thread) digest(withObjects bool) stateKey {
 		}
 	}
 	d.Bool(t.daemon)
+	if t.byPath {
+		d.Word(t.path.a)
+		d.Word(t.path.b)
+	}
 	if t.stateFn != nil {
 		t.stateFn(&d)
 	}

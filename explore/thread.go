@@ -146,6 +146,10 @@ type Thread struct {
 	// for none.
 	stateFn  func(*Digest)
 	symClass int8
+	// byPath: the thread's state is its path, path the hash of the labels
+	// of its events so far (StateFromPath).
+	byPath bool
+	path   Digest
 }
 
 // ID is the thread's id: threads are numbered in creation order from 0.
@@ -180,6 +184,7 @@ type System struct {
 	// The declared state (stateful search): the shared digest and the
 	// symmetry classes, as thread ids.
 	stateFn    func(*Digest)
+	symNames   []string
 	symClasses [][]int32
 }
 

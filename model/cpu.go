@@ -44,6 +44,17 @@ type CPU struct {
 	// A NOHZ_FULL CPU (NohzExecutor) in user mode gets no sync IPI: the
 	// sync sets deferred instead (both under the CPU's IPI slot).
 	nohz, user, deferred bool
+
+	// Where the CPU's code is, kept here rather than in Go locals so the
+	// state digest (digest.go) can see it: the executor's round and
+	// entry, the prelude instructions left, the instruction pointer of
+	// each active call (an NMI's call nests in the interrupted one), the
+	// NMI's entry and saved IF, and the trap being handled.
+	round, entry, preludeLeft int
+	frames                    []uint64
+	nmiEntry                  int
+	nmiSavedIF                bool
+	trapRegs                  *Regs
 }
 
 // Machine returns the CPU's machine.
@@ -102,10 +113,10 @@ const retSentinel = ^uint64(0)
 // sync IPIs (a boundary that could only take IPIs adds nothing to that).
 func (m *Machine) Executor(c *CPU, executions, prelude int) func(t *explore.Thread) {
 	return func(t *explore.Thread) {
-		for i := 0; i < executions; i++ {
+		for c.round = 0; c.round < executions; c.round++ {
 			c.Prelude(t, prelude)
-			for _, e := range m.L.Entries {
-				if !c.call(t, e) {
+			for c.entry = 0; c.entry < len(m.L.Entries); c.entry++ {
+				if !c.call(t, m.L.Entries[c.entry]) {
 					return
 				}
 			}
@@ -154,7 +165,7 @@ func (m *Machine) UnrelatedInt3(c *CPU, hits int) func(t *explore.Thread) {
 // n = NMIs + site lines covers every longer prelude.
 func (c *CPU) Prelude(t *explore.Thread, n int) {
 	m := c.m
-	for i := 0; i < n; i++ {
+	for c.preludeLeft = n; c.preludeLeft > 0; c.preludeLeft-- {
 		c.boundary(t)
 		if m.L.Fetch.Kind != Stale || len(m.L.SiteLines) == 0 {
 			continue
@@ -261,9 +272,10 @@ func (c *CPU) NMIPoint(t *explore.Thread) bool {
 	if h := c.m.NMIEnter; h != nil {
 		h(t, c)
 	}
+	c.nmiSavedIF = saved
 	ok := true
-	for _, e := range c.m.L.Entries {
-		if ok = c.call(t, e); !ok {
+	for c.nmiEntry = 0; c.nmiEntry < len(c.m.L.Entries); c.nmiEntry++ {
+		if ok = c.call(t, c.m.L.Entries[c.nmiEntry]); !ok {
 			break
 		}
 	}
@@ -273,6 +285,7 @@ func (c *CPU) NMIPoint(t *explore.Thread) bool {
 	c.Serialize() // IRET from the NMI
 	c.IF = saved
 	c.inNMI = false
+	c.nmiEntry, c.nmiSavedIF = 0, false
 	return ok
 }
 
@@ -284,7 +297,10 @@ func (c *CPU) call(t *explore.Thread, entry uint64) bool {
 	base := len(c.stack)
 	c.stack = append(c.stack, retSentinel)
 	ip := entry
+	c.frames = append(c.frames, ip)
+	defer func() { c.frames = c.frames[:len(c.frames)-1] }()
 	for {
+		c.frames[len(c.frames)-1] = ip
 		if !m.L.In(ip) {
 			// Another function runs and returns (a call target), or the
 			// function tail-jumped away.
@@ -463,6 +479,8 @@ func (c *CPU) trap(t *explore.Thread, addr uint64, site int) (Effect, bool) {
 		t.Notef("cpu%d: int3 at %#x", c.ID, addr)
 	}
 	regs := Regs{IP: addr + 1, cpu: c}
+	c.trapRegs = &regs
+	defer func() { c.trapRegs = nil }()
 	handled := m.Int3 != nil && m.Int3(t, c, &regs)
 	if !handled {
 		if addr == m.L.Kprobe && addr != 0 {
