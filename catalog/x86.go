@@ -201,7 +201,8 @@ func (c *x86Config) program(last **model.Machine) explore.Program {
 		k := poke.Install(m, c.patch, c.capacity)
 		props.InstallX86Ignoring(sys, m, c.ignore)
 		props.InstallX86Quiescent(sys, m)
-		sys.Go("writer", k.Writer())
+		writer := sys.Go("writer", k.Writer())
+		var executors []*explore.Thread
 		if c.patch.Variant == poke.PermanentParallel {
 			sys.Go("writer2", k.SecondWriter())
 		}
@@ -219,9 +220,10 @@ func (c *x86Config) program(last **model.Machine) explore.Program {
 			case c.nohz:
 				sys.Go(name, m.NohzExecutor(m.CPUs[i], c.prelude, c.siteInEntry))
 			default:
-				sys.Go(name, m.Executor(m.CPUs[i], c.execs, c.prelude))
+				executors = append(executors, sys.Go(name, m.Executor(m.CPUs[i], c.execs, c.prelude)))
 			}
 		}
+		c.declareState(m, k, writer, executors)
 	}
 }
 

@@ -85,6 +85,9 @@ type execution struct {
 	maxSteps int
 	tracing  bool
 	clocks   bool // maintain vector clocks and race candidates (DPOR)
+	// hashPaths: keep the path digests of StateFromPath threads (stateful
+	// search).
+	hashPaths bool
 
 	sys    *System
 	events []event
@@ -302,7 +305,7 @@ func (ex *execution) recordEvent(t *Thread) {
 		visible: ex.sys.visible(&t.fps),
 	})
 	t.events++
-	if t.byPath {
+	if t.byPath && ex.hashPaths {
 		t.path.String(t.label)
 	}
 	if ex.clocks {

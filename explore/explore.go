@@ -492,6 +492,7 @@ func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, 
 		}()
 	}
 	ex := newExecution(r.prog, d, r.opts.MaxSteps, mode.reduces())
+	ex.hashPaths = d.states != nil
 	ex.nodes = append(ex.nodes, prefix...)
 	for {
 		if r.expired() {

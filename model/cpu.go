@@ -55,6 +55,11 @@ type CPU struct {
 	nmiEntry                  int
 	nmiSavedIF                bool
 	trapRegs                  *Regs
+
+	// The stateful search's declarations (DeclareCPU): the symmetry
+	// class of the CPU's threads, declared if its state is.
+	declared bool
+	symClass string
 }
 
 // Machine returns the CPU's machine.
@@ -126,7 +131,7 @@ func (m *Machine) Executor(c *CPU, executions, prelude int) func(t *explore.Thre
 			// arrive; without one, the idle loop takes the IPIs.
 			c.boundary(t)
 		}
-		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
+		m.spawnIdle(c)
 	}
 }
 
@@ -150,7 +155,7 @@ func (m *Machine) UnrelatedInt3(c *CPU, hits int) func(t *explore.Thread) {
 				return
 			}
 		}
-		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
+		m.spawnIdle(c)
 	}
 }
 

@@ -160,6 +160,14 @@ type Machine struct {
 	// an IPI again (for a stuck verdict's message).
 	offline []bool
 	Halted  []string
+
+	// sites caches the atomic-switch summary of each site for the state
+	// digest (digest.go), valid while sitesKey matches.
+	sites    []siteState
+	sitesKey int
+	// perCPU adds the installed protocol's per-CPU state to a CPU's
+	// digest (DeclareState).
+	perCPU func(cpu int, d *explore.Digest)
 }
 
 // Config sizes a machine.

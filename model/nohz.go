@@ -1,10 +1,6 @@
 package model
 
-import (
-	"fmt"
-
-	"github.com/klpcheck/klpcheck/explore"
-)
+import "github.com/klpcheck/klpcheck/explore"
 
 // NOHZ_FULL CPUs with deferred sync IPIs, as proposed in the
 // context_tracking series "Defer some IPIs until a user->kernel
@@ -74,6 +70,6 @@ func (m *Machine) NohzExecutor(c *CPU, prelude int, siteInEntry bool) func(t *ex
 		if c.NMILeft > 0 {
 			c.boundary(t)
 		}
-		m.S.Daemon(fmt.Sprintf("cpu%d idle", c.ID), c.idle)
+		m.spawnIdle(c)
 	}
 }
