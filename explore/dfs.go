@@ -262,17 +262,16 @@ func (d *dfs) addBacktracks(ex *execution) {
 				initials |= 1 << p
 			}
 		}
-		ej := struct{ thread int32 }{jThread}
 		// A thread disabled before i (i enabled it) cannot be reordered
 		// before i: that race is not reversible.
-		if initials&^n.enabled&(1<<uint(ej.thread)) != 0 {
+		if initials&^n.enabled&(1<<uint(jThread)) != 0 {
 			continue
 		}
 		initials &= n.enabled
 		if initials == 0 || initials&(n.backtrack|n.done) != 0 {
 			continue
 		}
-		pick := uint(ej.thread)
+		pick := uint(jThread)
 		if initials&(1<<pick) == 0 || n.sleep&(1<<pick) != 0 {
 			if awake := initials &^ n.sleep; awake != 0 {
 				pick = uint(lowestBit(awake))

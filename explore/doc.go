@@ -13,9 +13,12 @@
 // list of small integers, thread ids at scheduling nodes and values at
 // choice nodes.
 //
-// Strategies (Options.Strategy): exhaustive DFS with source-set DPOR and
-// sleep sets, plain exhaustive enumeration (the differential oracle for
-// DPOR), iterative preemption bounding, random walk and PCT.
+// Strategies (Options.Strategy), one table of values (strategyTable):
+// exhaustive DFS with source-set DPOR and sleep sets, plain exhaustive
+// enumeration (the differential oracle for the reductions), stateful DFS
+// over the distinct states a program declares (state caching with
+// symmetry classes, state.go), iterative preemption bounding, random walk
+// and PCT.
 //
 // explore knows nothing of x86, text patching or livepatch: it could check
 // any concurrent Go code written against its thread API. It must not import

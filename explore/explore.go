@@ -43,18 +43,86 @@ const (
 	PCT Strategy = "pct"
 )
 
-// Strategies lists every strategy with its meaning.
-var Strategies = []struct {
+// strategy is one way to explore, as a value: what it means, how it runs,
+// what its "safe" covers and, for the exhaustive DFS strategies that
+// split into tasks, the DFS mode a shard runs. Explore and the shards
+// look strategies up in this table; nothing else switches on their names.
+type strategy struct {
+	name    Strategy
+	meaning string
+	run     func(r *runner) *Result
+	// bounds is what a safe verdict covers (nil: run sets it).
+	bounds func(o Options) string
+	// shard is the DFS mode of one task of a split search; shardable is
+	// false for strategies that do not split.
+	shard     dfsMode
+	shardable bool
+	// internal strategies are measured by the engine's own tests and not
+	// offered to users.
+	internal bool
+	// sampled strategies cannot prove safety; they run 10000 executions
+	// unless told otherwise.
+	sampled bool
+}
+
+var strategyTable = []strategy{
+	{name: DPOR, meaning: "exhaustive DFS with source-set DPOR and sleep sets",
+		run:    func(r *runner) *Result { return r.exhaustive(modeSource, 0) },
+		bounds: func(o Options) string { return fmt.Sprintf("all interleavings up to equivalence (DPOR), ≤%d steps each", o.MaxSteps) },
+		shard:  modeSource, shardable: true},
+	{name: optimalDPOR, meaning: "optimal DPOR with wakeup trees (experimental)", internal: true,
+		run: func(r *runner) *Result { return r.exhaustive(modeOptimal, 0) },
+		bounds: func(o Options) string {
+			return fmt.Sprintf("all interleavings up to equivalence (optimal DPOR, experimental), ≤%d steps each", o.MaxSteps)
+		}},
+	{name: Exhaustive, meaning: "exhaustive DFS over every interleaving, no reduction",
+		run:    func(r *runner) *Result { return r.exhaustive(modePlain, 0) },
+		bounds: func(o Options) string { return fmt.Sprintf("all interleavings, ≤%d steps each", o.MaxSteps) },
+		shard:  modePlain, shardable: true},
+	{name: Stateful, meaning: "exhaustive DFS over distinct states (model-declared digests, symmetry)",
+		run: (*runner).stateful},
+	{name: Bounded, meaning: "iterative preemption bounding: fewest-preemption counterexamples",
+		run: (*runner).bounded},
+	{name: Random, meaning: "seeded random walks", sampled: true,
+		run: func(r *runner) *Result {
+			return r.sampled("random walks", func(int) sampler { return newWalk() })
+		}},
+	{name: PCT, meaning: "seeded probabilistic concurrency testing (PCT)", sampled: true,
+		run: func(r *runner) *Result {
+			return r.sampled(fmt.Sprintf("PCT runs of depth %d", r.opts.PCTDepth),
+				func(horizon int) sampler { return newPCT(r.opts.PCTDepth, horizon) })
+		}},
+}
+
+// lookupStrategy finds a strategy in the table.
+func lookupStrategy(name Strategy) (*strategy, bool) {
+	for i := range strategyTable {
+		if strategyTable[i].name == name {
+			return &strategyTable[i], true
+		}
+	}
+	return nil, false
+}
+
+// Strategies lists every strategy offered to users, with its meaning.
+var Strategies = func() []struct {
 	Name    Strategy
 	Meaning string
-}{
-	{DPOR, "exhaustive DFS with source-set DPOR and sleep sets"},
-	{Exhaustive, "exhaustive DFS over every interleaving, no reduction"},
-	{Stateful, "exhaustive DFS over distinct states (model-declared digests, symmetry)"},
-	{Bounded, "iterative preemption bounding: fewest-preemption counterexamples"},
-	{Random, "seeded random walks"},
-	{PCT, "seeded probabilistic concurrency testing (PCT)"},
-}
+} {
+	var out []struct {
+		Name    Strategy
+		Meaning string
+	}
+	for _, st := range strategyTable {
+		if !st.internal {
+			out = append(out, struct {
+				Name    Strategy
+				Meaning string
+			}{st.name, st.meaning})
+		}
+	}
+	return out
+}()
 
 // ParseStrategy checks a strategy name.
 func ParseStrategy(s string) (Strategy, error) {
@@ -114,7 +182,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxSteps <= 0 {
 		o.MaxSteps = 10000
 	}
-	if o.MaxExecutions <= 0 && (o.Strategy == Random || o.Strategy == PCT) {
+	if st, ok := lookupStrategy(o.Strategy); ok && st.sampled && o.MaxExecutions <= 0 {
 		o.MaxExecutions = 10000
 	}
 	if o.MaxPreemptions <= 0 {
@@ -240,23 +308,12 @@ func Explore(prog Program, opts Options) *Result {
 	}
 	run := &runner{prog: prog, opts: opts, deadline: deadline}
 	var res *Result
-	switch opts.Strategy {
-	case DPOR:
-		res = run.exhaustive(modeSource, 0)
-		res.Bounds = fmt.Sprintf("all interleavings up to equivalence (DPOR), ≤%d steps each", opts.MaxSteps)
-	case optimalDPOR:
-		res = run.exhaustive(modeOptimal, 0)
-		res.Bounds = fmt.Sprintf("all interleavings up to equivalence (optimal DPOR, experimental), ≤%d steps each", opts.MaxSteps)
-	case Exhaustive:
-		res = run.exhaustive(modePlain, 0)
-		res.Bounds = fmt.Sprintf("all interleavings, ≤%d steps each", opts.MaxSteps)
-	case Stateful:
-		res = run.stateful()
-	case Bounded:
-		res = run.bounded()
-	case Random, PCT:
-		res = run.sampled()
-	default:
+	if st, ok := lookupStrategy(opts.Strategy); ok {
+		res = st.run(run)
+		if st.bounds != nil {
+			res.Bounds = st.bounds(opts)
+		}
+	} else {
 		res = &Result{Verdict: Incomplete, Reason: fmt.Sprintf("unknown strategy %q", opts.Strategy)}
 	}
 	res.Strategy = opts.Strategy
@@ -457,8 +514,8 @@ func (r *runner) frontier(mode dfsMode, bound int32) [][]node {
 			break
 		}
 	}
-	// Mark each prefix node so a task keeps its decisions and its sleep
-	// sets (done = siblings explored before it).
+	// Each prefix keeps its nodes' decisions and sleep sets (done: the
+	// siblings explored before it), so its task explores exactly its share.
 	return d.frontier
 }
 
@@ -603,30 +660,28 @@ func (r *runner) bounded() *Result {
 }
 
 func (r *runner) exhaustiveBounded(b int32, cut *bool) *Result {
-	*cut = false
-	prefixes := [][]node{nil}
-	results := make([]taskResult, len(prefixes))
 	stopProgress := r.startProgress()
 	var bud *budget
 	if r.opts.MaxExecutions > 0 {
-		bud = &budget{max: r.opts.MaxExecutions, counts: make([]atomic.Int64, len(prefixes))}
+		bud = &budget{max: r.opts.MaxExecutions, counts: make([]atomic.Int64, 1)}
 	}
-	for k := range prefixes {
-		results[k] = r.runTask(modeBounded, b, prefixes[k], bud, k)
-		if results[k].boundCut {
-			*cut = true
-		}
-		if results[k].failure != nil {
-			break
-		}
-	}
+	tr := r.runTask(modeBounded, b, nil, bud, 0)
+	*cut = tr.boundCut
 	stopProgress()
-	return r.merge(results)
+	return r.merge([]taskResult{tr})
 }
 
-// sampled runs Random or PCT executions, indexed so that each execution's
-// seed, and therefore the reported one, is independent of the workers.
-func (r *runner) sampled() *Result {
+// sampler is a driver of sampled executions, reseeded for each.
+type sampler interface {
+	driver
+	reseed(seed uint64, i int64)
+}
+
+// sampled runs sampled executions (what names them in the bounds),
+// indexed so that each execution's seed, and therefore the reported one,
+// is independent of the workers. newSampler makes one worker's driver
+// given the probe run's length.
+func (r *runner) sampled(what string, newSampler func(horizon int) sampler) *Result {
 	n := r.opts.MaxExecutions
 	steps := make([]int32, n)
 	ends := make([]outcome, n)
@@ -644,15 +699,7 @@ func (r *runner) sampled() *Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var drv interface {
-				driver
-				reseed(uint64, int64)
-			}
-			if r.opts.Strategy == PCT {
-				drv = newPCT(r.opts.PCTDepth, horizon)
-			} else {
-				drv = newWalk()
-			}
+			drv := newSampler(horizon)
 			ex := newExecution(r.prog, drv, r.opts.MaxSteps, false)
 			for {
 				i := next.Add(1) - 1
@@ -691,10 +738,6 @@ func (r *runner) sampled() *Result {
 		res.Stats.MaxDepth = max(res.Stats.MaxDepth, int(steps[i]))
 	}
 	res.Stats.Executions = last
-	what := "random walks"
-	if r.opts.Strategy == PCT {
-		what = fmt.Sprintf("PCT runs of depth %d", r.opts.PCTDepth)
-	}
 	res.Bounds = fmt.Sprintf("%d %s (seed %d), ≤%d steps each: sampled, not exhaustive", n, what, r.opts.Seed, r.opts.MaxSteps)
 	if bestFail != nil {
 		res.Verdict = Violation

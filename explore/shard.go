@@ -2,6 +2,7 @@ package explore
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,16 +42,19 @@ type ShardResult struct {
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
-// shardMode maps a strategy to the DFS mode a shard runs; only the
-// exhaustive strategies split into independent tasks.
+// shardMode is the DFS mode a shard of the strategy runs; only the
+// exhaustive strategies that split into independent tasks shard.
 func shardMode(s Strategy) (dfsMode, error) {
-	switch s {
-	case DPOR:
-		return modeDPOR, nil
-	case Exhaustive:
-		return modePlain, nil
+	if st, ok := lookupStrategy(s); ok && st.shardable {
+		return st.shard, nil
 	}
-	return 0, fmt.Errorf("strategy %q cannot be sharded (want %s or %s)", s, DPOR, Exhaustive)
+	var names []string
+	for _, st := range strategyTable {
+		if st.shardable {
+			names = append(names, string(st.name))
+		}
+	}
+	return 0, fmt.Errorf("strategy %q cannot be sharded (want %s)", s, strings.Join(names, " or "))
 }
 
 // checkShardable refuses options whose result would depend on the other
@@ -108,10 +112,8 @@ func ExploreShard(prog Program, opts Options, shard, of int) (*ShardResult, erro
 
 // exhaustiveBounds is the Bounds text Explore gives the strategy.
 func exhaustiveBounds(opts Options) string {
-	if opts.Strategy == Exhaustive {
-		return fmt.Sprintf("all interleavings, ≤%d steps each", opts.MaxSteps)
-	}
-	return fmt.Sprintf("all interleavings up to equivalence (DPOR), ≤%d steps each", opts.MaxSteps)
+	st, _ := lookupStrategy(opts.Strategy)
+	return st.bounds(opts)
 }
 
 // MergeShards combines the results of shards 0..n-1 of one search into
