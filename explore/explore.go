@@ -67,9 +67,11 @@ type strategy struct {
 
 var strategyTable = []strategy{
 	{name: DPOR, meaning: "exhaustive DFS with source-set DPOR and sleep sets",
-		run:    func(r *runner) *Result { return r.exhaustive(modeSource, 0) },
-		bounds: func(o Options) string { return fmt.Sprintf("all interleavings up to equivalence (DPOR), ≤%d steps each", o.MaxSteps) },
-		shard:  modeSource, shardable: true},
+		run: func(r *runner) *Result { return r.exhaustive(modeSource, 0) },
+		bounds: func(o Options) string {
+			return fmt.Sprintf("all interleavings up to equivalence (DPOR), ≤%d steps each", o.MaxSteps)
+		},
+		shard: modeSource, shardable: true},
 	{name: optimalDPOR, meaning: "optimal DPOR with wakeup trees (experimental)", internal: true,
 		run: func(r *runner) *Result { return r.exhaustive(modeOptimal, 0) },
 		bounds: func(o Options) string {
