@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"testing"
@@ -85,4 +86,40 @@ func setChecks(t *testing.T, n, short int) {
 	old := f.Value.String()
 	f.Value.Set(fmt.Sprint(n))
 	t.Cleanup(func() { f.Value.Set(old) })
+}
+
+// BenchmarkX86SpinConfig is the SPIN anchor's configuration
+// (bench/spin-vs-klpcheck.sh): text_poke_bp, bytewise, K executors × R
+// executions, no NMI, no kprobe, under the stateful and DPOR strategies.
+func BenchmarkX86SpinConfig(b *testing.B) {
+	for _, kr := range [][2]int{{2, 2}, {2, 3}} {
+		for _, st := range []explore.Strategy{explore.Stateful, explore.DPOR} {
+			b.Run(fmt.Sprintf("K%dR%d/%s", kr[0], kr[1], st), func(b *testing.B) {
+				s := Scenario{Name: "spin", Kind: "x86", Params: mustJSON(b, X86Params{CPUs: kr[0], Executions: kr[1],
+					Fetch: "bytewise", Placement: "inside-line", Old: hexNOP5, New: hexCALL32})}
+				prog, err := Build(s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var res *explore.Result
+				for b.Loop() {
+					res = explore.Explore(prog, explore.Options{Strategy: st, MaxSteps: 10000})
+				}
+				if res.Verdict != explore.Safe {
+					b.Fatalf("%s", verdict(res))
+				}
+				b.ReportMetric(float64(res.Stats.Executions), "executions")
+				b.ReportMetric(float64(res.Stats.States), "states")
+				b.ReportMetric(float64(res.Stats.Executions)/res.Stats.Elapsed.Seconds(), "executions/s")
+			})
+		}
+	}
+}
+
+func mustJSON(b *testing.B, v any) []byte {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
 }

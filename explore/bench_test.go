@@ -31,6 +31,7 @@ func BenchmarkStep(b *testing.B) {
 			prog := stepProgram(threads, steps)
 			rp := &replayer{extend: true}
 			ex := newExecution(prog, rp, 1<<20, c.clocks)
+			defer ex.close()
 			ex.run() // warm the buffers
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -108,6 +108,8 @@ type execution struct {
 	// Races found in this execution: (earlier, later) event pairs.
 	races []racePair
 
+	// pool holds the coroutines of finished executions (coro.go).
+	pool []*coro
 	// symScratch holds a symmetry class's thread digests while sorting.
 	symScratch []stateKey
 
@@ -276,7 +278,7 @@ func (ex *execution) steps(sys *System) outcome {
 		ex.prev = int32(tid)
 		t.status = statusRunning
 		sys.current = t
-		t.next()
+		t.co.next()
 		sys.current = nil
 		for len(ex.spawned) > 0 {
 			c := ex.spawned[0]
@@ -575,15 +577,23 @@ func deadlockFailure(blocked []*Thread) *Failure {
 	return &Failure{Property: "deadlock", Message: strings.TrimSuffix(b.String(), ";"), Thread: -1}
 }
 
-// teardown stops every coroutine still suspended.
+// teardown unwinds every thread still parked and returns every
+// coroutine to the pool.
 func (ex *execution) teardown() {
 	if ex.sys == nil {
 		return
 	}
 	for _, t := range ex.sys.threads {
-		if t.status != statusDone && t.stop != nil {
-			t.stop()
+		if t.co == nil {
+			continue
 		}
+		if t.started && t.status != statusDone {
+			t.co.abort = true
+			t.co.next()
+			t.co.abort = false
+		}
+		ex.pool = append(ex.pool, t.co)
+		t.co = nil
 	}
 }
 

@@ -502,6 +502,7 @@ func (r *runner) merge(results []taskResult) *Result {
 func (r *runner) frontier(mode dfsMode, bound int32) [][]node {
 	d := &dfs{mode: mode, bound: bound, cut: r.opts.SplitDepth}
 	ex := newExecution(r.prog, d, r.opts.MaxSteps, false)
+	defer ex.close()
 	for {
 		end := ex.run()
 		if end != endPruned || ex.cursor <= d.cut {
@@ -551,6 +552,7 @@ func (r *runner) runTask(mode dfsMode, bound int32, prefix []node, bud *budget, 
 		}()
 	}
 	ex := newExecution(r.prog, d, r.opts.MaxSteps, mode.reduces())
+	defer ex.close()
 	ex.hashPaths = d.states != nil
 	ex.nodes = append(ex.nodes, prefix...)
 	for {
@@ -631,6 +633,7 @@ func (r *runner) declaresState() error {
 		declared = s.stateFn != nil
 		r.symmetric = len(s.symClasses) > 0
 	}, &replayer{}, r.opts.MaxSteps, false)
+	defer ex.close()
 	ex.run()
 	if !declared {
 		return fmt.Errorf("the program declares no state digest (System.State), which the %s strategy needs", Stateful)
@@ -703,6 +706,7 @@ func (r *runner) sampled(what string, newSampler func(horizon int) sampler) *Res
 			defer wg.Done()
 			drv := newSampler(horizon)
 			ex := newExecution(r.prog, drv, r.opts.MaxSteps, false)
+			defer ex.close()
 			for {
 				i := next.Add(1) - 1
 				if i >= n || i > best.Load() || r.expired() {
@@ -763,6 +767,7 @@ func (r *runner) sampled(what string, newSampler func(horizon int) sampler) *Res
 func (r *runner) probeHorizon() int {
 	rp := &replayer{extend: true}
 	ex := newExecution(r.prog, rp, r.opts.MaxSteps, false)
+	defer ex.close()
 	ex.run()
 	return max(1, len(ex.events))
 }

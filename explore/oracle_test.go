@@ -16,6 +16,7 @@ func visitAll(prog Program, mode dfsMode, maxSteps int, visit func(ex *execution
 		d.states = newStateTable()
 	}
 	ex := newExecution(prog, d, maxSteps, true)
+	defer ex.close()
 	ex.hashPaths = d.states != nil
 	for {
 		end := ex.run()

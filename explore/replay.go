@@ -67,6 +67,7 @@ func Replay(prog Program, sched Schedule, opts ReplayOptions) (*Record, error) {
 	}
 	rp := &replayer{sched: sched, extend: opts.Extend}
 	ex := newExecution(prog, rp, opts.MaxSteps, false)
+	defer ex.close()
 	ex.tracing = opts.Trace
 	end := ex.run()
 	rec := ex.record()

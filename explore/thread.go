@@ -2,7 +2,6 @@ package explore
 
 import (
 	"fmt"
-	"iter"
 	"runtime/debug"
 	"strings"
 )
@@ -128,10 +127,10 @@ type Thread struct {
 	fps     fpSet
 	enabled func() bool
 
-	// Coroutine plumbing.
-	yield func(struct{}) bool
-	next  func() (struct{}, bool)
-	stop  func()
+	// The coroutine running the thread's body (coro.go), and whether it
+	// has started it.
+	co      *coro
+	started bool
 
 	events      int32 // events this thread has executed
 	spawnEvent  int32 // event index of the spawning step, -1 for setup
@@ -359,12 +358,11 @@ func (s *System) spawn(name string, daemon bool, body func(*Thread)) *Thread {
 		t.spawnEvent = int32(len(s.ex.events) - 1)
 	}
 	s.threads = append(s.threads, t)
-	seq := func(yield func(struct{}) bool) {
-		t.yield = yield
+	t.co = s.ex.getCoro()
+	t.co.body = func() {
 		defer t.finish()
 		body(t)
 	}
-	t.next, t.stop = iter.Pull(seq)
 	if s.current == nil {
 		t.start()
 	} else {
@@ -378,7 +376,8 @@ func (t *Thread) start() {
 	t.status = statusRunning
 	prev := t.sys.current
 	t.sys.current = t
-	t.next()
+	t.started = true
+	t.co.next()
 	t.sys.current = prev
 }
 
@@ -468,7 +467,7 @@ func (t *Thread) park() {
 	}
 	t.status = statusPending
 	t.sys.current = nil
-	if !t.yield(struct{}{}) {
+	if !t.co.yield(struct{}{}) || t.co.abort {
 		panic(abortSignal{})
 	}
 	// The scheduler has chosen this thread; its body runs now.
