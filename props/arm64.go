@@ -20,64 +20,84 @@ const (
 	Exists         = "exists"
 )
 
-// FixedISA is the property catalog of the arm64 and RISC-V kinds.
-var FixedISA = []Property{
-	{CMODX, "no CPU fetches an instruction while it may see two encodings that are not both in the ARM ARM's concurrent-modification set (B, BL, BRK, HVC, ISB, NOP, SMC, SVC): anything else is CONSTRAINED UNPREDICTABLE"},
-	{TornDecode, "no hart executes an instruction assembled from fetches of two versions (a 4-byte instruction fetched as two parcels)"},
-	{MixedPair, "no CPU runs a patch site whose effect is neither the old nor the new site's (an AUIPC of one version with the JALR of another)"},
-	{FinalText, "after the writer returns, memory holds the new text and every later fetch of a site executes the new instruction"},
-	{StaleAfterSync, "no CPU executes an old site instruction after taking a synchronisation (IPI, isb, fence.i) that the writer issued after its last store"},
-	{Deadlock, "some thread can always proceed"},
-}
-
-// LitmusProperties are the properties of a litmus scenario.
-var LitmusProperties = []Property{
-	{Exists, "the litmus test's final condition is reachable: \"violation\" means the outcome is allowed by the model, \"safe\" that it is forbidden"},
-}
-
-// FixedMeaning returns a fixed-ISA property's meaning ("" if unknown).
-func FixedMeaning(id string) string {
-	for _, p := range append(FixedISA, LitmusProperties...) {
-		if p.ID == id {
-			return p.Meaning
-		}
-	}
-	return ""
-}
-
-// InstallFixed registers the fixed-ISA properties on an execution of the
-// cmodx machine, except those in ignore: a sticky check over the
-// machine's records (each made once by the operation that decides it,
-// final-text's "later fetch" half ordered by the writer's return, which
-// conflicts with every fetch) and an end check of the final memory.
-func InstallFixed(s *explore.System, m *cmodx.Machine, ignore []string) {
-	judge := func(id string) bool {
-		for _, p := range ignore {
-			if p == id {
-				return false
+// FixedProperties is the property table of the arm64 and RISC-V kinds,
+// in the order Install checks them (stale-after-sync before final-text:
+// an old instruction run after the writer's synchronisation is reported
+// as that, not as a late fetch).
+var FixedProperties = []Property[*cmodx.Machine]{
+	{CMODX, "no CPU fetches an instruction while it may see two encodings that are not both in the ARM ARM's concurrent-modification set (B, BL, BRK, HVC, ISB, NOP, SMC, SVC): anything else is CONSTRAINED UNPREDICTABLE", func(m *cmodx.Machine) Check {
+		return Check{Step: func() error {
+			if r := m.Unpredictable; r != nil {
+				return fail(CMODX, unpredictableMessage(m, r))
 			}
-		}
-		return true
-	}
-	fail := func(id, msg string) error { return &explore.Failure{Property: id, Message: msg, Thread: -1} }
-	seen := 0
-	s.Sticky(m.ISA.Name(), func() error {
-		if r := m.Unpredictable; r != nil && judge(CMODX) {
-			return fail(CMODX, unpredictableMessage(m, r))
-		}
-		if r := m.Torn; r != nil && judge(TornDecode) {
-			return fail(TornDecode, fixedTornMessage(m, r))
-		}
-		if r := m.Wild; r != nil && judge(MixedPair) {
-			return fail(MixedPair, wildMessage(m, r))
-		}
-		if r := m.StaleSync; r != nil && judge(StaleAfterSync) {
+			return nil
+		}}
+	}},
+	{TornDecode, "no hart executes an instruction assembled from fetches of two versions (a 4-byte instruction fetched as two parcels)", func(m *cmodx.Machine) Check {
+		return Check{Step: func() error {
+			if r := m.Torn; r != nil {
+				return fail(TornDecode, fixedTornMessage(m, r))
+			}
+			return nil
+		}}
+	}},
+	{MixedPair, "no CPU runs a patch site whose effect is neither the old nor the new site's (an AUIPC of one version with the JALR of another)", func(m *cmodx.Machine) Check {
+		return Check{Step: func() error {
+			if r := m.Wild; r != nil {
+				return fail(MixedPair, wildMessage(m, r))
+			}
+			return nil
+		}}
+	}},
+	{StaleAfterSync, "no CPU executes an old site instruction after taking a synchronisation (IPI, isb, fence.i) that the writer issued after its last store", func(m *cmodx.Machine) Check {
+		return Check{Step: func() error {
+			r := m.StaleSync
+			if r == nil {
+				return nil
+			}
 			e := r.Exec
 			return fail(StaleAfterSync, fmt.Sprintf(
 				"cpu%d took the writer's synchronisation at step %d and then, at step %d, executed the old %s at %#x (%s)%s; %s.",
 				r.CPU, r.SyncedAt, e.Begin, e.Text, m.L.Sites[e.Site].Slots[e.Slot].Addr, model.Hex(e.Bytes), staleNote(&e), r.Writer))
-		}
-		if m.Writer.Done && judge(FinalText) {
+		}}
+	}},
+	{FinalText, "after the writer returns, memory holds the new text and every later fetch of a site executes the new instruction", fixedFinalText},
+	{Deadlock, deadlockMeaning, nil}, // the engine's
+}
+
+// LitmusProperties are the properties of a litmus scenario (judged by
+// the litmus program's end check, arm64.LitmusProgram).
+var LitmusProperties = []Property[*cmodx.Machine]{
+	{Exists, "the litmus test's final condition is reachable: \"violation\" means the outcome is allowed by the model, \"safe\" that it is forbidden", nil},
+}
+
+// FixedMeaning returns a fixed-ISA property's meaning ("" if unknown).
+func FixedMeaning(id string) string {
+	if m := Lookup(FixedProperties, id); m != "" {
+		return m
+	}
+	return Lookup(LitmusProperties, id)
+}
+
+// InstallFixed registers FixedProperties on an execution of the cmodx
+// machine, except those in ignore: a sticky check over the machine's
+// records (each made once by the operation that decides it, final-text's
+// "later fetch" half ordered by the writer's return, which conflicts
+// with every fetch) and an end check of the final memory.
+func InstallFixed(s *explore.System, m *cmodx.Machine, ignore []string) {
+	Install(s, m.ISA.Name(), FixedProperties, m, ignore)
+}
+
+// fixedFinalText checks final-text on the cmodx machine: every fetch
+// that begins after the writer returned executes the new instruction
+// (Step), and the final memory holds the new text (End).
+func fixedFinalText(m *cmodx.Machine) Check {
+	seen := 0 // m.Execs already judged
+	return Check{
+		Step: func() error {
+			if !m.Writer.Done {
+				return nil
+			}
 			for ; seen < len(m.Execs); seen++ {
 				e := &m.Execs[seen]
 				if e.Begin > m.Writer.DoneAt && e.Class != cmodx.ClassNew {
@@ -87,11 +107,9 @@ func InstallFixed(s *explore.System, m *cmodx.Machine, ignore []string) {
 						e.CPU, sl.Addr, e.Begin, m.Writer.DoneAt, e.Class, e.Text, model.Hex(e.Bytes), staleNote(e), m.Disasm(sl.New, sl.Addr), model.Hex(sl.New)))
 				}
 			}
-		}
-		return nil
-	})
-	if judge(FinalText) {
-		s.AtEnd(FinalText, func() error {
+			return nil
+		},
+		End: func() error {
 			if !m.Writer.Done {
 				return nil
 			}
@@ -104,7 +122,7 @@ func InstallFixed(s *explore.System, m *cmodx.Machine, ignore []string) {
 				}
 			}
 			return nil
-		})
+		},
 	}
 }
 
