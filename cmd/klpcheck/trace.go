@@ -244,7 +244,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	tl := traces.NewTimeline(got.Record)
 	tl.Log = log
 	if *htmlPath != "" {
-		hist, herr := historyFor(tr, *history)
+		hist, herr := traces.HistoryOf(tr, *history)
 		if herr != nil {
 			fmt.Fprintf(stderr, "klpcheck: warning: no porcupine history: %v\n", herr)
 		}
