@@ -21,7 +21,7 @@ func readGolden(t *testing.T, path string) (header string, cases []Selftest) {
 	return header, cases
 }
 
-// runScript runs a script on the selftest world in the engine's default
+// runSelftestScript runs a script on the selftest world in the engine's default
 // schedule (admin first, then the lowest runnable thread) and returns the
 // event log and the execution's failure, if any.
 func runSelftestScript(t *testing.T, script []string) ([]string, *explore.Failure) {

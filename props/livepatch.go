@@ -53,7 +53,7 @@ func violation(prop, format string, args ...any) error {
 	return &klp.Violation{Property: prop, Message: fmt.Sprintf(format, args...)}
 }
 
-// patchSyms is the set of functions a patch patches (resolved ones).
+// patches reports whether p patches sym (a resolved function).
 func patches(p *klp.Patch, sym *klp.Symbol) bool {
 	for _, o := range p.Objs {
 		for _, f := range o.Funcs {

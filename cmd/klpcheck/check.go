@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -437,7 +438,7 @@ func filtersMatchSomething(ss []catalog.Scenario, f checkFlags) error {
 		}
 		var values []string
 		for _, s := range ss {
-			if v := flt.value(s); v != "" && !contains(values, v) {
+			if v := flt.value(s); v != "" && !slices.Contains(values, v) {
 				values = append(values, v)
 			}
 		}
@@ -867,10 +868,10 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 		m := matrixTable{cells: map[[2]string]string{}, rowExecs: map[string]int64{}, rowTime: map[string]string{}}
 		rowTime := map[string]time.Duration{}
 		for _, r := range rs {
-			if !contains(m.rows, r.Row) {
+			if !slices.Contains(m.rows, r.Row) {
 				m.rows = append(m.rows, r.Row)
 			}
-			if !contains(m.cols, r.Column) {
+			if !slices.Contains(m.cols, r.Column) {
 				m.cols = append(m.cols, r.Column)
 			}
 			m.cells[[2]string{r.Row, r.Column}] = r.cell()
@@ -1016,15 +1017,6 @@ func matrix(rs []*checkResult) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func firstLine(s string) string {
