@@ -112,6 +112,9 @@ type Minimized struct {
 	FromDecisions   int    `json:"from_decisions"`
 	FromScenario    string `json:"from_scenario,omitempty"` // set when the scenario itself was shrunk
 	Replays         int    `json:"replays"`
+	// Passes are the candidates each pass of this minimisation (not
+	// those before it) tried and accepted.
+	Passes []PassCount `json:"passes,omitempty"`
 }
 
 // New makes the trace of an exploration's counterexample. opts are the

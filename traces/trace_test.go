@@ -254,7 +254,19 @@ func TestMinimizeShrinksRandomWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	best := m.shrink(rec)
+	counts := make([]PassCount, len(passes))
+	best := m.shrink(rec, counts)
+	tried, accepted := 0, 0
+	for _, c := range counts {
+		if c.Accepted > c.Tried {
+			t.Errorf("pass %+v accepted more than it tried", c)
+		}
+		tried, accepted = tried+c.Tried, accepted+c.Accepted
+	}
+	// Every candidate is replayed at least once (more when repaired).
+	if accepted == 0 || tried > m.replays {
+		t.Errorf("passes tried %d, accepted %d candidates in %d replays: %+v", tried, accepted, m.replays, counts)
+	}
 	if len(best.Steps) > len(rec.Steps) || best.Preemptions > rec.Preemptions || best.Failure == nil || best.Failure.Property != "mutual-exclusion" {
 		t.Fatalf("shrink gave %d steps/%d preemptions from %d/%d", len(best.Steps), best.Preemptions, len(rec.Steps), rec.Preemptions)
 	}

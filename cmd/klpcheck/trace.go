@@ -171,6 +171,7 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 			"from":    map[string]int{"length": tr.Length, "preemptions": tr.Preemptions, "decisions": len(before)},
 			"to":      map[string]int{"length": m.Length, "preemptions": m.Preemptions, "decisions": len(after)},
 			"replays": m.Minimized.Replays - replaysBefore(tr),
+			"passes":  m.Minimized.Passes,
 		})
 		return exitOK
 	}
