@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,9 +20,8 @@ import (
 
 	"github.com/klpcheck/klpcheck/catalog"
 	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // budget caps the exploration of one scenario in tests: the built-in
 // catalog is large, and go test ./... must stay within minutes. A
@@ -432,25 +430,6 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendering (run with -update to rewrite it):\n%s", path, got)
-	}
-}
-
 // goldenScenarios are the counterexamples rendered as golden text, one
 // per kind, explored with a deterministic budget (executions, no time
 // limit).
@@ -498,7 +477,7 @@ func TestTextGolden(t *testing.T) {
 		if err := WriteText(&b, tr, NewTimeline(got.Record), TextOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "text-"+k.Name()+".txt", b.Bytes())
+		golden.Check(t, filepath.Join("testdata", "text-"+k.Name()+".txt"), b.Bytes())
 	}
 }
 
