@@ -25,42 +25,10 @@ const (
 // an old instruction run after the writer's synchronisation is reported
 // as that, not as a late fetch).
 var FixedProperties = []Property[*cmodx.Machine]{
-	{CMODX, "no CPU fetches an instruction while it may see two encodings that are not both in the ARM ARM's concurrent-modification set (B, BL, BRK, HVC, ISB, NOP, SMC, SVC): anything else is CONSTRAINED UNPREDICTABLE", func(m *cmodx.Machine) Check {
-		return Check{Step: func() error {
-			if r := m.Unpredictable; r != nil {
-				return fail(CMODX, unpredictableMessage(m, r))
-			}
-			return nil
-		}}
-	}},
-	{TornDecode, "no hart executes an instruction assembled from fetches of two versions (a 4-byte instruction fetched as two parcels)", func(m *cmodx.Machine) Check {
-		return Check{Step: func() error {
-			if r := m.Torn; r != nil {
-				return fail(TornDecode, fixedTornMessage(m, r))
-			}
-			return nil
-		}}
-	}},
-	{MixedPair, "no CPU runs a patch site whose effect is neither the old nor the new site's (an AUIPC of one version with the JALR of another)", func(m *cmodx.Machine) Check {
-		return Check{Step: func() error {
-			if r := m.Wild; r != nil {
-				return fail(MixedPair, wildMessage(m, r))
-			}
-			return nil
-		}}
-	}},
-	{StaleAfterSync, "no CPU executes an old site instruction after taking a synchronisation (IPI, isb, fence.i) that the writer issued after its last store", func(m *cmodx.Machine) Check {
-		return Check{Step: func() error {
-			r := m.StaleSync
-			if r == nil {
-				return nil
-			}
-			e := r.Exec
-			return fail(StaleAfterSync, fmt.Sprintf(
-				"cpu%d took the writer's synchronisation at step %d and then, at step %d, executed the old %s at %#x (%s)%s; %s.",
-				r.CPU, r.SyncedAt, e.Begin, e.Text, m.L.Sites[e.Site].Slots[e.Slot].Addr, model.Hex(e.Bytes), staleNote(&e), r.Writer))
-		}}
-	}},
+	{CMODX, "no CPU fetches an instruction while it may see two encodings that are not both in the ARM ARM's concurrent-modification set (B, BL, BRK, HVC, ISB, NOP, SMC, SVC): anything else is CONSTRAINED UNPREDICTABLE", record(unpredictableMessage)},
+	{TornDecode, "no hart executes an instruction assembled from fetches of two versions (a 4-byte instruction fetched as two parcels)", record(fixedTornMessage)},
+	{MixedPair, "no CPU runs a patch site whose effect is neither the old nor the new site's (an AUIPC of one version with the JALR of another)", record(wildMessage)},
+	{StaleAfterSync, "no CPU executes an old site instruction after taking a synchronisation (IPI, isb, fence.i) that the writer issued after its last store", record(staleSyncMessage)},
 	{FinalText, "after the writer returns, memory holds the new text and every later fetch of a site executes the new instruction", fixedFinalText},
 	{Deadlock, deadlockMeaning, nil}, // the engine's
 }
@@ -94,34 +62,34 @@ func InstallFixed(s *explore.System, m *cmodx.Machine, ignore []string) {
 func fixedFinalText(m *cmodx.Machine) Check {
 	seen := 0 // m.Execs already judged
 	return Check{
-		Step: func() error {
+		Step: func() string {
 			if !m.Writer.Done {
-				return nil
+				return ""
 			}
 			for ; seen < len(m.Execs); seen++ {
 				e := &m.Execs[seen]
 				if e.Begin > m.Writer.DoneAt && e.Class != cmodx.ClassNew {
 					sl := m.L.Sites[e.Site].Slots[e.Slot]
-					return fail(FinalText, fmt.Sprintf(
+					return fmt.Sprintf(
 						"cpu%d fetched %#x at step %d, after the writer returned at step %d, and executed the %s %s (%s)%s, not the new %s (%s).",
-						e.CPU, sl.Addr, e.Begin, m.Writer.DoneAt, e.Class, e.Text, model.Hex(e.Bytes), staleNote(e), m.Disasm(sl.New, sl.Addr), model.Hex(sl.New)))
+						e.CPU, sl.Addr, e.Begin, m.Writer.DoneAt, e.Class, e.Text, model.Hex(e.Bytes), staleNote(e), m.Disasm(sl.New, sl.Addr), model.Hex(sl.New))
 				}
 			}
-			return nil
+			return ""
 		},
-		End: func() error {
+		End: func() string {
 			if !m.Writer.Done {
-				return nil
+				return ""
 			}
 			for _, st := range m.L.Sites {
 				for _, sl := range st.Slots {
 					if got := m.Mem(sl.Addr, len(sl.New)); !bytes.Equal(got, sl.New) {
-						return fail(FinalText, fmt.Sprintf("after the writer returned, %#x holds %s (%s), not the new %s (%s).",
-							sl.Addr, model.Hex(got), m.Disasm(got, sl.Addr), model.Hex(sl.New), m.Disasm(sl.New, sl.Addr)))
+						return fmt.Sprintf("after the writer returned, %#x holds %s (%s), not the new %s (%s).",
+							sl.Addr, model.Hex(got), m.Disasm(got, sl.Addr), model.Hex(sl.New), m.Disasm(sl.New, sl.Addr))
 					}
 				}
 			}
-			return nil
+			return ""
 		},
 	}
 }
@@ -133,7 +101,11 @@ func staleNote(e *cmodx.SlotExec) string {
 	return ""
 }
 
-func unpredictableMessage(m *cmodx.Machine, r *cmodx.UnpredictableRecord) string {
+func unpredictableMessage(m *cmodx.Machine) string {
+	r := m.Unpredictable
+	if r == nil {
+		return ""
+	}
 	var alts []string
 	for _, c := range r.Cands {
 		alts = append(alts, fmt.Sprintf("%s (%s)", m.Disasm(c, r.Addr), model.Hex(c)))
@@ -142,7 +114,11 @@ func unpredictableMessage(m *cmodx.Machine, r *cmodx.UnpredictableRecord) string
 		r.CPU, r.Addr, r.Step, strings.Join(alts, " and "), r.Writer)
 }
 
-func fixedTornMessage(m *cmodx.Machine, r *cmodx.TornRecord) string {
+func fixedTornMessage(m *cmodx.Machine) string {
+	r := m.Torn
+	if r == nil {
+		return ""
+	}
 	var steps []string
 	for _, s := range r.Steps {
 		steps = append(steps, fmt.Sprint(s))
@@ -152,7 +128,11 @@ func fixedTornMessage(m *cmodx.Machine, r *cmodx.TornRecord) string {
 		m.Disasm(r.Old, r.Addr), model.Hex(r.Old), m.Disasm(r.New, r.Addr), model.Hex(r.New), r.Writer)
 }
 
-func wildMessage(m *cmodx.Machine, r *cmodx.WildRecord) string {
+func wildMessage(m *cmodx.Machine) string {
+	r := m.Wild
+	if r == nil {
+		return ""
+	}
 	st := &m.L.Sites[r.Site]
 	var ran []string
 	for i, t := range r.Texts {
@@ -160,4 +140,14 @@ func wildMessage(m *cmodx.Machine, r *cmodx.WildRecord) string {
 	}
 	return fmt.Sprintf("cpu%d ran site %s at %#x as [%s]: %s; the old site would %s, the new one %s; %s.",
 		r.CPU, st.Name, st.Addr, strings.Join(ran, "; "), r.Effect, st.OldEffect, st.NewEffect, r.Writer)
+}
+
+func staleSyncMessage(m *cmodx.Machine) string {
+	r := m.StaleSync
+	if r == nil {
+		return ""
+	}
+	e := r.Exec
+	return fmt.Sprintf("cpu%d took the writer's synchronisation at step %d and then, at step %d, executed the old %s at %#x (%s)%s; %s.",
+		r.CPU, r.SyncedAt, e.Begin, e.Text, m.L.Sites[e.Site].Slots[e.Slot].Addr, model.Hex(e.Bytes), staleNote(&e), r.Writer)
 }

@@ -32,13 +32,21 @@ type Property[M any] struct {
 	Check func(m M) Check
 }
 
-// Check is how one property judges one execution.
+// Check is how one property judges one execution. Each returns the
+// violation message a developer reads, "" while the property holds;
+// Install makes it a failure of the property.
 type Check struct {
 	// Step runs after every step (an explore.Sticky invariant): it may
 	// only read records that are made once and never retracted.
-	Step func() error
+	Step func() string
 	// End runs when the execution ends (explore.System.AtEnd).
-	End func() error
+	End func() string
+}
+
+// record is the Check of a property judged on one sticky record of the
+// machine: msg explains the record, or returns "" while there is none.
+func record[M any](msg func(m M) string) func(M) Check {
+	return func(m M) Check { return Check{Step: func() string { return msg(m) }} }
 }
 
 // Ignorable reports whether a scenario may ignore p: p has a check of
@@ -50,22 +58,26 @@ func (p Property[M]) Ignorable() bool { return p.Check != nil }
 // named name, run in table order (so when two properties fail at one
 // step the earlier entry is reported), then each End check.
 func Install[M any](s *explore.System, name string, table []Property[M], m M, ignore []string) {
-	var steps []func() error
+	type step struct {
+		id    string
+		check func() string
+	}
+	var steps []step
 	for _, p := range table {
 		if p.Check == nil || slices.Contains(ignore, p.ID) {
 			continue
 		}
 		c := p.Check(m)
 		if c.Step != nil {
-			steps = append(steps, c.Step)
+			steps = append(steps, step{p.ID, c.Step})
 		}
 		if c.End != nil {
-			s.AtEnd(p.ID, c.End)
+			s.AtEnd(p.ID, func() error { return fail(p.ID, c.End()) })
 		}
 	}
 	s.Sticky(name, func() error {
-		for _, step := range steps {
-			if err := step(); err != nil {
+		for _, st := range steps {
+			if err := fail(st.id, st.check()); err != nil {
 				return err
 			}
 		}
@@ -101,8 +113,14 @@ func Meaning(id string) string {
 	return Lookup(LivepatchProperties, id)
 }
 
-// fail is a property violation judged on the whole machine (no thread).
-func fail(id, msg string) error { return &explore.Failure{Property: id, Message: msg, Thread: -1} }
+// fail is the violation of property id that msg explains, judged on the
+// whole machine (no thread); nil when msg is "".
+func fail(id, msg string) error {
+	if msg == "" {
+		return nil
+	}
+	return &explore.Failure{Property: id, Message: msg, Thread: -1}
+}
 
 // Property ids shared by several kinds' tables.
 const (

@@ -25,54 +25,13 @@ const (
 // "later fetch" half orders fetches after the writer's return by
 // ReturnFP. So the checks add no dependencies (see explore.Sticky).
 var X86Properties = []Property[*model.Machine]{
-	{TornDecode, "no CPU decodes an instruction that is neither old, new nor the int3", func(m *model.Machine) Check {
-		return Check{Step: func() error {
-			if r := m.Torn; r != nil {
-				return fail(TornDecode, TornMessage(m, r))
-			}
-			return nil
-		}}
-	}},
-	{StrayInt3, "every int3 the protocol placed is claimed by its handler (no \"Oops: int3\")", func(m *model.Machine) Check {
-		return Check{Step: func() error {
-			if r := m.Stray; r != nil {
-				return fail(StrayInt3, strayMessage(m, r))
-			}
-			return nil
-		}}
-	}},
-	{HandlerMemory, "the handler never reads a cleared, freed or out-of-bounds descriptor/vector", func(m *model.Machine) Check {
-		return Check{Step: func() error {
-			switch r := m.Fault; {
-			case r == nil:
-				return nil
-			case r.InWriter:
-				return fail(HandlerMemory, fmt.Sprintf("the writer at step %d: %s.", r.Step, r.What))
-			default:
-				return fail(HandlerMemory, fmt.Sprintf("cpu%d in the int3 handler at step %d: %s; %s.", r.CPU, r.Step, r.What, r.Writer))
-			}
-		}}
-	}},
-	{Emulation, "an int3 hit has the effect of the old or the new instruction (CALL pushes)", func(m *model.Machine) Check {
-		return Check{Step: func() error {
-			r := m.BadEmu
-			if r == nil {
-				return nil
-			}
-			s := &m.L.Sites[r.Site]
-			return fail(Emulation, fmt.Sprintf(
-				"cpu%d hit the int3 at site %d (%#x) at step %d and the handler's effect was %q; old %s (%s) would %s, new %s (%s) would %s; %s.",
-				r.CPU, r.Site, s.Addr, r.Step, r.Got, s.OldInsn.Text, model.Hex(s.Old), s.OldEffect, s.NewInsn.Text, model.Hex(s.New), s.NewEffect, r.Writer))
-		}}
-	}},
+	{TornDecode, "no CPU decodes an instruction that is neither old, new nor the int3", record(TornMessage)},
+	{StrayInt3, "every int3 the protocol placed is claimed by its handler (no \"Oops: int3\")", record(strayMessage)},
+	{HandlerMemory, "the handler never reads a cleared, freed or out-of-bounds descriptor/vector", record(faultMessage)},
+	{Emulation, "an int3 hit has the effect of the old or the new instruction (CALL pushes)", record(emulationMessage)},
 	{FinalText, "after the writer returns, memory holds the new bytes and every later fetch decodes new", x86FinalText},
 	{AtomicSwitch, "site executions are linearizable against an atomic old→new switch (porcupine)", func(m *model.Machine) Check {
-		return Check{End: func() error {
-			if msg := CheckAtomicSwitch(m); msg != "" {
-				return fail(AtomicSwitch, msg)
-			}
-			return nil
-		}}
+		return Check{End: func() string { return CheckAtomicSwitch(m) }}
 	}},
 	{SyncCompletes, "every text_poke sync IPI round completes; else stuck, naming each CPU that never acknowledges", nil}, // InstallX86Quiescent
 	{Deadlock, deadlockMeaning, nil}, // the engine's
@@ -98,9 +57,9 @@ func InstallX86Ignoring(s *explore.System, m *model.Machine, ignore []string) {
 func x86FinalText(m *model.Machine) Check {
 	seen := 0 // m.Execs already judged
 	return Check{
-		Step: func() error {
+		Step: func() string {
 			if !m.Writer.Done {
-				return nil
+				return ""
 			}
 			for ; seen < len(m.Execs); seen++ {
 				e := &m.Execs[seen]
@@ -108,26 +67,26 @@ func x86FinalText(m *model.Machine) Check {
 				// A site whose old and new bytes are equal (a kprobe's
 				// probed byte) decodes as old.
 				if e.Begin > m.Writer.DoneAt && e.Decoded != model.ClassNew && !(e.Decoded == model.ClassOld && bytes.Equal(s.Old, s.New)) {
-					return fail(FinalText, fmt.Sprintf(
+					return fmt.Sprintf(
 						"cpu%d%s fetched site %d (%#x) at step %d, after the writer returned at step %d, and decoded %s, not the new %s (%s)%s.",
-						e.CPU, nmiTag(e.NMI), e.Site, s.Addr, e.Begin, m.Writer.DoneAt, e.Decoded, s.NewInsn.Text, model.Hex(s.New), staleTag(e)))
+						e.CPU, nmiTag(e.NMI), e.Site, s.Addr, e.Begin, m.Writer.DoneAt, e.Decoded, s.NewInsn.Text, model.Hex(s.New), staleTag(e))
 				}
 			}
-			return nil
+			return ""
 		},
-		End: func() error {
+		End: func() string {
 			if !m.Writer.Done {
-				return nil // judged only once the writer has returned
+				return "" // judged only once the writer has returned
 			}
 			for i := range m.L.Sites {
 				st := &m.L.Sites[i]
 				if got := m.Bytes(st.Addr, len(st.New)); !bytes.Equal(got, st.New) {
-					return fail(FinalText, fmt.Sprintf(
+					return fmt.Sprintf(
 						"after the writer returned, site %d (%#x) holds %s (%s), not the new %s (%s).",
-						i, st.Addr, model.Hex(got), model.Disasm(got, st.Addr), model.Hex(st.New), st.NewInsn.Text))
+						i, st.Addr, model.Hex(got), model.Disasm(got, st.Addr), model.Hex(st.New), st.NewInsn.Text)
 				}
 			}
-			return nil
+			return ""
 		},
 	}
 }
@@ -146,10 +105,14 @@ func staleTag(e *model.SiteExec) string {
 	return ""
 }
 
-// TornMessage explains a torn decode: the CPU, each byte it fetched and
-// when, the decoding in GNU syntax next to the old and new instructions,
-// and the writer's last named step.
-func TornMessage(m *model.Machine, r *model.DecodeRecord) string {
+// TornMessage explains the machine's torn decode ("" if none): the CPU,
+// each byte it fetched and when, the decoding in GNU syntax next to the
+// old and new instructions, and the writer's last named step.
+func TornMessage(m *model.Machine) string {
+	r := m.Torn
+	if r == nil {
+		return ""
+	}
 	var b strings.Builder
 	where := fmt.Sprintf("%#x", r.Addr)
 	if r.Site >= 0 {
@@ -185,7 +148,11 @@ func describe(d model.Insn, raw []byte) string {
 	return d.Text
 }
 
-func strayMessage(m *model.Machine, r *model.TrapRecord) string {
+func strayMessage(m *model.Machine) string {
+	r := m.Stray
+	if r == nil {
+		return ""
+	}
 	where := fmt.Sprintf("%#x", r.Addr)
 	if i := m.L.SiteAt(r.Addr); i >= 0 {
 		s := &m.L.Sites[i]
@@ -193,4 +160,25 @@ func strayMessage(m *model.Machine, r *model.TrapRecord) string {
 	}
 	return fmt.Sprintf("cpu%d%s executed an int3 at %s and no handler claimed it (Oops: int3) at step %d; %s.",
 		r.CPU, nmiTag(r.NMI), where, r.Step, r.Writer)
+}
+
+func faultMessage(m *model.Machine) string {
+	switch r := m.Fault; {
+	case r == nil:
+		return ""
+	case r.InWriter:
+		return fmt.Sprintf("the writer at step %d: %s.", r.Step, r.What)
+	default:
+		return fmt.Sprintf("cpu%d in the int3 handler at step %d: %s; %s.", r.CPU, r.Step, r.What, r.Writer)
+	}
+}
+
+func emulationMessage(m *model.Machine) string {
+	r := m.BadEmu
+	if r == nil {
+		return ""
+	}
+	s := &m.L.Sites[r.Site]
+	return fmt.Sprintf("cpu%d hit the int3 at site %d (%#x) at step %d and the handler's effect was %q; old %s (%s) would %s, new %s (%s) would %s; %s.",
+		r.CPU, r.Site, s.Addr, r.Step, r.Got, s.OldInsn.Text, model.Hex(s.Old), s.OldEffect, s.NewInsn.Text, model.Hex(s.New), s.NewEffect, r.Writer)
 }
