@@ -39,14 +39,6 @@ var LitmusProperties = []Property[*cmodx.Machine]{
 	{Exists, "the litmus test's final condition is reachable: \"violation\" means the outcome is allowed by the model, \"safe\" that it is forbidden", nil},
 }
 
-// FixedMeaning returns a fixed-ISA property's meaning ("" if unknown).
-func FixedMeaning(id string) string {
-	if m := Lookup(FixedProperties, id); m != "" {
-		return m
-	}
-	return Lookup(LitmusProperties, id)
-}
-
 // InstallFixed registers FixedProperties on an execution of the cmodx
 // machine, except those in ignore: a sticky check over the machine's
 // records (each made once by the operation that decides it, final-text's

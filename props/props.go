@@ -28,7 +28,8 @@ type Property[M any] struct {
 	// Check returns the property's checks on one execution of m. Nil
 	// when something else judges it — the engine (deadlock), a
 	// quiescence judge (sync-completes) or the livepatch monitor's
-	// events — and then a scenario cannot ignore it.
+	// events — and Install cannot leave it out (a kind rejects an
+	// ignore list naming it).
 	Check func(m M) Check
 }
 
@@ -48,10 +49,6 @@ type Check struct {
 func record[M any](msg func(m M) string) func(M) Check {
 	return func(m M) Check { return Check{Step: func() string { return msg(m) }} }
 }
-
-// Ignorable reports whether a scenario may ignore p: p has a check of
-// its own that Install can leave out.
-func (p Property[M]) Ignorable() bool { return p.Check != nil }
 
 // Install registers table's checks on an execution of m, except those
 // of the properties in ignore: the Step checks as one sticky invariant
