@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/klpcheck/klpcheck/arch/arm64"
 	"github.com/klpcheck/klpcheck/cmodx"
@@ -62,9 +63,9 @@ func (arm64Kind) Name() string { return "arm64" }
 
 // fixedProperties lists the fixed-ISA properties but the ones a kind
 // cannot violate, then extra.
-func fixedProperties(skip string, extra ...props.Property) []Property {
+func fixedProperties(skip string, extra ...props.Property[*cmodx.Machine]) []Property {
 	var out []Property
-	for _, p := range append(append([]props.Property(nil), props.FixedISA...), extra...) {
+	for _, p := range append(slices.Clip(props.FixedProperties), extra...) {
 		if p.ID != skip {
 			out = append(out, Property{ID: p.ID, Meaning: p.Meaning})
 		}

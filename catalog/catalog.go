@@ -1,12 +1,13 @@
 // Package catalog is what the command line, the trace tooling and the
 // tests share: scenarios — named, parameterised configurations of a model
-// (the engine's examples, x86 text patching, livepatch) — and the kinds
-// that validate a scenario's parameters and build it into an
-// explore.Program.
+// (the engine's examples, x86 text patching, livepatch, ftrace's fentry
+// site under livepatch, arm64 and RISC-V) — the kinds that validate a
+// scenario's parameters and build it into an explore.Program, and the
+// scenario-file loader (file.go), whose errors name file:line:column.
 //
-// It sits above model, poke, klp and props (it wires them together) and
-// below traces and cmd/klpcheck. It must not know about files, flags or
-// rendering: the scenario-file loader and the CLI call Build.
+// It sits above model, poke, klp, cmodx, arch and props (it wires them
+// together) and below traces and cmd/klpcheck. It must not know about
+// flags or rendering: the CLI loads files and calls Build.
 package catalog
 
 import (

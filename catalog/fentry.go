@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
@@ -115,7 +116,7 @@ func parseFentry(s Scenario) (*fentryConfig, error) {
 	if p.Traced == "" {
 		return nil, bad("traced", "missing: name the livepatched vmlinux function whose fentry site ftrace rewrites")
 	}
-	if !contains(p.Livepatch.Functions, p.Traced) {
+	if !slices.Contains(p.Livepatch.Functions, p.Traced) {
 		return nil, bad("traced", "%q is not in params.livepatch.functions", p.Traced)
 	}
 	if !patchedBySome(&p.Livepatch, p.Traced) {

@@ -45,6 +45,7 @@ func TestFentryBoundedAgrees(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bounded search")
 	}
+	checked := 0
 	for _, s := range Fentry().Builtin() {
 		prog, opts, err := Prepare(s)
 		if err != nil {
@@ -54,6 +55,10 @@ func TestFentryBoundedAgrees(t *testing.T) {
 		if v := verdict(b); v != s.Expect {
 			t.Errorf("%s: bounded (≤1 preemption) says %s, expected %s", s.Name, v, s.Expect)
 		}
+		checked++
+	}
+	if checked < 3 {
+		t.Errorf("compared %d fentry scenarios; want the catalog's (at least 3)", checked)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -342,7 +343,7 @@ func (p *fileParser) checkKeys(path string, allowed []string) error {
 		if path == "" && strings.HasPrefix(k, "[") {
 			continue
 		}
-		if !contains(allowed, rest) {
+		if !slices.Contains(allowed, rest) {
 			bad = append(bad, k)
 		}
 	}
@@ -352,15 +353,6 @@ func (p *fileParser) checkKeys(path string, allowed []string) error {
 	sort.Slice(bad, func(i, j int) bool { return p.keys[bad[i]] < p.keys[bad[j]] })
 	name := bad[0][strings.LastIndex(bad[0], ".")+1:]
 	return p.errField(bad[0], "unknown field %q (want one of %s)", name, strings.Join(allowed, ", "))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func kindNames() string {

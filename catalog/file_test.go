@@ -67,6 +67,9 @@ func TestParseScenariosErrors(t *testing.T) {
 		{"expect unknown property", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "expect": "violation:torn-decode"}`, `expect: "violation:torn-decode": "torn-decode" is not a property of kind engine (want one of lost-update, mutual-exclusion, deadlock, panic)`},
 		{"expect_log without a log", "{\"name\": \"a\", \"kind\": \"engine\", \"params\": {\"program\": \"peterson\"},\n \"expect_log\": [\"x\"]}", `f.json:2:2: expect_log: kind engine keeps no event log to compare with`},
 		{"expect_log type", `{"name": "a", "kind": "engine", "params": {"program": "peterson"}, "expect_log": "x"}`, `expect_log: want []string, not a JSON string`},
+		{"misspelt klp step", "{\"name\": \"a\", \"kind\": \"livepatch\", \"params\": {\"functions\": [\"f\"], \"script\": [],\n \"disable\": [\"cond-resched-hok\"]}}", `f.json:2:14: params.disable[0]: unknown step "cond-resched-hok"`},
+		{"misspelt klp proposal", "{\"name\": \"a\", \"kind\": \"livepatch\", \"params\": {\"functions\": [\"f\"], \"script\": [],\n \"proposed\": [\"hybrid\"]}}", `f.json:2:15: params.proposed[0]: unknown mechanism "hybrid"`},
+		{"misspelt klp barrier", "{\"name\": \"a\", \"kind\": \"livepatch\", \"params\": {\"functions\": [\"f\"], \"script\": [],\n \"reorder\": [\"wmb3\"]}}", `f.json:2:14: params.reorder[0]: unknown barrier "wmb3"`},
 		{"element not object", `[{"name": "a", "kind": "engine", "params": {"program": "peterson"}}, 3]`, `[1]: want a scenario object, not a number`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

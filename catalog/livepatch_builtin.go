@@ -28,7 +28,7 @@ var fgh = []string{"f", "g", "h"}
 // forkRaceReverse is §6.5's reverse variant of the fork race (also the
 // history row of 747f7a290117): the parent, still UNPATCHED with
 // TIF_PATCH_PENDING, forks while the admin reverses.
-func forkRaceReverse(disable []string) klp.Config {
+func forkRaceReverse(disable []klp.Step) klp.Config {
 	return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
 		Tasks: []klp.TaskConfig{
 			user("T", "call f", "fork C", "ret", "user"),
@@ -60,7 +60,7 @@ func livepatchBuiltin() []Scenario {
 		"2 caller split", "current", "safe"))
 
 	// §6.3 CPU-bound kthread, with and without the cond_resched hook.
-	s3 := func(disable []string) klp.Config {
+	s3 := func(disable []klp.Step) klp.Config {
 		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
 			Tasks:   []klp.TaskConfig{kthread("K", "loop 2", "call f", "ret", "cond_resched", "end", "spin")},
 			Script:  []string{"load_lp P"},
@@ -69,7 +69,7 @@ func livepatchBuiltin() []Scenario {
 	out = append(out, lpScenario("s3-cpu-bound-kthread", "K loops { f(); cond_resched(); } on its own CPU; v6.4+ switches it from cond_resched",
 		s3(nil), "3 CPU-bound kthread", "current", "safe"))
 	out = append(out, lpScenario("s3-cpu-bound-kthread-pre-6.4", "as s3 without the cond_resched hook (before e3ff7c609f39): K is always running",
-		s3([]string{"cond-resched-hook"}), "3 CPU-bound kthread", "no cond_resched hook", "stuck:transition-completes"))
+		s3([]klp.Step{klp.CondReschedHook}), "3 CPU-bound kthread", "no cond_resched hook", "stuck:transition-completes"))
 	out = append(out, lpScenario("s3-cond-resched-inside-f", "as s3 but cond_resched is called inside f: K never self-switches",
 		klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
 			Tasks:  []klp.TaskConfig{kthread("K", "loop 2", "call f", "cond_resched", "ret", "end", "spin")},
@@ -77,7 +77,7 @@ func livepatchBuiltin() []Scenario {
 		"3 CPU-bound kthread", "hook inside f", "stuck:transition-completes"))
 
 	// §6.4 Idle CPU never kicked.
-	s4 := func(disable []string) klp.Config {
+	s4 := func(disable []klp.Step) klp.Config {
 		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
 			CPUs:    []string{"busy", "idle", "offline"},
 			Tasks:   []klp.TaskConfig{user("A", "call f", "ret", "user")},
@@ -87,18 +87,18 @@ func livepatchBuiltin() []Scenario {
 	out = append(out, lpScenario("s4-idle-cpu", "CPU1 is idle the whole time (its idle task is running), CPU2 offline; wake_up_if_idle kicks CPU1 (v5.16+)",
 		s4(nil), "4 idle CPU", "current", "safe"))
 	out = append(out, lpScenario("s4-idle-cpu-pre-5.16", "as s4 without wake_up_if_idle: swapper/1 is running at every attempt",
-		s4([]string{"wake-up-if-idle"}), "4 idle CPU", "no wake_up_if_idle", "stuck:transition-completes"))
+		s4([]klp.Step{klp.WakeUpIfIdle}), "4 idle CPU", "no wake_up_if_idle", "stuck:transition-completes"))
 
 	// §6.5 Fork race (a, the reverse variant).
 	s5 := forkRaceReverse
 	out = append(out, lpBounded("s5-fork-race", "T forks C while in f during the patching transition; the admin reverses; klp_copy_process recomputes C's TIF_PATCH_PENDING (v6.1+)",
 		s5(nil), "5 fork race", "current", "safe", 2))
 	out = append(out, lpBounded("s5-fork-race-pre-6.1", "as s5 with the child's TIF_PATCH_PENDING copied early by dup_task_struct only (before 747f7a290117): the stale flag survives to klp_complete_transition",
-		s5([]string{"klp-copy-process-tif"}), "5 fork race", "before v6.1", "violation:pending-flag", 2))
+		s5([]klp.Step{klp.CopyProcessTIF}), "5 fork race", "before v6.1", "violation:pending-flag", 2))
 
 	// §6.9 Barrier and synchronisation mutants (the current algorithm
 	// holds on the same scenarios: s2, s21 and the 3-task scenario).
-	s9 := func(reorder, disable []string, prog ...string) klp.Config {
+	s9 := func(reorder []klp.Barrier, disable []klp.Step, prog ...string) klp.Config {
 		return klp.Config{Functions: fgh, Patches: []klp.PatchConfig{vmlinuxPatch("P", "f")},
 			Tasks:  []klp.TaskConfig{user("A", prog...)},
 			Script: []string{"load_lp P", "disable_lp P"}, Reorder: reorder, Disable: disable}
@@ -106,11 +106,11 @@ func livepatchBuiltin() []Scenario {
 	out = append(out, lpScenario("s9-barriers", "enable then disable while A enters f: the current algorithm with every barrier and synchronisation",
 		s9(nil, nil, "user", "call f", "ret", "user"), "9 barrier mutants", "current", "safe"))
 	out = append(out, lpBounded("s9a-no-wmb1", "__klp_enable_patch without wmb#1: the new func is on func_stack before its transition flag",
-		s9([]string{"wmb1"}, nil, "call f", "ret", "user"), "9 barrier mutants", "no wmb#1", "violation:func-states", 2))
+		s9([]klp.Barrier{klp.WMB1}, nil, "call f", "ret", "user"), "9 barrier mutants", "no wmb#1", "violation:func-states", 2))
 	out = append(out, lpBounded("s9b-no-wmb2", "klp_init_transition without wmb#2 (disable): the handler sees transition set with patch_state still UNDEF",
-		s9([]string{"wmb2"}, nil, "user", "call f", "ret", "user"), "9 barrier mutants", "no wmb#2", "violation:undef-state", 2))
+		s9([]klp.Barrier{klp.WMB2}, nil, "user", "call f", "ret", "user"), "9 barrier mutants", "no wmb#2", "violation:undef-state", 2))
 	out = append(out, lpBounded("s9e-no-sync-patched", "klp_complete_transition(PATCHED) without klp_synchronize_transition: a handler that saw transition set reads the reset patch_state",
-		s9(nil, []string{"sync-complete-patched"}, "user", "call f", "ret", "user"), "9 barrier mutants", "no sync before patch_state reset", "violation:undef-state", 2))
+		s9(nil, []klp.Step{klp.SyncCompletePatched}, "user", "call f", "ret", "user"), "9 barrier mutants", "no sync before patch_state reset", "violation:undef-state", 2))
 
 	// §6.18 Unreliable stacks: user tasks still switch at exit to user,
 	// a sleeping kthread never does.

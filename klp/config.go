@@ -2,6 +2,7 @@ package klp
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,13 +39,13 @@ type Config struct {
 	UnreliableStacks bool `json:"unreliable_stacks,omitempty"`
 	// Disable lists named steps of the current algorithm to leave out, to
 	// model older kernels or mutants (see Steps).
-	Disable []string `json:"disable,omitempty"`
+	Disable []Step `json:"disable,omitempty"`
 	// Reorder lists named store pairs to swap, modelling the omission of
 	// the barrier between them (see Reorders).
-	Reorder []string `json:"reorder,omitempty"`
+	Reorder []Barrier `json:"reorder,omitempty"`
 	// Proposed lists mechanisms that are not in mainline (posted fixes,
 	// proofs of concept) to add to the algorithm (see Proposals).
-	Proposed []string `json:"proposed,omitempty"`
+	Proposed []Proposal `json:"proposed,omitempty"`
 }
 
 // ModuleConfig is a target module.
@@ -189,39 +190,87 @@ type TaskConfig struct {
 	Child bool `json:"child,omitempty"`
 }
 
+// Step names a step of the current algorithm that Config.Disable may
+// remove; Proposal a mechanism Config.Proposed may add; Barrier a barrier
+// Config.Reorder may omit. The model asks for them by these constants
+// (a misspelt one does not compile); a scenario names them as strings,
+// which Validate checks against Steps, Proposals and Reorders.
+type (
+	Step     string
+	Proposal string
+	Barrier  string
+)
+
+// Named is an entry of the Steps, Proposals and Reorders tables.
+type Named[N ~string] struct {
+	Name    N
+	Meaning string
+}
+
+// Step names.
+const (
+	CondReschedHook       Step = "cond-resched-hook"
+	WakeUpIfIdle          Step = "wake-up-if-idle"
+	CopyProcessTIF        Step = "klp-copy-process-tif"
+	SyncCompleteUnpatched Step = "sync-complete-unpatched"
+	SyncCompletePatched   Step = "sync-complete-patched"
+	SyncReverse           Step = "sync-reverse"
+	Signals               Step = "signals"
+	AtomicTaskWalk        Step = "atomic-task-walk"
+	AtomicSelfSwitch      Step = "atomic-self-switch"
+)
+
 // Steps are the named steps of the current algorithm that Config.Disable
 // may remove, with what removing them models.
-var Steps = []struct{ Name, Meaning string }{
-	{"cond-resched-hook", "no __klp_sched_try_switch in cond_resched (kernels before v6.4, e3ff7c609f39)"},
-	{"wake-up-if-idle", "klp_try_complete_transition does not kick idle CPUs (kernels before v5.16)"},
-	{"klp-copy-process-tif", "fork copies TIF_PATCH_PENDING early (dup_task_struct) and klp_copy_process does not recompute it (before v6.1, 747f7a290117)"},
-	{"sync-complete-unpatched", "klp_complete_transition skips klp_synchronize_transition after unpatching"},
-	{"sync-complete-patched", "klp_complete_transition skips klp_synchronize_transition before resetting patch_state"},
-	{"sync-reverse", "klp_reverse_transition skips klp_synchronize_transition"},
-	{"signals", "klp_try_complete_transition never calls klp_send_signals"},
-	{"atomic-task-walk", "task-list walks become one step per task under a modelled tasklist_lock (finer, slower to explore)"},
-	{"atomic-self-switch", "__klp_sched_try_switch becomes separate steps: the TIF recheck, the already-in-target check, one klp_check_stack read of klp_target_state per patched function, and the switch (finer, slower to explore)"},
+var Steps = []Named[Step]{
+	{CondReschedHook, "no __klp_sched_try_switch in cond_resched (kernels before v6.4, e3ff7c609f39)"},
+	{WakeUpIfIdle, "klp_try_complete_transition does not kick idle CPUs (kernels before v5.16)"},
+	{CopyProcessTIF, "fork copies TIF_PATCH_PENDING early (dup_task_struct) and klp_copy_process does not recompute it (before v6.1, 747f7a290117)"},
+	{SyncCompleteUnpatched, "klp_complete_transition skips klp_synchronize_transition after unpatching"},
+	{SyncCompletePatched, "klp_complete_transition skips klp_synchronize_transition before resetting patch_state"},
+	{SyncReverse, "klp_reverse_transition skips klp_synchronize_transition"},
+	{Signals, "klp_try_complete_transition never calls klp_send_signals"},
+	{AtomicTaskWalk, "task-list walks become one step per task under a modelled tasklist_lock (finer, slower to explore)"},
+	{AtomicSelfSwitch, "__klp_sched_try_switch becomes separate steps: the TIF recheck, the already-in-target check, one klp_check_stack read of klp_target_state per patched function, and the switch (finer, slower to explore)"},
 }
+
+// Proposal names.
+const (
+	RCUTaskWalk            Proposal = "rcu-task-walk"
+	ReleasingTasksCount    Proposal = "releasing-tasks-count"
+	ExitingTasksList       Proposal = "exiting-tasks-list"
+	BPFTrampolineORC       Proposal = "bpf-trampoline-orc"
+	UntangleCondResched    Proposal = "untangle-cond-resched"
+	HybridMode             Proposal = "hybrid-mode"
+	ReleasingTasksCountAll Proposal = "releasing-tasks-count-all"
+)
 
 // Proposals are the mechanisms Config.Proposed may add: fixes that were
 // posted or sketched upstream but are not in mainline.
-var Proposals = []struct{ Name, Meaning string }{
-	{"rcu-task-walk", "the rejected 2025 design of \"livepatch: Replace tasklist_lock with RCU\" (Yafang Shao): klp_copy_process leaves the child UNDEF without TIF_PATCH_PENDING, and klp_ftrace_handler maps an UNDEF patch_state to klp_target_state"},
-	{"releasing-tasks-count", "Petr Mladek's POC \"Block transition until delayed_put_task_struct()\" for the 2025 do_exit crash: release_task counts the task under klp_mutex while a transition is in progress (klp_track_releasing_tasks); once the task-list walk succeeds the last delayed_put_task_struct completes the transition"},
-	{"exiting-tasks-list", "Josh Poimboeuf's suggestion for the 2025 do_exit crash, tracking exiting tasks as Tasks RCU does (exit_tasks_rcu_start/finish): a task unhashed by release_task stays on an exit list until do_task_dead, and every livepatch task walk (init, start, the stack checks, complete, signals, force) also visits the tasks on it"},
-	{"bpf-trampoline-orc", "unwind data for BPF trampolines, the fix discussed for the 2025 report \"BPF fentry/fexit trampolines stall livepatch transition due to missing ORC unwind metadata\": a trampoline frame no longer makes the stack unreliable"},
-	{"untangle-cond-resched", "\"sched,livepatch: Untangle cond_resched() and live-patching\" (Peter Zijlstra / Sebastian Andrzej Siewior, 2025, queued in tip; mainline version UNCONFIRMED): cond_resched no longer calls __klp_sched_try_switch; __schedule calls it for a task going to sleep with TASK_FREEZABLE"},
-	{"hybrid-mode", "Yafang Shao's RFC \"livepatch: Implement livepatch hybrid mode\" (2026-04, [LKML] lkml.iu.edu/2604.0/03092): patches with replaceable = 0 (non_replaceable) survive an atomic replace: klp_add_nops skips them, klp_free_replaced_patches_async (and, the model assumes, klp_unpatch_replaced_patches) leaves them installed"},
-	{"releasing-tasks-count-all", "hypothetical variant of that POC: release_task counts every task, also outside a transition, so a task unhashed before the transition began still holds its completion until delayed_put_task_struct"},
+var Proposals = []Named[Proposal]{
+	{RCUTaskWalk, "the rejected 2025 design of \"livepatch: Replace tasklist_lock with RCU\" (Yafang Shao): klp_copy_process leaves the child UNDEF without TIF_PATCH_PENDING, and klp_ftrace_handler maps an UNDEF patch_state to klp_target_state"},
+	{ReleasingTasksCount, "Petr Mladek's POC \"Block transition until delayed_put_task_struct()\" for the 2025 do_exit crash: release_task counts the task under klp_mutex while a transition is in progress (klp_track_releasing_tasks); once the task-list walk succeeds the last delayed_put_task_struct completes the transition"},
+	{ExitingTasksList, "Josh Poimboeuf's suggestion for the 2025 do_exit crash, tracking exiting tasks as Tasks RCU does (exit_tasks_rcu_start/finish): a task unhashed by release_task stays on an exit list until do_task_dead, and every livepatch task walk (init, start, the stack checks, complete, signals, force) also visits the tasks on it"},
+	{BPFTrampolineORC, "unwind data for BPF trampolines, the fix discussed for the 2025 report \"BPF fentry/fexit trampolines stall livepatch transition due to missing ORC unwind metadata\": a trampoline frame no longer makes the stack unreliable"},
+	{UntangleCondResched, "\"sched,livepatch: Untangle cond_resched() and live-patching\" (Peter Zijlstra / Sebastian Andrzej Siewior, 2025, queued in tip; mainline version UNCONFIRMED): cond_resched no longer calls __klp_sched_try_switch; __schedule calls it for a task going to sleep with TASK_FREEZABLE"},
+	{HybridMode, "Yafang Shao's RFC \"livepatch: Implement livepatch hybrid mode\" (2026-04, [LKML] lkml.iu.edu/2604.0/03092): patches with replaceable = 0 (non_replaceable) survive an atomic replace: klp_add_nops skips them, klp_free_replaced_patches_async (and, the model assumes, klp_unpatch_replaced_patches) leaves them installed"},
+	{ReleasingTasksCountAll, "hypothetical variant of that POC: release_task counts every task, also outside a transition, so a task unhashed before the transition began still holds its completion until delayed_put_task_struct"},
 }
+
+// Barrier names.
+const (
+	WMB1             Barrier = "wmb1"
+	WMB2             Barrier = "wmb2"
+	ReverseFlipFirst Barrier = "reverse-flip-first"
+)
 
 // Reorders are the barrier mutants Config.Reorder may apply: the stores a
 // barrier orders are swapped (under sequential consistency this is what
 // omitting the barrier allows).
-var Reorders = []struct{ Name, Meaning string }{
-	{"wmb1", "__klp_enable_patch: the func_stack pushes become visible before func->transition=true (no wmb#1)"},
-	{"wmb2", "klp_init_transition: func->transition=true before the patch_state initialisation (no wmb#2)"},
-	{"reverse-flip-first", "klp_reverse_transition flips patch->enabled and klp_target_state before clearing TIF_PATCH_PENDING and synchronizing (the order before v6.4, kept by v1 of the cond_resched hook, e3ff7c609f39)"},
+var Reorders = []Named[Barrier]{
+	{WMB1, "__klp_enable_patch: the func_stack pushes become visible before func->transition=true (no wmb#1)"},
+	{WMB2, "klp_init_transition: func->transition=true before the patch_state initialisation (no wmb#2)"},
+	{ReverseFlipFirst, "klp_reverse_transition flips patch->enabled and klp_target_state before clearing TIF_PATCH_PENDING and synchronizing (the order before v6.4, kept by v1 of the cond_resched hook, e3ff7c609f39)"},
 }
 
 // Validate checks the configuration, naming the offending field.
@@ -285,10 +334,10 @@ func (c *Config) Validate() error {
 			}
 		}
 		if kp := m.Kprobe; kp != nil {
-			if !containsString(c.Functions, kp.Function) {
+			if !slices.Contains(c.Functions, kp.Function) {
 				return fmt.Errorf("params.modules[%d].kprobe.function: %q is not a vmlinux function of params.functions", i, kp.Function)
 			}
-			if kp.PostHandlerParam != "" && !containsString(m.Params, kp.PostHandlerParam) {
+			if kp.PostHandlerParam != "" && !slices.Contains(m.Params, kp.PostHandlerParam) {
 				return fmt.Errorf("params.modules[%d].kprobe.post_handler_param: %q is not in the module's params", i, kp.PostHandlerParam)
 			}
 		}
@@ -297,7 +346,7 @@ func (c *Config) Validate() error {
 		if err := addName(fmt.Sprintf("patches[%d].name", i), p.Name); err != nil {
 			return err
 		}
-		if p.NonReplaceable && !c.proposed("hybrid-mode") {
+		if p.NonReplaceable && !c.proposed(HybridMode) {
 			return fmt.Errorf("params.patches[%d].non_replaceable: the replaceable attribute exists only with proposed \"hybrid-mode\"", i)
 		}
 		if p.PidsParam == "replace" || p.PidsParam == "pre_patch_ret" || strings.ContainsAny(p.PidsParam, "= ") {
@@ -363,52 +412,26 @@ func (c *Config) Validate() error {
 	if _, err := parseScript(c); err != nil {
 		return err
 	}
-	for _, l := range []struct {
-		field string
-		names []string
-		known []struct{ Name, Meaning string }
-		what  string
-	}{
-		{"disable", c.Disable, Steps, "step"},
-		{"proposed", c.Proposed, Proposals, "mechanism"},
-		{"reorder", c.Reorder, Reorders, "barrier"},
-	} {
-		if err := checkNames(l.field, l.names, l.known, l.what); err != nil {
-			return err
-		}
+	if err := checkNames("disable", c.Disable, Steps, "step"); err != nil {
+		return err
 	}
-	if c.proposed("releasing-tasks-count") && c.proposed("releasing-tasks-count-all") {
+	if err := checkNames("proposed", c.Proposed, Proposals, "mechanism"); err != nil {
+		return err
+	}
+	if err := checkNames("reorder", c.Reorder, Reorders, "barrier"); err != nil {
+		return err
+	}
+	if c.proposed(ReleasingTasksCount) && c.proposed(ReleasingTasksCountAll) {
 		return fmt.Errorf("params.proposed: releasing-tasks-count and releasing-tasks-count-all are two versions of one counter; give one")
 	}
 	return nil
 }
 
-func (c *Config) disabled(step string) bool {
-	for _, d := range c.Disable {
-		if d == step {
-			return true
-		}
-	}
-	return false
-}
+func (c *Config) disabled(step Step) bool { return slices.Contains(c.Disable, step) }
 
-func (c *Config) proposed(m string) bool {
-	for _, d := range c.Proposed {
-		if d == m {
-			return true
-		}
-	}
-	return false
-}
+func (c *Config) proposed(m Proposal) bool { return slices.Contains(c.Proposed, m) }
 
-func (c *Config) reordered(b string) bool {
-	for _, d := range c.Reorder {
-		if d == b {
-			return true
-		}
-	}
-	return false
-}
+func (c *Config) reordered(b Barrier) bool { return slices.Contains(c.Reorder, b) }
 
 // instruction kinds of task programs.
 type opcode uint8
@@ -510,7 +533,7 @@ func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfi
 				out = append(out, instr{op: opLog, arg: strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "log"))})
 			case f[0] == "complete" && want(1):
 				out = append(out, instr{op: opComplete})
-			case f[0] == "sleep-while" && want(2) && containsString(mod.Params, f[1]):
+			case f[0] == "sleep-while" && want(2) && slices.Contains(mod.Params, f[1]):
 				out = append(out, instr{op: opSleepWhile, arg: f[1]})
 			default:
 				return bad("want `log TEXT`, `complete` or `sleep-while PARAM` (a parameter of the module)")
@@ -553,13 +576,9 @@ func parseProgramOpts(lines []string, children map[string]bool, mod *ModuleConfi
 }
 
 // checkNames rejects a name that is not in known, naming the field.
-func checkNames(field string, names []string, known []struct{ Name, Meaning string }, what string) error {
+func checkNames[N ~string](field string, names []N, known []Named[N], what string) error {
 	for i, d := range names {
-		ok := false
-		for _, s := range known {
-			ok = ok || s.Name == d
-		}
-		if !ok {
+		if !slices.ContainsFunc(known, func(k Named[N]) bool { return k.Name == d }) {
 			return fmt.Errorf("params.%s[%d]: unknown %s %q", field, i, what, d)
 		}
 	}
@@ -587,7 +606,7 @@ func parseModStep(l string, m *ModuleConfig) (modStep, error) {
 		if c, ok := strings.CutPrefix(cond, "!"); ok {
 			s.negate, cond = true, c
 		}
-		if !containsString(m.Params, cond) {
+		if !slices.Contains(m.Params, cond) {
 			return s, fmt.Errorf("%q is not a parameter of the module", cond)
 		}
 		s.param, rest = cond, strings.TrimSpace(action)
@@ -604,7 +623,7 @@ func parseModStep(l string, m *ModuleConfig) (modStep, error) {
 		if len(m.Work) == 0 {
 			return s, fmt.Errorf("%s: the module has no work", f[0])
 		}
-	case f[0] == "set" && len(f) == 3 && containsString(m.Params, f[1]):
+	case f[0] == "set" && len(f) == 3 && slices.Contains(m.Params, f[1]):
 		s.arg, s.value = f[1], f[2]
 	default:
 		return s, fmt.Errorf("want log TEXT, schedule_work, wait_for_completion, flush_work or set PARAM VALUE")

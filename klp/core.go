@@ -281,7 +281,7 @@ func (k *Kernel) enablePatchLocked(t *explore.Thread, p *Patch) int {
 	k.klpLog("enabling patch '%s'", p.Name)
 	k.initTransition(t, p, Patched)
 	// wmb#1: func->transition=true before the func_stack pushes below.
-	if !k.cfg.reordered("wmb1") {
+	if !k.cfg.reordered(WMB1) {
 		t.Op("__klp_enable_patch: smp_wmb (wmb#1; no effect under SC)", explore.Local)
 	}
 	for _, o := range p.Objs {
@@ -297,7 +297,7 @@ func (k *Kernel) enablePatchLocked(t *explore.Thread, p *Patch) int {
 			return k.enableFailed(t, p, err)
 		}
 	}
-	if k.cfg.reordered("wmb1") && !p.Immediate {
+	if k.cfg.reordered(WMB1) && !p.Immediate {
 		t.Op("klp_init_transition's func->transition = true, visible only now (no wmb#1)", k.fpAllOps())
 		for _, o := range p.Objs {
 			for _, f := range o.Funcs {

@@ -35,12 +35,12 @@
 // __klp_disable_patch, the wmb in klp_reverse_transition and the rmbs in
 // klp_ftrace_handler and __klp_sched_try_switch) are named steps, but under
 // SC they have no effect; a barrier mutant is modelled by reordering the
-// stores the barrier separates (Variant.Reorder), as the fact sheet
+// stores the barrier separates (Config.Reorder), as the fact sheet
 // suggests. klp_synchronize_transition is modelled exactly: it waits until
 // no task is inside a preempt-disabled klp section (the ftrace handler,
 // klp_update_patch_state, __klp_sched_try_switch).
 //
-// Tasks live in this package (task.go), not in model/task: a task's call
+// Tasks live in this package (task.go), not in a package of their own: a task's call
 // step IS the ftrace handler (its footprint, its reads of func_stack and
 // patch_state and the check of its result are one unit), its exit to user
 // IS klp_update_patch_state, its cond_resched IS __klp_sched_try_switch,

@@ -125,8 +125,9 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Script: []string{"insmod nosuch"}}, "params.script[0]"},
 		{Config{Patches: []PatchConfig{{Name: "P"}}}, "params.patches[0].objects"},
 		{Config{CPUs: []string{"sleepy"}}, "params.cpus[0]"},
-		{Config{Disable: []string{"everything"}}, "params.disable[0]"},
-		{Config{Proposed: []string{"magic"}}, "params.proposed[0]"},
+		{Config{Disable: []Step{"everything"}}, "params.disable[0]"},
+		{Config{Proposed: []Proposal{"magic"}}, "params.proposed[0]"},
+		{Config{Reorder: []Barrier{"wmb3"}}, "params.reorder[0]"},
 		{Config{Tasks: []TaskConfig{{Name: "A", Kind: "user", Program: []string{"release_task now"}}}}, "params.tasks[0].program[0]"},
 		{Config{Functions: []string{"f"}, Tasks: []TaskConfig{{Name: "A", Kind: "user", Program: []string{"call g"}}}}, "params.tasks[0].program"},
 	}

@@ -2,6 +2,7 @@ package klp
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
@@ -385,12 +386,12 @@ func Program(cfg *Config, newMonitor func() Monitor, observe func(*Kernel)) (exp
 			if in.op != opCall {
 				continue
 			}
-			if containsString(cfg.Functions, in.arg) {
+			if slices.Contains(cfg.Functions, in.arg) {
 				in.object = "vmlinux"
 				continue
 			}
 			for _, m := range cfg.Modules {
-				if containsString(m.Functions, in.arg) && (own == nil || own.Name == m.Name) {
+				if slices.Contains(m.Functions, in.arg) && (own == nil || own.Name == m.Name) {
 					if in.object != "" {
 						return fmt.Errorf("%s: call %s: modules %s and %s both have it", field, in.arg, in.object, m.Name)
 					}
@@ -455,15 +456,6 @@ func Program(cfg *Config, newMonitor func() Monitor, observe func(*Kernel)) (exp
 			return err
 		})
 	}, nil
-}
-
-func containsString(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // kworkerSpec is a module's work item and its program.
@@ -531,7 +523,7 @@ func newKernel(cfg *Config, s *explore.System, mon Monitor, progs [][]instr, wor
 	k.tasklist = explore.NewMutex(s, "tasklist_lock")
 	k.objList = s.Object("task list")
 	k.listFree = func() bool { return !k.listHeld }
-	k.atomicWalk = !cfg.disabled("atomic-task-walk")
+	k.atomicWalk = !cfg.disabled(AtomicTaskWalk)
 	for i, st := range cpus {
 		tk := &Task{k: k, Name: fmt.Sprintf("swapper/%d", i), Pid: 0, Idle: true, Kthread: true, cpu: i, cpuState: st,
 			PatchState: Undef, obj: k.objSched + explore.Obj(3*i), objEpoch: k.objEpoch + explore.Obj(i), objStack: objStacks + explore.Obj(2*i), linked: true}

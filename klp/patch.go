@@ -52,7 +52,7 @@ func (k *Kernel) ftraceHandler(t *explore.Thread, tk *Task, sym *Symbol) Frame {
 	if fn.Transition {
 		t.Op("klp_ftrace_handler: smp_rmb, current->patch_state", k.fpPState(tk, explore.Read))
 		state := tk.PatchState
-		if state == Undef && k.cfg.proposed("rcu-task-walk") {
+		if state == Undef && k.cfg.proposed(RCUTaskWalk) {
 			// The rejected RCU-walk design: a child forked during the
 			// transition is UNDEF and follows klp_target_state.
 			t.Op("klp_ftrace_handler: patch_state UNDEF: READ_ONCE(klp_target_state)", k.fpKLP(explore.Read))

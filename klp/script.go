@@ -2,6 +2,7 @@ package klp
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/klpcheck/klpcheck/explore"
@@ -123,7 +124,7 @@ func parseScript(c *Config) ([]command, error) {
 						}
 					}
 				}
-				if mc := moduleConfigIn(c, cmd.name); mc != nil && !containsString(mc.Params, kv[0]) {
+				if mc := moduleConfigIn(c, cmd.name); mc != nil && !slices.Contains(mc.Params, kv[0]) {
 					return nil, bad("unknown parameter %q (module %s declares %v in params.modules[].params)", kv[0], cmd.name, mc.Params)
 				}
 				if mc := moduleConfigIn(c, cmd.name); mc != nil && mc.Kprobe != nil && kv[0] == mc.Kprobe.PostHandlerParam {

@@ -115,7 +115,7 @@ func (tk *Task) run(t *explore.Thread) {
 		// The task already left the task list (release_task in the
 		// middle of its program): do_task_dead, then the RCU callback
 		// delayed_put_task_struct drops the last reference.
-		if k.cfg.proposed("exiting-tasks-list") {
+		if k.cfg.proposed(ExitingTasksList) {
 			// It leaves the exit list (exit_tasks_rcu_finish-like),
 			// under the lock the walks hold.
 			k.listWrite(t, "do_exit: leave the exit list, do_task_dead", k.fpTaskAll(tk))
@@ -180,7 +180,7 @@ func (tk *Task) unhash(t *explore.Thread, label string, dead bool) {
 func (tk *Task) leftList(t *explore.Thread, pending bool) {
 	k := tk.k
 	switch {
-	case pending, tk.PatchState != Undef && !tk.switched, tk.PatchState == Undef && k.cfg.proposed("rcu-task-walk"):
+	case pending, tk.PatchState != Undef && !tk.switched, tk.PatchState == Undef && k.cfg.proposed(RCUTaskWalk):
 		tk.bump(t)
 	}
 }
@@ -270,7 +270,7 @@ func (tk *Task) sleep(t *explore.Thread, in instr) {
 	if top := tk.top(); top != nil {
 		lSleep, lWake, lWoken = top.lSleep, top.lWake, top.lWoken
 	}
-	if in.freezable && k.cfg.proposed("untangle-cond-resched") {
+	if in.freezable && k.cfg.proposed(UntangleCondResched) {
 		// __schedule: klp_sched_try_switch(prev) for a TASK_FREEZABLE
 		// sleeper, still current, before it is dequeued.
 		tk.schedTrySwitch(t, "__schedule: klp_sched_try_switch (TASK_FREEZABLE): TIF_PATCH_PENDING?")
@@ -417,7 +417,7 @@ func (tk *Task) condResched(t *explore.Thread) {
 // condReschedHook reports whether cond_resched calls the livepatch hook
 // (v6.4 on, unless the step is disabled or the untangled hook proposed).
 func (k *Kernel) condReschedHook() bool {
-	return !k.cfg.disabled("cond-resched-hook") && !k.cfg.proposed("untangle-cond-resched")
+	return !k.cfg.disabled(CondReschedHook) && !k.cfg.proposed(UntangleCondResched)
 }
 
 // schedTrySwitch is klp_sched_try_switch: if the hook's key is on and
@@ -429,7 +429,7 @@ func (tk *Task) schedTrySwitch(t *explore.Thread, label string) {
 	if !tk.PatchPending {
 		return
 	}
-	if k.cfg.disabled("atomic-self-switch") {
+	if k.cfg.disabled(AtomicSelfSwitch) {
 		tk.selfSwitchSteps(t)
 		return
 	}
@@ -517,14 +517,14 @@ func (tk *Task) fork(t *explore.Thread, child *Task, sleeps bool) {
 	}
 	k.listWrite(t, "fork "+child.Name+": copy_process: klp_copy_process, link under tasklist_lock", fp)
 	switch {
-	case k.cfg.proposed("rcu-task-walk"):
+	case k.cfg.proposed(RCUTaskWalk):
 		// The rejected RCU-walk design: the child starts UNDEF with no
 		// TIF_PATCH_PENDING; the handler will map UNDEF to the target.
 		child.PatchPending = false
 		child.PatchState = Undef
 		child.switched = false
 	default:
-		if !k.cfg.disabled("klp-copy-process-tif") {
+		if !k.cfg.disabled(CopyProcessTIF) {
 			child.PatchPending = tk.PatchPending
 			child.switched = tk.switched
 		} else {
@@ -550,7 +550,7 @@ func (tk *Task) releaseTask(t *explore.Thread) {
 		t.Op("release_task", explore.Local)
 		t.Failf("program", "%s: release_task twice", tk.Name)
 	}
-	if all := k.cfg.proposed("releasing-tasks-count-all"); all || k.cfg.proposed("releasing-tasks-count") {
+	if all := k.cfg.proposed(ReleasingTasksCountAll); all || k.cfg.proposed(ReleasingTasksCount) {
 		// klp_get_releasing_task, under klp_mutex.
 		k.mutex.Lock(t)
 		lbl := "release_task: klp_get_releasing_task: klp_releasing_tasks_cnt++ if klp_track_releasing_tasks"

@@ -12,8 +12,9 @@ const signalsTimeout = 15
 
 // synchronize mirrors klp_synchronize_transition (schedule_on_each_cpu
 // with an empty work): it waits until no task is inside a preempt-disabled
-// klp section. step names the call site for Config.Disable.
-func (k *Kernel) synchronize(t *explore.Thread, step, where string) {
+// klp section. step names the call site for Config.Disable ("" for one
+// that cannot be disabled).
+func (k *Kernel) synchronize(t *explore.Thread, step Step, where string) {
 	if step != "" && k.cfg.disabled(step) {
 		return
 	}
@@ -59,7 +60,7 @@ func (k *Kernel) forEachTask(t *explore.Thread, label string, fn func(tk *Task))
 // The list changes only in steps that write the task list (release_task,
 // do_task_dead), so the walks see it as they see the task list.
 func (k *Kernel) onExitList(tk *Task) bool {
-	return tk.released && tk.State != Dead && k.cfg.proposed("exiting-tasks-list")
+	return tk.released && tk.State != Dead && k.cfg.proposed(ExitingTasksList)
 }
 
 // walkOp is a step of a per-task walk (nothing inside an atomic walk).
@@ -78,7 +79,7 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 	k.transition = p
 	k.target = state
 	k.forcedNow = false
-	if all := k.cfg.proposed("releasing-tasks-count-all"); all || k.cfg.proposed("releasing-tasks-count") {
+	if all := k.cfg.proposed(ReleasingTasksCountAll); all || k.cfg.proposed(ReleasingTasksCount) {
 		// Petr Mladek's POC: count releasing tasks while a transition
 		// is in progress (the variant counts them always).
 		lbl := "klp_init_transition: klp_track_releasing_tasks = true"
@@ -116,12 +117,12 @@ func (k *Kernel) initTransition(t *explore.Thread, p *Patch, state PatchState) {
 			}
 		}
 	}
-	if k.cfg.reordered("wmb2") {
+	if k.cfg.reordered(WMB2) {
 		setTransition()
 		setStates()
 		return
 	}
-	if k.cfg.reordered("wmb1") && state == Patched {
+	if k.cfg.reordered(WMB1) && state == Patched {
 		// The transition stores are made visible after the func_stack
 		// pushes (see enablePatchLocked).
 		setStates()
@@ -166,7 +167,7 @@ func (k *Kernel) switchBlocker(tk *Task, current bool) string {
 	if tk.State == Running && !current {
 		return "is running"
 	}
-	if k.trampoline != nil && !k.cfg.proposed("bpf-trampoline-orc") {
+	if k.trampoline != nil && !k.cfg.proposed(BPFTrampolineORC) {
 		for _, fr := range tk.Stack {
 			if fr.Sym == k.trampoline {
 				// stack_trace_save_tsk_reliable fails: -EINVAL.
@@ -239,7 +240,7 @@ func (k *Kernel) trySwitchTask(t *explore.Thread, tk *Task, current bool) bool {
 			}
 			// Only a sleep that nothing else ends makes a signal matter
 			// (a timed sleep ends anyway, at any time).
-			if tk.blocked && !k.cfg.disabled("signals") {
+			if tk.blocked && !k.cfg.disabled(Signals) {
 				k.sawBlocked = true // published by the re-arm step
 			}
 			return false
@@ -308,7 +309,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 			if tk.cpuState != "offline" {
 				if !k.trySwitchTask(t, tk, false) {
 					complete = false
-					if !k.cfg.disabled("wake-up-if-idle") && tk.cpuState == "idle" {
+					if !k.cfg.disabled(WakeUpIfIdle) && tk.cpuState == "idle" {
 						t.Op(fmt.Sprintf("wake_up_if_idle(%d)", tk.cpu), k.fpFlags(tk, explore.Write))
 						tk.kicked = true
 					}
@@ -331,7 +332,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 			k.listHeld = false
 		}
 	}
-	if all := k.cfg.proposed("releasing-tasks-count-all"); complete && (all || k.cfg.proposed("releasing-tasks-count")) {
+	if all := k.cfg.proposed(ReleasingTasksCountAll); complete && (all || k.cfg.proposed(ReleasingTasksCount)) {
 		// Petr Mladek's POC: every task on the list is migrated, so stop
 		// counting releasing tasks; if some are still counted, the last
 		// klp_put_releasing_task finishes the transition (the POC's
@@ -356,7 +357,7 @@ func (k *Kernel) tryCompleteTransition(t *explore.Thread) {
 		}
 	}
 	if !complete {
-		if k.signalsCnt > 0 && k.signalsCnt%signalsTimeout == 0 && !k.cfg.disabled("signals") {
+		if k.signalsCnt > 0 && k.signalsCnt%signalsTimeout == 0 && !k.cfg.disabled(Signals) {
 			k.sendSignals(t)
 		}
 		t.Op("klp_signals_cnt++, schedule_delayed_work(klp_transition_work)", k.fpWork(explore.Write))
@@ -439,7 +440,7 @@ func (k *Kernel) completeTransition(t *explore.Thread) {
 	}
 	if target == Unpatched {
 		k.unpatchObjects(t, p, false, "klp_unpatch_objects", "unpatch")
-		k.synchronize(t, "sync-complete-unpatched", "after klp_unpatch_objects")
+		k.synchronize(t, SyncCompleteUnpatched, "after klp_unpatch_objects")
 	}
 	if !p.Immediate {
 		t.Op("klp_complete_transition: func->transition = false", k.fpAllOps())
@@ -449,7 +450,7 @@ func (k *Kernel) completeTransition(t *explore.Thread) {
 			}
 		}
 		if target == Patched {
-			k.synchronize(t, "sync-complete-patched", "before resetting patch_state")
+			k.synchronize(t, SyncCompletePatched, "before resetting patch_state")
 		}
 		k.forEachTask(t, "klp_complete_transition: patch_state = IDLE (tasklist_lock)", func(tk *Task) {
 			k.walkOp(t, "klp_complete_transition: WARN_ON_ONCE(TIF_PATCH_PENDING), "+tk.Name+"->patch_state = IDLE", k.fpPStateFlags(tk, explore.Write))
@@ -519,7 +520,7 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 		t.Op("klp_reverse_transition: flip patch->enabled and klp_target_state", k.fpWorkKLP(explore.Write))
 		p.Enabled = !p.Enabled
 		k.attemptEpoch = ^uint64(0) // the new direction needs a new attempt
-		if k.cfg.proposed("releasing-tasks-count-all") && k.walkDone {
+		if k.cfg.proposed(ReleasingTasksCountAll) && k.walkDone {
 			// The reversed transition needs a walk of its own: the work,
 			// idle while the last put was awaited, is scheduled again.
 			// (The POC as posted keeps klp_track_releasing_tasks as it
@@ -537,7 +538,7 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 	// Before v6.4 (and in v1 of the cond_resched hook), the flip came
 	// first; Petr Mladek's review moved it after the clear and the
 	// synchronisation (Config.Reorder "reverse-flip-first").
-	flipFirst := k.cfg.reordered("reverse-flip-first")
+	flipFirst := k.cfg.reordered(ReverseFlipFirst)
 	if flipFirst {
 		flip()
 	}
@@ -545,7 +546,7 @@ func (k *Kernel) reverseTransition(t *explore.Thread) {
 		k.walkOp(t, "klp_reverse_transition: clear TIF_PATCH_PENDING of "+tk.Name, k.fpFlags(tk, explore.Write))
 		tk.PatchPending = false
 	})
-	k.synchronize(t, "sync-reverse", "klp_reverse_transition")
+	k.synchronize(t, SyncReverse, "klp_reverse_transition")
 	if !flipFirst {
 		flip()
 	}

@@ -85,7 +85,7 @@ func (f *Func) Patch() *Patch { return f.obj.patch }
 // loaded.
 func (f *Func) Old() *Symbol { return f.old }
 
-// Name is "patch.old_name" for messages.
+// String is "patch.old_name" for messages.
 func (f *Func) String() string {
 	if f.Nop {
 		return fmt.Sprintf("%s.nop(%s)", f.obj.patch.Name, f.OldName)
@@ -135,7 +135,6 @@ type State struct {
 	data        int
 }
 
-// Patch mirrors struct klp_patch (one per livepatch module).
 // stackChecked yields the funcs klp_check_stack looks at: those of the
 // patch's patched objects whose old function is resolved.
 func (p *Patch) stackChecked() iter.Seq[*Func] {
@@ -153,6 +152,7 @@ func (p *Patch) stackChecked() iter.Seq[*Func] {
 	}
 }
 
+// Patch mirrors struct klp_patch (one per livepatch module).
 type Patch struct {
 	Name      string // patch->mod->name
 	Objs      []*Object
@@ -206,8 +206,8 @@ type ops struct {
 	stack []*Func
 }
 
-// Code is what a frame executes: the original function (Func nil, or a nop)
-// or a patch's new function.
+// Frame is what a frame of a task's stack executes: the original function
+// (Func nil, or a nop) or a patch's new function.
 type Frame struct {
 	Sym *Symbol
 	// Func is the klp_func the ftrace handler chose (nil: no handler
@@ -225,7 +225,7 @@ func (f Frame) String() string {
 	return f.Func.String()
 }
 
-// sameCode reports whether a frame runs code in the text range a stack
+// runs reports whether a frame runs code in the text range a stack
 // check forbids: the original function (code == nil) or code's new function.
 func (f Frame) runs(sym *Symbol, code *Func) bool {
 	if f.Sym != sym {

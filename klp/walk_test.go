@@ -92,11 +92,11 @@ func walkRaces() []walkRace {
 			Tasks: []TaskConfig{user("T", "fork C"),
 				{Name: "C", Kind: "user", Child: true}},
 			Script:  []string{"load_lp_nowait P"},
-			Disable: []string{"atomic-task-walk"}}},
+			Disable: []Step{AtomicTaskWalk}}},
 		{"releasing count", -1, Config{Functions: []string{"f"}, Patches: []PatchConfig{p("P", "f")},
 			Tasks:    []TaskConfig{user("X", "release_task")},
 			Script:   []string{"load_lp_nowait P"},
-			Proposed: []string{"releasing-tasks-count"}}},
+			Proposed: []Proposal{ReleasingTasksCount}}},
 	}
 }
 
@@ -165,7 +165,7 @@ func TestExitOfUnswitchedTaskRetries(t *testing.T) {
 			{Name: "C", Kind: "user", Child: true, Program: []string{"call g", "ret"}},
 		},
 		Script:  []string{"load_lp P"},
-		Disable: []string{"klp-copy-process-tif"}}
+		Disable: []Step{CopyProcessTIF}}
 	blocked := false
 	prog, err := Program(&cfg, nil, func(k *Kernel) {
 		k.System().AtEnd("saw the unswitched child", func() error {
@@ -196,7 +196,7 @@ func TestReleasingCountBlocksCompletion(t *testing.T) {
 	cfg := Config{Functions: []string{"f"}, Patches: []PatchConfig{patchOf("P", FuncConfig{OldName: "f"})},
 		Tasks:    []TaskConfig{{Name: "X", Kind: "user", Program: []string{"call f", "release_task", "ret"}}},
 		Script:   []string{"load_lp_nowait P"},
-		Proposed: []string{"releasing-tasks-count"}}
+		Proposed: []Proposal{ReleasingTasksCount}}
 	counted, completedAfter := false, false
 	prog, err := Program(&cfg, nil, func(k *Kernel) {
 		x := k.taskNamed("X")
@@ -232,14 +232,14 @@ func TestReleasingCountBlocksCompletion(t *testing.T) {
 // that never gets there keeps P2's transition from completing, and the
 // stuck message names it; without the proposal P2 completes at once.
 func TestExitingTasksListIsWalked(t *testing.T) {
-	cfg := func(proposed ...string) Config {
+	cfg := func(proposed ...Proposal) Config {
 		p2 := PatchConfig{Name: "P2", Replace: true, Objects: []ObjectConfig{{Name: "vmlinux", Funcs: []FuncConfig{{OldName: "do_exit"}}}}}
 		return Config{Functions: []string{"do_exit"},
 			Patches: []PatchConfig{{Name: "P1", Objects: []ObjectConfig{{Name: "vmlinux", Funcs: []FuncConfig{{OldName: "do_exit"}}}}}, p2},
 			Tasks:   []TaskConfig{{Name: "X", Kind: "user", Program: []string{"user", "call do_exit", "release_task", "block-d"}}},
 			Script:  []string{"load_lp P1", "wait-sleeping X", "load_lp_nowait P2"}, Proposed: proposed}
 	}
-	_, rec := runRaw(t, cfg("exiting-tasks-list"))
+	_, rec := runRaw(t, cfg(ExitingTasksList))
 	if rec.Failure == nil || !rec.Failure.Stuck || !strings.Contains(rec.Failure.Message, "X:100 is sleeping on function do_exit") {
 		t.Fatalf("with the exit list: %+v, want P2 stuck on X", rec.Failure)
 	}

@@ -8,16 +8,38 @@ import (
 	"github.com/klpcheck/klpcheck/klp"
 )
 
-// Livepatch lists the properties the livepatch scenarios check.
-var Livepatch = []string{MixedState, VersionWindow, UndefState, PendingFlag, FuncStates, Callbacks, SystemState, ModuleText, TransitionCompletes, Deadlock}
-
-// SystemState is the property of the system-state API's data, and
-// VersionWindow that of the versions a task runs during a transition
-// (their entries in Catalog are in props.go).
+// Livepatch property ids.
 const (
-	SystemState   = "system-state"
-	VersionWindow = "version-window"
+	MixedState          = "mixed-state"
+	VersionWindow       = "version-window"
+	UndefState          = "undef-state"
+	PendingFlag         = "pending-flag"
+	FuncStates          = "func-states"
+	Callbacks           = "callbacks"
+	SystemState         = "system-state"
+	ModuleText          = "module-text"
+	TransitionCompletes = "transition-completes"
 )
+
+// LivepatchProperties is the property table of the livepatch kinds, in
+// DESIGN.md §5 order. No entry has a Check of its own: the livepatch
+// monitor (NewLivepatchMonitor) judges them on the kernel's events — the
+// method named after each — so a scenario cannot ignore one.
+var LivepatchProperties = []Property[*klp.Kernel]{
+	{MixedState, "no task has old and new versions of the transition patch active at once", nil},                                          // Entered
+	{VersionWindow, "during a transition a task runs each function's version from before it or after it, as its patch_state says", nil},   // Entered
+	{UndefState, "the ftrace handler never reads patch_state UNDEF while func->transition is set", nil},                                   // HandlerRead
+	{PendingFlag, "TIF_PATCH_PENDING is set iff the task still has to switch; none left at completion", nil},                              // Completing, End
+	{FuncStates, "every klp_func moves through (patched, transition) only as the seed table says", nil},                                   // FuncStateChanged
+	{Callbacks, "pre/post (un)patch callbacks run in the documented order and symmetry", nil},                                             // Callback
+	{SystemState, "system-state data is neither used nor freed after its free, nor leaked; klp_get_prev_state only in a transition", nil}, // StateAccess, ShadowAccess, End
+	{ModuleText, "no task executes or returns into the text of a removed module", nil},                                                    // ModuleRemoved
+	{TransitionCompletes, "under fair scheduling the transition completes; else stuck, naming the blockers", nil},                         // Quiescent
+	{Deadlock, deadlockMeaning, nil}, // the engine's
+}
+
+// Livepatch lists the ids of LivepatchProperties.
+var Livepatch = IDs(LivepatchProperties)
 
 // NewLivepatchMonitor returns the monitor of the livepatch properties for
 // one execution (klp.Program calls it once per execution).
@@ -31,7 +53,7 @@ func violation(prop, format string, args ...any) error {
 	return &klp.Violation{Property: prop, Message: fmt.Sprintf(format, args...)}
 }
 
-// patchSyms is the set of functions a patch patches (resolved ones).
+// patches reports whether p patches sym (a resolved function).
 func patches(p *klp.Patch, sym *klp.Symbol) bool {
 	for _, o := range p.Objs {
 		for _, f := range o.Funcs {

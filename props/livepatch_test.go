@@ -56,13 +56,13 @@ func TestLivepatchViolations(t *testing.T) {
 		{"stale fork flag", klp.Config{Functions: fgh, Patches: []klp.PatchConfig{patch("P", "f")},
 			Tasks: []klp.TaskConfig{{Name: "T", Kind: "user", Program: []string{"call f", "fork C", "ret", "user"}},
 				{Name: "C", Kind: "user", Child: true, Program: []string{"user"}}},
-			Script: []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled"}, Disable: []string{"klp-copy-process-tif"}}, PendingFlag},
+			Script: []string{"load_lp_nowait P", "echo 0 > /sys/kernel/livepatch/P/enabled"}, Disable: []klp.Step{klp.CopyProcessTIF}}, PendingFlag},
 		{"uninterruptible sleeper", klp.Config{Functions: fgh, Patches: []klp.PatchConfig{patch("P", "f")},
 			Tasks:  []klp.TaskConfig{{Name: "D", Kind: "kthread", Program: []string{"call f", "block-d", "ret"}}},
 			Script: []string{"load_lp P"}}, TransitionCompletes},
 		{"barrier wmb#2 omitted", klp.Config{Functions: fgh, Patches: []klp.PatchConfig{patch("P", "f")},
 			Tasks:  []klp.TaskConfig{{Name: "A", Kind: "user", Program: []string{"user", "call f", "ret", "user"}}},
-			Script: []string{"load_lp P", "disable_lp P"}, Reorder: []string{"wmb2"}}, UndefState},
+			Script: []string{"load_lp P", "disable_lp P"}, Reorder: []klp.Barrier{klp.WMB2}}, UndefState},
 		{"module text freed under a sleeper (immediate)", klp.Config{Functions: fgh, Patches: []klp.PatchConfig{{Name: "P", Immediate: true, Objects: []klp.ObjectConfig{{Name: "vmlinux", Funcs: []klp.FuncConfig{{OldName: "f"}}}}}},
 			Tasks:  []klp.TaskConfig{{Name: "A", Kind: "user", Program: []string{"call f", "sleep", "ret", "user"}}},
 			Script: []string{"load_lp P", "disable_lp P", "unload_lp P"}}, ModuleText},
@@ -89,7 +89,7 @@ func TestLivepatchViolations(t *testing.T) {
 // transition flag; the func's state skips the table's (0,1).
 func TestLivepatchWMB1(t *testing.T) {
 	cfg := klp.Config{Functions: []string{"f"}, Patches: []klp.PatchConfig{{Name: "P", Objects: []klp.ObjectConfig{{Name: "vmlinux", Funcs: []klp.FuncConfig{{OldName: "f"}}}}}},
-		Script: []string{"load_lp P"}, Reorder: []string{"wmb1"}}
+		Script: []string{"load_lp P"}, Reorder: []klp.Barrier{klp.WMB1}}
 	res := explorePatch(t, cfg, explore.Options{})
 	if res.Failure == nil || res.Failure.Property != FuncStates {
 		t.Fatalf("verdict %s %v, want func-states", res.Verdict, res.Failure)

@@ -9,91 +9,86 @@ import (
 	"github.com/klpcheck/klpcheck/model"
 )
 
-// InstallX86 registers the x86 properties on an execution's system: an
-// invariant after every step for torn-decode, stray-int3, handler-memory,
-// emulation and the "later fetch" half of final-text, and end checks for
-// the final memory and atomic-switch. They only read what the machine and
-// the protocol recorded.
+// x86 property ids (TornDecode, FinalText and Deadlock are shared).
+const (
+	StrayInt3     = "stray-int3"
+	HandlerMemory = "handler-memory"
+	Emulation     = "emulation"
+	AtomicSwitch  = "atomic-switch"
+	SyncCompletes = "sync-completes"
+)
+
+// X86Properties is the property table of the x86 kinds, in DESIGN.md §5
+// order, which is also the order Install checks them in. Every record
+// the Step checks read is sticky (made once, never retracted) and
+// decided by the footprints of the operation that makes it; final-text's
+// "later fetch" half orders fetches after the writer's return by
+// ReturnFP. So the checks add no dependencies (see explore.Sticky).
+var X86Properties = []Property[*model.Machine]{
+	{TornDecode, "no CPU decodes an instruction that is neither old, new nor the int3", record(TornMessage)},
+	{StrayInt3, "every int3 the protocol placed is claimed by its handler (no \"Oops: int3\")", record(strayMessage)},
+	{HandlerMemory, "the handler never reads a cleared, freed or out-of-bounds descriptor/vector", record(faultMessage)},
+	{Emulation, "an int3 hit has the effect of the old or the new instruction (CALL pushes)", record(emulationMessage)},
+	{FinalText, "after the writer returns, memory holds the new bytes and every later fetch decodes new", x86FinalText},
+	{AtomicSwitch, "site executions are linearizable against an atomic old→new switch (porcupine)", func(m *model.Machine) Check {
+		return Check{End: func() string { return CheckAtomicSwitch(m) }}
+	}},
+	{SyncCompletes, "every text_poke sync IPI round completes; else stuck, naming each CPU that never acknowledges", nil}, // InstallX86Quiescent
+	{Deadlock, deadlockMeaning, nil}, // the engine's
+}
+
+// X86 lists the ids of X86Properties.
+var X86 = IDs(X86Properties)
+
+// InstallX86 registers every x86 property on an execution's system.
 func InstallX86(s *explore.System, m *model.Machine) { InstallX86Ignoring(s, m, nil) }
 
-// InstallX86Ignoring is InstallX86 without the properties ignore names:
-// a scenario that ignores emulation, say, lets a wrong int3 emulation
-// run on and shows what it leads to (a livepatch task in the wrong
-// function version).
+// InstallX86Ignoring registers X86Properties on an execution of the x86
+// machine without the properties ignore names: a scenario that ignores
+// emulation, say, lets a wrong int3 emulation run on and shows what it
+// leads to (a livepatch task in the wrong function version).
 func InstallX86Ignoring(s *explore.System, m *model.Machine, ignore []string) {
-	judge := func(prop string) bool {
-		for _, p := range ignore {
-			if p == prop {
-				return false
+	Install(s, "x86", X86Properties, m, ignore)
+}
+
+// x86FinalText checks final-text: every fetch that begins after the
+// writer returned decodes the new instruction (Step), and the final
+// memory holds the new bytes (End).
+func x86FinalText(m *model.Machine) Check {
+	seen := 0 // m.Execs already judged
+	return Check{
+		Step: func() string {
+			if !m.Writer.Done {
+				return ""
 			}
-		}
-		return true
-	}
-	torn, stray, memory, emulation, final, atomic := judge(TornDecode), judge(StrayInt3), judge(HandlerMemory), judge(Emulation), judge(FinalText), judge(AtomicSwitch)
-	seen := 0
-	// Every record below is sticky (made once, never retracted) and
-	// decided by the footprints of the operation that makes it; the
-	// final-text half orders fetches after the writer's return by
-	// ReturnFP. So the check adds no dependencies (see explore.Sticky).
-	s.Sticky("x86", func() error {
-		if r := m.Torn; r != nil && torn {
-			return &explore.Failure{Property: TornDecode, Message: TornMessage(m, r), Thread: -1}
-		}
-		if r := m.Stray; r != nil && stray {
-			return &explore.Failure{Property: StrayInt3, Message: strayMessage(m, r), Thread: -1}
-		}
-		if r := m.Fault; r != nil && r.InWriter && memory {
-			return &explore.Failure{Property: HandlerMemory, Message: fmt.Sprintf("the writer at step %d: %s.", r.Step, r.What), Thread: -1}
-		}
-		if r := m.Fault; r != nil && memory {
-			return &explore.Failure{Property: HandlerMemory, Message: fmt.Sprintf("cpu%d in the int3 handler at step %d: %s; %s.", r.CPU, r.Step, r.What, r.Writer), Thread: -1}
-		}
-		if r := m.BadEmu; r != nil && emulation {
-			s := &m.L.Sites[r.Site]
-			return &explore.Failure{Property: Emulation, Message: fmt.Sprintf(
-				"cpu%d hit the int3 at site %d (%#x) at step %d and the handler's effect was %q; old %s (%s) would %s, new %s (%s) would %s; %s.",
-				r.CPU, r.Site, s.Addr, r.Step, r.Got, s.OldInsn.Text, model.Hex(s.Old), s.OldEffect, s.NewInsn.Text, model.Hex(s.New), s.NewEffect, r.Writer), Thread: -1}
-		}
-		if m.Writer.Done && final {
 			for ; seen < len(m.Execs); seen++ {
 				e := &m.Execs[seen]
 				s := &m.L.Sites[e.Site]
 				// A site whose old and new bytes are equal (a kprobe's
 				// probed byte) decodes as old.
 				if e.Begin > m.Writer.DoneAt && e.Decoded != model.ClassNew && !(e.Decoded == model.ClassOld && bytes.Equal(s.Old, s.New)) {
-					return &explore.Failure{Property: FinalText, Message: fmt.Sprintf(
+					return fmt.Sprintf(
 						"cpu%d%s fetched site %d (%#x) at step %d, after the writer returned at step %d, and decoded %s, not the new %s (%s)%s.",
-						e.CPU, nmiTag(e.NMI), e.Site, s.Addr, e.Begin, m.Writer.DoneAt, e.Decoded, s.NewInsn.Text, model.Hex(s.New), staleTag(e)), Thread: -1}
+						e.CPU, nmiTag(e.NMI), e.Site, s.Addr, e.Begin, m.Writer.DoneAt, e.Decoded, s.NewInsn.Text, model.Hex(s.New), staleTag(e))
 				}
 			}
-		}
-		return nil
-	})
-	if final {
-		s.AtEnd(FinalText, func() error {
+			return ""
+		},
+		End: func() string {
 			if !m.Writer.Done {
-				return nil // judged only once the writer has returned
+				return "" // judged only once the writer has returned
 			}
 			for i := range m.L.Sites {
 				st := &m.L.Sites[i]
 				if got := m.Bytes(st.Addr, len(st.New)); !bytes.Equal(got, st.New) {
-					return &explore.Failure{Property: FinalText, Message: fmt.Sprintf(
+					return fmt.Sprintf(
 						"after the writer returned, site %d (%#x) holds %s (%s), not the new %s (%s).",
-						i, st.Addr, model.Hex(got), model.Disasm(got, st.Addr), model.Hex(st.New), st.NewInsn.Text), Thread: -1}
+						i, st.Addr, model.Hex(got), model.Disasm(got, st.Addr), model.Hex(st.New), st.NewInsn.Text)
 				}
 			}
-			return nil
-		})
+			return ""
+		},
 	}
-	if !atomic {
-		return
-	}
-	s.AtEnd(AtomicSwitch, func() error {
-		if msg := CheckAtomicSwitch(m); msg != "" {
-			return &explore.Failure{Property: AtomicSwitch, Message: msg, Thread: -1}
-		}
-		return nil
-	})
 }
 
 func nmiTag(nmi bool) string {
@@ -110,10 +105,14 @@ func staleTag(e *model.SiteExec) string {
 	return ""
 }
 
-// TornMessage explains a torn decode: the CPU, each byte it fetched and
-// when, the decoding in GNU syntax next to the old and new instructions,
-// and the writer's last named step.
-func TornMessage(m *model.Machine, r *model.DecodeRecord) string {
+// TornMessage explains the machine's torn decode ("" if none): the CPU,
+// each byte it fetched and when, the decoding in GNU syntax next to the
+// old and new instructions, and the writer's last named step.
+func TornMessage(m *model.Machine) string {
+	r := m.Torn
+	if r == nil {
+		return ""
+	}
 	var b strings.Builder
 	where := fmt.Sprintf("%#x", r.Addr)
 	if r.Site >= 0 {
@@ -149,7 +148,11 @@ func describe(d model.Insn, raw []byte) string {
 	return d.Text
 }
 
-func strayMessage(m *model.Machine, r *model.TrapRecord) string {
+func strayMessage(m *model.Machine) string {
+	r := m.Stray
+	if r == nil {
+		return ""
+	}
 	where := fmt.Sprintf("%#x", r.Addr)
 	if i := m.L.SiteAt(r.Addr); i >= 0 {
 		s := &m.L.Sites[i]
@@ -157,4 +160,25 @@ func strayMessage(m *model.Machine, r *model.TrapRecord) string {
 	}
 	return fmt.Sprintf("cpu%d%s executed an int3 at %s and no handler claimed it (Oops: int3) at step %d; %s.",
 		r.CPU, nmiTag(r.NMI), where, r.Step, r.Writer)
+}
+
+func faultMessage(m *model.Machine) string {
+	switch r := m.Fault; {
+	case r == nil:
+		return ""
+	case r.InWriter:
+		return fmt.Sprintf("the writer at step %d: %s.", r.Step, r.What)
+	default:
+		return fmt.Sprintf("cpu%d in the int3 handler at step %d: %s; %s.", r.CPU, r.Step, r.What, r.Writer)
+	}
+}
+
+func emulationMessage(m *model.Machine) string {
+	r := m.BadEmu
+	if r == nil {
+		return ""
+	}
+	s := &m.L.Sites[r.Site]
+	return fmt.Sprintf("cpu%d hit the int3 at site %d (%#x) at step %d and the handler's effect was %q; old %s (%s) would %s, new %s (%s) would %s; %s.",
+		r.CPU, r.Site, s.Addr, r.Step, r.Got, s.OldInsn.Text, model.Hex(s.Old), s.OldEffect, s.NewInsn.Text, model.Hex(s.New), s.NewEffect, r.Writer)
 }

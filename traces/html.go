@@ -24,21 +24,23 @@ type History struct {
 	Timeout time.Duration
 }
 
-// Historian is implemented by a catalog.Kind whose properties include
-// history properties (linearizability checked with porcupine). History
-// replays the schedule of scenario s and returns the specification and the
-// history of observable operations for the failed property; an empty
-// history when property is not a history property. The HTML page then
-// shows porcupine's visualisation of it. (The signature uses only
-// catalog, explore and porcupine types, so catalog can implement it
-// without importing traces.)
+// Historian is implemented by a catalog.Kind one of whose properties is
+// a history property (linearizability checked with porcupine; x86's
+// atomic-switch). History replays the schedule of scenario s and returns
+// that property's id, its sequential specification and the history of
+// observable operations. The HTML page shows porcupine's visualisation
+// of it when that property failed, or whatever failed if asked to
+// (--history: the site executions against the writer's switch are worth
+// seeing anyway). (The signature uses only catalog, explore and porcupine
+// types, so catalog implements it without importing traces.)
 type Historian interface {
-	History(s catalog.Scenario, sched explore.Schedule, property string) (porcupine.Model, []porcupine.Operation, error)
+	History(s catalog.Scenario, sched explore.Schedule, opts explore.ReplayOptions) (property string, m porcupine.Model, ops []porcupine.Operation, err error)
 }
 
-// HistoryOf asks the trace's kind for the history of its failed property;
-// nil when the kind has none.
-func HistoryOf(t *Trace) (*History, error) {
+// HistoryOf asks the trace's kind for the history of its failed property
+// (of its history property whatever failed, with always); nil when the
+// kind has none or it is empty.
+func HistoryOf(t *Trace, always bool) (*History, error) {
 	k, err := catalog.KindOf(t.Scenario.Kind)
 	if err != nil {
 		return nil, err
@@ -51,8 +53,8 @@ func HistoryOf(t *Trace) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ops, err := h.History(t.Scenario, sched, t.Property)
-	if err != nil || len(ops) == 0 {
+	prop, m, ops, err := h.History(t.Scenario, sched, explore.ReplayOptions{MaxSteps: t.Bounds.MaxSteps})
+	if err != nil || len(ops) == 0 || !always && prop != t.Property {
 		return nil, err
 	}
 	return &History{Model: m, Operations: ops}, nil

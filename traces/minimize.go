@@ -127,133 +127,206 @@ func (m *minimizer) try(sched explore.Schedule) *explore.Record {
 	return nil
 }
 
-// shrink improves rec's schedule until no candidate helps or the budget
-// runs out. Every accepted candidate has no more steps than the current
-// one and a smaller cost. Each pass goes on from where it accepted a
-// candidate (against the new schedule) rather than starting over; the
-// passes repeat while any of them helped.
-func (m *minimizer) shrink(rec *explore.Record) *explore.Record {
-	cur, curCost := rec, costOf(rec)
-	improved := false
-	accept := func(r *explore.Record) bool {
-		if r == nil || len(r.Steps) > len(cur.Steps) {
-			return false
-		}
-		c := costOf(r)
-		if !c.less(curCost) {
-			return false
-		}
-		cur, curCost, improved = r, c, true
-		return true
+// pass is one named way of shrinking a schedule: run tries candidates
+// derived from the current counterexample (st.cur) and offers each to
+// st.accept, which keeps it if it is smaller.
+type pass struct {
+	name string
+	run  func(m *minimizer, st *shrinkState)
+}
+
+// passes are the schedule passes in the order shrink runs them, each
+// round: the cheap, aggressive ones first.
+var passes = []pass{
+	{"truncate", truncatePass},
+	{"remove-preemption", removePreemptionPass},
+	{"swap-adjacent", swapAdjacentPass},
+	{"smaller-choice", smallerChoicePass},
+	{"delete-run", deleteRunPass},
+	{"delete-thread", deleteThreadPass},
+	{"delete-chunk", deleteChunkPass},
+}
+
+// PassCount says how many candidates a minimisation pass tried (replayed
+// until it failed, diverged or the budget ran out) and how many it
+// accepted. The pass "scenario" counts smaller scenarios explored and
+// adopted.
+type PassCount struct {
+	Pass     string `json:"pass"`
+	Tried    int    `json:"tried"`
+	Accepted int    `json:"accepted"`
+}
+
+// shrinkState is the current counterexample of shrink and its cost.
+type shrinkState struct {
+	m        *minimizer
+	cur      *explore.Record
+	curCost  cost
+	improved bool       // some pass accepted a candidate this round
+	count    *PassCount // of the running pass
+}
+
+// try replays cand and accepts it when the same property fails in no
+// more steps at a smaller cost.
+func (st *shrinkState) try(cand explore.Schedule) bool {
+	st.count.Tried++
+	r := st.m.try(cand)
+	if r == nil || len(r.Steps) > len(st.cur.Steps) {
+		return false
 	}
-	sched := func() explore.Schedule { return cur.Schedule() }
-	without := func(s explore.Schedule, lo, hi int) explore.Schedule {
-		return append(append(explore.Schedule(nil), s[:lo]...), s[hi:]...)
+	c := costOf(r)
+	if !c.less(st.curCost) {
+		return false
 	}
-	for round := 0; round == 0 || improved; round++ {
-		improved = false
-		// 1. Truncate: the shortest prefix that, run on with default
-		// decisions (the current thread goes on), still fails.
-		for k, s := 0, sched(); k < len(s) && !m.exhausted(); k++ {
-			if accept(m.try(s[:k])) {
+	st.cur, st.curCost, st.improved = r, c, true
+	st.count.Accepted++
+	return true
+}
+
+func (st *shrinkState) sched() explore.Schedule { return st.cur.Schedule() }
+
+func without(s explore.Schedule, lo, hi int) explore.Schedule {
+	return append(append(explore.Schedule(nil), s[:lo]...), s[hi:]...)
+}
+
+// truncatePass: the shortest prefix that, run on with default decisions
+// (the current thread goes on), still fails.
+func truncatePass(m *minimizer, st *shrinkState) {
+	for k, s := 0, st.sched(); k < len(s) && !m.exhausted(); k++ {
+		if st.try(s[:k]) {
+			return
+		}
+	}
+}
+
+// removePreemptionPass: pull the preempted thread's next step forward to
+// the preemption, or let it take that decision.
+func removePreemptionPass(m *minimizer, st *shrinkState) {
+	for i := 0; i < len(st.cur.Decisions) && !m.exhausted(); i++ {
+		cur := st.cur
+		d := cur.Decisions[i]
+		if d.Choice || d.Step == 0 || d.Step >= len(cur.Steps) || !cur.Steps[d.Step].Preempted {
+			continue
+		}
+		prev := cur.Steps[d.Step-1].Thread
+		if prev == d.Value {
+			continue
+		}
+		s := st.sched()
+		for j := i + 1; j < len(cur.Decisions); j++ {
+			if dj := cur.Decisions[j]; !dj.Choice && dj.Value == prev {
+				cand := append(append(explore.Schedule(nil), s[:i]...), prev)
+				cand = append(append(cand, s[i:j]...), s[j+1:]...)
+				if st.try(cand) {
+					i--
+				}
 				break
 			}
 		}
-		// 2. Remove preemptions: pull the preempted thread's next step
-		// forward to the preemption, or let it take that decision.
-		for i := 0; i < len(cur.Decisions) && !m.exhausted(); i++ {
-			d := cur.Decisions[i]
-			if d.Choice || d.Step == 0 || d.Step >= len(cur.Steps) || !cur.Steps[d.Step].Preempted {
-				continue
-			}
-			prev := cur.Steps[d.Step-1].Thread
-			if prev == d.Value {
-				continue
-			}
-			s := sched()
-			for j := i + 1; j < len(cur.Decisions); j++ {
-				if dj := cur.Decisions[j]; !dj.Choice && dj.Value == prev {
-					cand := append(append(explore.Schedule(nil), s[:i]...), prev)
-					cand = append(append(cand, s[i:j]...), s[j+1:]...)
-					if accept(m.try(cand)) {
-						i--
-					}
-					break
-				}
-			}
-			if i < 0 || (i < len(cur.Decisions) && cur.Decisions[i].Value == prev) {
-				continue
-			}
-			cand := append(explore.Schedule(nil), s...)
-			cand[i] = prev
-			if accept(m.try(cand)) {
-				i--
+		if i < 0 || (i < len(st.cur.Decisions) && st.cur.Decisions[i].Value == prev) {
+			continue
+		}
+		cand := append(explore.Schedule(nil), s...)
+		cand[i] = prev
+		if st.try(cand) {
+			i--
+		}
+	}
+}
+
+// swapAdjacentPass: swap adjacent scheduling decisions of different
+// threads (run a step earlier).
+func swapAdjacentPass(m *minimizer, st *shrinkState) {
+	for i := 0; i+1 < len(st.cur.Decisions) && !m.exhausted(); i++ {
+		a, b := st.cur.Decisions[i], st.cur.Decisions[i+1]
+		if a.Choice || b.Choice || a.Value == b.Value {
+			continue
+		}
+		cand := st.sched()
+		cand[i], cand[i+1] = cand[i+1], cand[i]
+		st.try(cand)
+	}
+}
+
+// smallerChoicePass: smaller choices, 0 first (no NMI, no stale line),
+// then one less.
+func smallerChoicePass(m *minimizer, st *shrinkState) {
+	for i := 0; i < len(st.cur.Decisions) && !m.exhausted(); i++ {
+		d := st.cur.Decisions[i]
+		if !d.Choice || d.Value == 0 {
+			continue
+		}
+		for _, v := range []int{0, d.Value - 1} {
+			cand := st.sched()
+			cand[i] = v
+			if st.try(cand) {
+				break
 			}
 		}
-		// 3. Swap adjacent scheduling decisions of different threads:
-		// run a step earlier.
-		for i := 0; i+1 < len(cur.Decisions) && !m.exhausted(); i++ {
-			a, b := cur.Decisions[i], cur.Decisions[i+1]
-			if a.Choice || b.Choice || a.Value == b.Value {
-				continue
-			}
-			cand := sched()
-			cand[i], cand[i+1] = cand[i+1], cand[i]
-			accept(m.try(cand))
+	}
+}
+
+// deleteRunPass: delete a thread's run of consecutive decisions.
+func deleteRunPass(m *minimizer, st *shrinkState) {
+	for lo := 0; lo < len(st.cur.Decisions) && !m.exhausted(); {
+		d := st.cur.Decisions[lo]
+		hi := lo + 1
+		for hi < len(st.cur.Decisions) && st.cur.Decisions[hi].Thread == d.Thread {
+			hi++
 		}
-		// 4. Smaller choices: 0 first (no NMI, no stale line), then one
-		// less.
-		for i := 0; i < len(cur.Decisions) && !m.exhausted(); i++ {
-			d := cur.Decisions[i]
-			if !d.Choice || d.Value == 0 {
-				continue
-			}
-			for _, v := range []int{0, d.Value - 1} {
-				cand := sched()
-				cand[i] = v
-				if accept(m.try(cand)) {
-					break
-				}
-			}
+		if !d.Choice && st.try(without(st.sched(), lo, hi)) {
+			continue // the next run now starts at lo
 		}
-		// 5. Delete a thread's run of consecutive decisions, or every
-		// decision of one thread.
-		for lo := 0; lo < len(cur.Decisions) && !m.exhausted(); {
-			d := cur.Decisions[lo]
-			hi := lo + 1
-			for hi < len(cur.Decisions) && cur.Decisions[hi].Thread == d.Thread {
-				hi++
-			}
-			if !d.Choice && accept(m.try(without(sched(), lo, hi))) {
-				continue // the next run now starts at lo
-			}
-			lo = hi
-		}
-		for th := 0; th < len(cur.Threads) && !m.exhausted(); th++ {
-			var cand explore.Schedule
-			s := sched()
-			for i, d := range cur.Decisions {
-				if d.Thread != th {
-					cand = append(cand, s[i])
-				}
-			}
-			if len(cand) < len(s) {
-				accept(m.try(cand))
+		lo = hi
+	}
+}
+
+// deleteThreadPass: delete every decision of one thread.
+func deleteThreadPass(m *minimizer, st *shrinkState) {
+	for th := 0; th < len(st.cur.Threads) && !m.exhausted(); th++ {
+		var cand explore.Schedule
+		s := st.sched()
+		for i, d := range st.cur.Decisions {
+			if d.Thread != th {
+				cand = append(cand, s[i])
 			}
 		}
-		// 6. Delete chunks of decisions, halving down to one.
-		for size := len(cur.Decisions) / 2; size >= 1 && !m.exhausted(); size /= 2 {
-			for lo := 0; lo+size <= len(cur.Decisions) && !m.exhausted(); {
-				if !accept(m.try(without(sched(), lo, lo+size))) {
-					lo += size
-				}
+		if len(cand) < len(s) {
+			st.try(cand)
+		}
+	}
+}
+
+// deleteChunkPass: delete chunks of decisions, halving down to one.
+func deleteChunkPass(m *minimizer, st *shrinkState) {
+	for size := len(st.cur.Decisions) / 2; size >= 1 && !m.exhausted(); size /= 2 {
+		for lo := 0; lo+size <= len(st.cur.Decisions) && !m.exhausted(); {
+			if !st.try(without(st.sched(), lo, lo+size)) {
+				lo += size
 			}
+		}
+	}
+}
+
+// shrink improves rec's schedule until no pass helps or the budget runs
+// out, adding each pass's counts to counts (indexed like passes). Every
+// accepted candidate has no more steps than the current one and a
+// smaller cost. Each pass goes on from where it accepted a candidate
+// (against the new schedule) rather than starting over; the passes
+// repeat while any of them helped.
+func (m *minimizer) shrink(rec *explore.Record, counts []PassCount) *explore.Record {
+	st := &shrinkState{m: m, cur: rec, curCost: costOf(rec)}
+	for round := 0; round == 0 || st.improved; round++ {
+		st.improved = false
+		for i, p := range passes {
+			st.count = &counts[i]
+			p.run(m, st)
 		}
 		if m.exhausted() {
 			break
 		}
 	}
-	return cur
+	return st.cur
 }
 
 // Minimize shrinks a trace: first its schedule — fewer preemptions, fewer
@@ -279,13 +352,19 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 	}
 	deadline := time.Now().Add(opts.TimeLimit)
 	replays := 0
+	counts := make([]PassCount, len(passes)+1) // the schedule passes, then "scenario"
+	for i, p := range passes {
+		counts[i].Pass = p.name
+	}
+	scenarioCount := &counts[len(passes)]
+	scenarioCount.Pass = "scenario"
 	shrinkSchedule := func(s catalog.Scenario, rec *explore.Record) (explore.Program, *explore.Record, error) {
 		prog, err := catalog.Build(s)
 		if err != nil {
 			return nil, nil, err
 		}
 		m := &minimizer{prog: prog, property: t.Property, maxSteps: t.Bounds.MaxSteps, budget: opts.MaxReplays - replays, deadline: deadline, stop: opts.Interrupt}
-		best := m.shrink(rec)
+		best := m.shrink(rec, counts)
 		replays += m.replays
 		return prog, best, nil
 	}
@@ -310,6 +389,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 		for adopted := true; adopted && time.Now().Before(deadline) && !closed(opts.Interrupt) && replays < opts.MaxReplays; {
 			adopted = false
 			for _, c := range sh.Shrink(scen) {
+				scenarioCount.Tried++
 				rec := counterexampleOf(c, t, len(best.Threads), opts, deadline)
 				if rec == nil {
 					continue
@@ -319,6 +399,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 					continue
 				}
 				scen, prog, best, adopted = c, cprog, cbest, true
+				scenarioCount.Accepted++
 				break
 			}
 		}
@@ -342,7 +423,7 @@ func Minimize(t *Trace, opts MinimizeOptions) (*Trace, error) {
 	if th := final.Failure.Thread; th >= 0 && th < len(final.Threads) {
 		out.Thread = final.Threads[th]
 	}
-	from := &Minimized{FromLength: t.Length, FromPreemptions: t.Preemptions, Replays: replays}
+	from := &Minimized{FromLength: t.Length, FromPreemptions: t.Preemptions, Replays: replays, Passes: counts}
 	if d, err := t.Decisions(); err == nil {
 		from.FromDecisions = len(d)
 	}

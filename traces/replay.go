@@ -46,7 +46,7 @@ type Replayed struct {
 
 // Program builds the trace's scenario.
 func (t *Trace) Program() (explore.Program, error) {
-	if v := kindVersion(t.Scenario.Kind); v != t.KindVersion {
+	if v := KindVersion(t.Scenario.Kind); v != t.KindVersion {
 		return nil, fmt.Errorf("kind_version: the trace was recorded against version %d of the %s model, this klpcheck has version %d",
 			t.KindVersion, t.Scenario.Kind, v)
 	}

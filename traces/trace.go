@@ -112,6 +112,9 @@ type Minimized struct {
 	FromDecisions   int    `json:"from_decisions"`
 	FromScenario    string `json:"from_scenario,omitempty"` // set when the scenario itself was shrunk
 	Replays         int    `json:"replays"`
+	// Passes are the candidates each pass of this minimisation (not
+	// those before it) tried and accepted.
+	Passes []PassCount `json:"passes,omitempty"`
 }
 
 // New makes the trace of an exploration's counterexample. opts are the
@@ -125,7 +128,7 @@ func New(s catalog.Scenario, opts explore.Options, res *explore.Result) (*Trace,
 		Format:       Format,
 		Version:      FormatVersion,
 		ModelVersion: ModelVersion,
-		KindVersion:  kindVersion(s.Kind),
+		KindVersion:  KindVersion(s.Kind),
 		Scenario:     s,
 		Strategy:     string(res.Strategy),
 		Bounds: catalog.Bounds{Strategy: string(res.Strategy), MaxSteps: opts.MaxSteps, MaxExecutions: opts.MaxExecutions,
@@ -164,7 +167,9 @@ func (t *Trace) setFailedAt() {
 	}
 }
 
-func kindVersion(kind string) int {
+// KindVersion is kind's own model version: its ModelVersion if it
+// implements Versioned, else 0 (also for an unknown kind).
+func KindVersion(kind string) int {
 	k, err := catalog.KindOf(kind)
 	if err != nil {
 		return 0
@@ -251,7 +256,7 @@ func Decode(file string, data []byte) (*Trace, error) {
 			"its schedule would replay different code; re-run `klpcheck check` on its scenario for a fresh counterexample",
 			*env.ModelVersion, ModelVersion)
 	}
-	if kv := kindVersion(env.Scenario.Kind); kv != env.KindVersion {
+	if kv := KindVersion(env.Scenario.Kind); kv != env.KindVersion {
 		return nil, fail(-1, "kind_version: the trace was recorded against version %d of the %s model, this klpcheck has version %d: "+
 			"re-run `klpcheck check` on its scenario for a fresh counterexample", env.KindVersion, env.Scenario.Kind, kv)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,9 +20,8 @@ import (
 
 	"github.com/klpcheck/klpcheck/catalog"
 	"github.com/klpcheck/klpcheck/explore"
+	"github.com/klpcheck/klpcheck/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // budget caps the exploration of one scenario in tests: the built-in
 // catalog is large, and go test ./... must stay within minutes. A
@@ -254,7 +252,19 @@ func TestMinimizeShrinksRandomWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	best := m.shrink(rec)
+	counts := make([]PassCount, len(passes))
+	best := m.shrink(rec, counts)
+	tried, accepted := 0, 0
+	for _, c := range counts {
+		if c.Accepted > c.Tried {
+			t.Errorf("pass %+v accepted more than it tried", c)
+		}
+		tried, accepted = tried+c.Tried, accepted+c.Accepted
+	}
+	// Every candidate is replayed at least once (more when repaired).
+	if accepted == 0 || tried > m.replays {
+		t.Errorf("passes tried %d, accepted %d candidates in %d replays: %+v", tried, accepted, m.replays, counts)
+	}
 	if len(best.Steps) > len(rec.Steps) || best.Preemptions > rec.Preemptions || best.Failure == nil || best.Failure.Property != "mutual-exclusion" {
 		t.Fatalf("shrink gave %d steps/%d preemptions from %d/%d", len(best.Steps), best.Preemptions, len(rec.Steps), rec.Preemptions)
 	}
@@ -420,25 +430,6 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendering (run with -update to rewrite it):\n%s", path, got)
-	}
-}
-
 // goldenScenarios are the counterexamples rendered as golden text, one
 // per kind, explored with a deterministic budget (executions, no time
 // limit).
@@ -486,7 +477,7 @@ func TestTextGolden(t *testing.T) {
 		if err := WriteText(&b, tr, NewTimeline(got.Record), TextOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "text-"+k.Name()+".txt", b.Bytes())
+		golden.Check(t, filepath.Join("testdata", "text-"+k.Name()+".txt"), b.Bytes())
 	}
 }
 
@@ -719,6 +710,11 @@ func TestRandomScenariosReplayAndMinimize(t *testing.T) {
 		}
 	})
 	t.Logf("%d counterexamples found, replayed and minimised", found)
+	// Two writers in three are broken: finding none means the property
+	// above was checked on nothing.
+	if found == 0 {
+		t.Error("no random scenario had a counterexample: nothing was replayed or minimised")
+	}
 }
 
 // The timeline's step number is in the file too, beside the count.

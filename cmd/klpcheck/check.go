@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -173,124 +174,17 @@ func (f *durationFlag) Set(s string) error {
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("check", "check [flags] [scenario-file | kind | table ...]", checkHelp, stderr)
 	var f checkFlags
-	fs := c.fs
-	fs.StringVar(&f.run, "run", "", "select scenarios by `name` globs")
-	fs.StringVar(&f.table, "table", "", "select scenarios by verdict-table `globs`")
-	fs.StringVar(&f.variant, "variant", "", "select scenarios by variant (table row) `globs`")
-	fs.StringVar(&f.fetch, "fetch", "", "select scenarios by fetch model (table column) `globs`")
-	fs.StringVar(&f.kind, "kind", "", "select scenarios by `kind` (engine, x86, livepatch, fentry, arm64, riscv)")
-	fs.StringVar(&f.property, "property", "", "select scenarios that check property `id` (see 'klpcheck list properties')")
-	fs.StringVar(&f.strategy, "strategy", "", "exploration `strategy` (dpor, exhaustive, bounded, random, pct); default: the scenario's, else dpor")
-	fs.IntVar(&f.maxSteps, "max-steps", 0, "bound the scheduling steps of one execution, at least 1 (default: the scenario's, else 10000)")
-	fs.Int64Var(&f.maxExecutions, "max-executions", 0, "bound the executions per scenario, at least 1 (default: the scenario's; unlimited for exhaustive strategies, 10000 for random and pct)")
-	fs.IntVar(&f.maxPreemptions, "max-preemptions", 0, "highest preemption bound for the bounded strategy, at least 1 (default: the scenario's, else 3)")
-	seed := fs.String("seed", "", "seed for random and pct (default: the scenario's, else 0)")
-	fs.Var(&f.timeLimit, "time-limit", "stop each scenario after this `duration`, e.g. 90s (verdict incomplete)")
-	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "scenarios explored in parallel")
-	fs.StringVar(&f.tracesDir, "traces", "", "write a trace per counterexample into `dir`")
-	fs.BoolVar(&f.minimize, "minimize", false, "minimise each counterexample before writing its trace")
-	fs.BoolVar(&f.quiet, "q", false, "no progress line on stderr")
-	fs.BoolVar(&f.wide, "wide", false, "print each verdict table whole, however wide (default: split to fit 120 columns)")
-	fs.BoolVar(&f.allowIncomplete, "allow-incomplete", false, "exit 0 even when a scenario with an expectation ends incomplete (time-limited or sampling runs)")
-	fs.IntVar(&f.splitDepth, "split-depth", 0, "split each exhaustive search into independent tasks at this `depth`, at least 1 (counts depend on it; see --shard)")
-	fs.Var(&f.shard, "shard", "explore only shard `i/n` (0 ≤ i < n) of one scenario's search split at --split-depth; write it to --out for 'klpcheck merge'")
-	fs.StringVar(&f.out, "out", "", "with --shard: write the shard result to `file`")
+	seed := f.register(c.fs)
 	files, code, done := c.parse(args, stdout, stderr)
 	if done {
 		return code
 	}
-	given := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	if *seed != "" {
-		if _, err := fmt.Sscan(*seed, &f.seed); err != nil || strings.TrimSpace(*seed) != fmt.Sprint(f.seed) {
-			return usageError(stderr, "check", "--seed: %q is not a non-negative integer", *seed)
-		}
-		f.seedSet = true
-	}
-	if f.strategy != "" {
-		if _, err := explore.ParseStrategy(f.strategy); err != nil {
-			return usageError(stderr, "check", "--strategy: %v", err)
-		}
-	}
-	if f.maxSteps < 0 || f.maxExecutions < 0 || f.maxPreemptions < 0 {
-		return usageError(stderr, "check", "bounds must not be negative")
-	}
-	// A bound given is honoured or rejected; 0 would silently mean "the
-	// default" to the engine.
-	for _, z := range []struct {
-		name string
-		zero bool
-		why  string
-	}{
-		{"max-steps", f.maxSteps == 0, "an execution needs at least one step"},
-		{"max-executions", f.maxExecutions == 0, "a search needs at least one execution"},
-		{"max-preemptions", f.maxPreemptions == 0, "the engine's bounded strategy cannot stop at 0 preemptions"},
-	} {
-		if given[z.name] && z.zero {
-			return usageError(stderr, "check", "--%s 0: %s; leave the flag out for the default", z.name, z.why)
-		}
-	}
-	if given["split-depth"] && f.splitDepth < 1 {
-		return usageError(stderr, "check", "--split-depth %d: want at least 1 (leave the flag out for one task)", f.splitDepth)
-	}
-	if f.shard.set && (!given["split-depth"] || f.out == "") {
-		return usageError(stderr, "check", "--shard needs --split-depth and --out")
-	}
-	if f.out != "" && !f.shard.set {
-		return usageError(stderr, "check", "--out is for --shard results (use --json for a whole run)")
-	}
-	if f.workers < 1 {
-		return usageError(stderr, "check", "--workers: %d, want at least 1", f.workers)
-	}
-	if f.property != "" && !knownProperty(f.property) {
-		return usageError(stderr, "check", "--property: unknown property %q (see 'klpcheck list properties')", f.property)
-	}
-	if f.kind != "" {
-		for _, k := range strings.Split(f.kind, ",") {
-			if _, err := catalog.KindOf(strings.TrimSpace(k)); err != nil {
-				return usageError(stderr, "check", "--kind: %v", err)
-			}
-		}
-	}
-
-	// An argument that is not a file names a part of the built-in catalog:
-	// a kind or a table ("klpcheck check history", "klpcheck check x86").
-	var all []sourced
-	files, sections := splitSections(files)
-	if len(files) == 0 && len(sections) == 0 {
-		all = fromSource(catalog.Builtin(), "the built-in catalog")
-	}
-	for _, sec := range sections {
-		ss := builtinSection(sec)
-		if len(ss) == 0 {
-			return inputError(stderr, fmt.Errorf("%s: no such scenario file, and no built-in kind or table of that name (see 'klpcheck list scenarios')", sec))
-		}
-		all = append(all, fromSource(ss, "the built-in catalog")...)
-	}
-	for _, file := range files {
-		ss, err := catalog.LoadFile(file)
-		if err != nil {
-			return inputError(stderr, err)
-		}
-		all = append(all, fromSource(ss, file)...)
-	}
-	all, err := uniqueNames(all)
-	if err != nil {
-		return inputError(stderr, err)
-	}
-	scenarios := make([]catalog.Scenario, len(all))
-	for i, s := range all {
-		scenarios[i] = s.Scenario
-	}
-	if err := filtersMatchSomething(scenarios, f); err != nil {
+	if err := f.validate(c.fs, *seed); err != nil {
 		return usageError(stderr, "check", "%v", err)
 	}
-	scenarios, err = selectScenarios(scenarios, f)
-	if err != nil {
-		return usageError(stderr, "check", "%v", err)
-	}
-	if len(scenarios) == 0 {
-		return usageError(stderr, "check", "no scenario matches the filters (see 'klpcheck list scenarios')")
+	scenarios, code := checkScenarios(files, f, stderr)
+	if scenarios == nil {
+		return code
 	}
 	if f.shard.set {
 		return checkShard(scenarios, f, stdout, stderr)
@@ -303,33 +197,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			return inputError(stderr, err)
 		}
 	}
-
-	// SIGINT or SIGTERM stops the running searches (their verdict is
-	// incomplete, "interrupted"), starts no new one, and prints what
-	// finished. A second signal kills the process as usual.
-	intr := make(chan struct{})
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	finished := make(chan struct{})
-	var got os.Signal
-	var sigDone sync.WaitGroup
-	sigDone.Add(1)
-	go func() {
-		defer sigDone.Done()
-		select {
-		case got = <-sigs:
-			signal.Stop(sigs)
-			close(intr)
-		case <-finished:
-		}
-	}()
-	f.interrupt = intr
-	wallStart, cpuStart := time.Now(), cpuTime()
-	results := runScenarios(scenarios, f, stderr)
-	wall, cpu := time.Since(wallStart), cpuTime()-cpuStart
-	close(finished)
-	sigDone.Wait()
-	signal.Stop(sigs)
+	results, wall, cpu, got := runInterruptible(scenarios, &f, stderr)
 
 	var ran []*checkResult
 	var notRun []string
@@ -370,6 +238,167 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return exit
+}
+
+// register defines check's flags on fs; it returns the --seed flag,
+// which validate parses.
+func (f *checkFlags) register(fs *flag.FlagSet) *string {
+	fs.StringVar(&f.run, "run", "", "select scenarios by `name` globs")
+	fs.StringVar(&f.table, "table", "", "select scenarios by verdict-table `globs`")
+	fs.StringVar(&f.variant, "variant", "", "select scenarios by variant (table row) `globs`")
+	fs.StringVar(&f.fetch, "fetch", "", "select scenarios by fetch model (table column) `globs`")
+	fs.StringVar(&f.kind, "kind", "", "select scenarios by `kind` (engine, x86, livepatch, fentry, arm64, riscv)")
+	fs.StringVar(&f.property, "property", "", "select scenarios that check property `id` (see 'klpcheck list properties')")
+	fs.StringVar(&f.strategy, "strategy", "", "exploration `strategy` (dpor, exhaustive, bounded, random, pct); default: the scenario's, else dpor")
+	fs.IntVar(&f.maxSteps, "max-steps", 0, "bound the scheduling steps of one execution, at least 1 (default: the scenario's, else 10000)")
+	fs.Int64Var(&f.maxExecutions, "max-executions", 0, "bound the executions per scenario, at least 1 (default: the scenario's; unlimited for exhaustive strategies, 10000 for random and pct)")
+	fs.IntVar(&f.maxPreemptions, "max-preemptions", 0, "highest preemption bound for the bounded strategy, at least 1 (default: the scenario's, else 3)")
+	seed := fs.String("seed", "", "seed for random and pct (default: the scenario's, else 0)")
+	fs.Var(&f.timeLimit, "time-limit", "stop each scenario after this `duration`, e.g. 90s (verdict incomplete)")
+	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "scenarios explored in parallel")
+	fs.StringVar(&f.tracesDir, "traces", "", "write a trace per counterexample into `dir`")
+	fs.BoolVar(&f.minimize, "minimize", false, "minimise each counterexample before writing its trace")
+	fs.BoolVar(&f.quiet, "q", false, "no progress line on stderr")
+	fs.BoolVar(&f.wide, "wide", false, "print each verdict table whole, however wide (default: split to fit 120 columns)")
+	fs.BoolVar(&f.allowIncomplete, "allow-incomplete", false, "exit 0 even when a scenario with an expectation ends incomplete (time-limited or sampling runs)")
+	fs.IntVar(&f.splitDepth, "split-depth", 0, "split each exhaustive search into independent tasks at this `depth`, at least 1 (counts depend on it; see --shard)")
+	fs.Var(&f.shard, "shard", "explore only shard `i/n` (0 ≤ i < n) of one scenario's search split at --split-depth; write it to --out for 'klpcheck merge'")
+	fs.StringVar(&f.out, "out", "", "with --shard: write the shard result to `file`")
+	return seed
+}
+
+// validate checks the flags given on fs: every message is a usage error.
+func (f *checkFlags) validate(fs *flag.FlagSet, seed string) error {
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	if seed != "" {
+		if _, err := fmt.Sscan(seed, &f.seed); err != nil || strings.TrimSpace(seed) != fmt.Sprint(f.seed) {
+			return fmt.Errorf("--seed: %q is not a non-negative integer", seed)
+		}
+		f.seedSet = true
+	}
+	if f.strategy != "" {
+		if _, err := explore.ParseStrategy(f.strategy); err != nil {
+			return fmt.Errorf("--strategy: %v", err)
+		}
+	}
+	if f.maxSteps < 0 || f.maxExecutions < 0 || f.maxPreemptions < 0 {
+		return fmt.Errorf("bounds must not be negative")
+	}
+	// A bound given is honoured or rejected; 0 would silently mean "the
+	// default" to the engine.
+	for _, z := range []struct {
+		name string
+		zero bool
+		why  string
+	}{
+		{"max-steps", f.maxSteps == 0, "an execution needs at least one step"},
+		{"max-executions", f.maxExecutions == 0, "a search needs at least one execution"},
+		{"max-preemptions", f.maxPreemptions == 0, "the engine's bounded strategy cannot stop at 0 preemptions"},
+	} {
+		if given[z.name] && z.zero {
+			return fmt.Errorf("--%s 0: %s; leave the flag out for the default", z.name, z.why)
+		}
+	}
+	if given["split-depth"] && f.splitDepth < 1 {
+		return fmt.Errorf("--split-depth %d: want at least 1 (leave the flag out for one task)", f.splitDepth)
+	}
+	if f.shard.set && (!given["split-depth"] || f.out == "") {
+		return fmt.Errorf("--shard needs --split-depth and --out")
+	}
+	if f.out != "" && !f.shard.set {
+		return fmt.Errorf("--out is for --shard results (use --json for a whole run)")
+	}
+	if f.workers < 1 {
+		return fmt.Errorf("--workers: %d, want at least 1", f.workers)
+	}
+	if f.property != "" && !knownProperty(f.property) {
+		return fmt.Errorf("--property: unknown property %q (see 'klpcheck list properties')", f.property)
+	}
+	if f.kind != "" {
+		for _, k := range strings.Split(f.kind, ",") {
+			if _, err := catalog.KindOf(strings.TrimSpace(k)); err != nil {
+				return fmt.Errorf("--kind: %v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkScenarios loads the scenarios files and sections name (the whole
+// built-in catalog when none) and selects those f's filters match; nil
+// and the exit status on bad input.
+func checkScenarios(args []string, f checkFlags, stderr io.Writer) ([]catalog.Scenario, int) {
+	// An argument that is not a file names a part of the built-in catalog:
+	// a kind or a table ("klpcheck check history", "klpcheck check x86").
+	var all []sourced
+	files, sections := splitSections(args)
+	if len(files) == 0 && len(sections) == 0 {
+		all = fromSource(catalog.Builtin(), "the built-in catalog")
+	}
+	for _, sec := range sections {
+		ss := builtinSection(sec)
+		if len(ss) == 0 {
+			return nil, inputError(stderr, fmt.Errorf("%s: no such scenario file, and no built-in kind or table of that name (see 'klpcheck list scenarios')", sec))
+		}
+		all = append(all, fromSource(ss, "the built-in catalog")...)
+	}
+	for _, file := range files {
+		ss, err := catalog.LoadFile(file)
+		if err != nil {
+			return nil, inputError(stderr, err)
+		}
+		all = append(all, fromSource(ss, file)...)
+	}
+	all, err := uniqueNames(all)
+	if err != nil {
+		return nil, inputError(stderr, err)
+	}
+	scenarios := make([]catalog.Scenario, len(all))
+	for i, s := range all {
+		scenarios[i] = s.Scenario
+	}
+	if err := filtersMatchSomething(scenarios, f); err != nil {
+		return nil, usageError(stderr, "check", "%v", err)
+	}
+	scenarios, err = selectScenarios(scenarios, f)
+	if err != nil {
+		return nil, usageError(stderr, "check", "%v", err)
+	}
+	if len(scenarios) == 0 {
+		return nil, usageError(stderr, "check", "no scenario matches the filters (see 'klpcheck list scenarios')")
+	}
+	return scenarios, exitOK
+}
+
+// runInterruptible explores the scenarios; SIGINT or SIGTERM stops the
+// running searches (their verdict is incomplete, "interrupted"), starts
+// no new one, and returns what finished (nil for a scenario not run)
+// with the signal. A second signal kills the process as usual.
+func runInterruptible(scenarios []catalog.Scenario, f *checkFlags, stderr io.Writer) (results []*checkResult, wall, cpu time.Duration, got os.Signal) {
+	intr := make(chan struct{})
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	finished := make(chan struct{})
+	var sigDone sync.WaitGroup
+	sigDone.Add(1)
+	go func() {
+		defer sigDone.Done()
+		select {
+		case got = <-sigs:
+			signal.Stop(sigs)
+			close(intr)
+		case <-finished:
+		}
+	}()
+	f.interrupt = intr
+	wallStart, cpuStart := time.Now(), cpuTime()
+	results = runScenarios(scenarios, *f, stderr)
+	wall, cpu = time.Since(wallStart), cpuTime()-cpuStart
+	close(finished)
+	sigDone.Wait()
+	signal.Stop(sigs)
+	return results, wall, cpu, got
 }
 
 // sourced is a scenario with where it came from, for messages.
@@ -437,7 +466,7 @@ func filtersMatchSomething(ss []catalog.Scenario, f checkFlags) error {
 		}
 		var values []string
 		for _, s := range ss {
-			if v := flt.value(s); v != "" && !contains(values, v) {
+			if v := flt.value(s); v != "" && !slices.Contains(values, v) {
 				values = append(values, v)
 			}
 		}
@@ -835,67 +864,83 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 	}
 	missing := false
 	for ti, name := range tables {
-		rs := byTable[name]
 		if ti > 0 {
 			fmt.Fprintln(w)
 		}
-		title := name
-		if title == "" {
-			title = "(no table)"
-		}
-		var execs int64
-		var elapsed time.Duration
-		for _, r := range rs {
-			execs += r.Stats.Executions
-			elapsed += r.Stats.Elapsed
-		}
-		head := "== " + title
-		stats := fmt.Sprintf("%d scenarios, %d executions, %s", len(rs), execs, dur(elapsed))
-		if width > 0 && runes(head)+2+runes(stats) > width {
-			fmt.Fprintf(w, "%s\n   %s\n", head, stats)
-		} else {
-			fmt.Fprintf(w, "%s: %s\n", head, stats)
-		}
-		if !matrix(rs) {
-			g := grid{head: []string{"scenario", "verdict", "executions", "time"}}
-			for _, r := range rs {
-				g.rows = append(g.rows, []string{r.Scenario, r.cell(), fmt.Sprint(r.Stats.Executions), dur(r.Stats.Elapsed)})
-			}
-			g.write(w)
-			continue
-		}
-		m := matrixTable{cells: map[[2]string]string{}, rowExecs: map[string]int64{}, rowTime: map[string]string{}}
-		rowTime := map[string]time.Duration{}
-		for _, r := range rs {
-			if !contains(m.rows, r.Row) {
-				m.rows = append(m.rows, r.Row)
-			}
-			if !contains(m.cols, r.Column) {
-				m.cols = append(m.cols, r.Column)
-			}
-			m.cells[[2]string{r.Row, r.Column}] = r.cell()
-			m.rowExecs[r.Row] += r.Stats.Executions
-			rowTime[r.Row] += r.Stats.Elapsed
-		}
-		for row, d := range rowTime {
-			m.rowTime[row] = dur(d)
-		}
-		missing = missing || m.missing()
-		parts := m.parts(width)
-		shown := 0
-		for pi, g := range parts {
-			n := len(g.head) - 1
-			if pi == 0 {
-				n -= 2 // executions, time
-			}
-			if len(parts) > 1 {
-				fmt.Fprintf(w, "-- columns %d–%d of %d%s\n", shown+1, shown+n, len(m.cols), map[bool]string{true: " (rows with none of them left out)"}[pi > 0])
-			}
-			shown += n
-			g.write(w)
-		}
+		missing = printTable(w, name, byTable[name], width) || missing
 	}
+	printTotals(w, results, sum, missing)
+	printCounterexamples(w, results, width)
+	printIncomplete(w, results)
+	printInterrupted(w, results, sum)
+	printGate(w, results, sum, f)
+}
 
+// printTable prints one verdict table: a matrix (variant × fetch model)
+// when every result has a row and a column, else one line per scenario.
+// It reports whether the matrix has empty cells.
+func printTable(w io.Writer, name string, rs []*checkResult, width int) bool {
+	title := name
+	if title == "" {
+		title = "(no table)"
+	}
+	var execs int64
+	var elapsed time.Duration
+	for _, r := range rs {
+		execs += r.Stats.Executions
+		elapsed += r.Stats.Elapsed
+	}
+	head := "== " + title
+	stats := fmt.Sprintf("%d scenarios, %d executions, %s", len(rs), execs, dur(elapsed))
+	if width > 0 && runes(head)+2+runes(stats) > width {
+		fmt.Fprintf(w, "%s\n   %s\n", head, stats)
+	} else {
+		fmt.Fprintf(w, "%s: %s\n", head, stats)
+	}
+	if !matrix(rs) {
+		g := grid{head: []string{"scenario", "verdict", "executions", "time"}}
+		for _, r := range rs {
+			g.rows = append(g.rows, []string{r.Scenario, r.cell(), fmt.Sprint(r.Stats.Executions), dur(r.Stats.Elapsed)})
+		}
+		g.write(w)
+		return false
+	}
+	m := matrixTable{cells: map[[2]string]string{}, rowExecs: map[string]int64{}, rowTime: map[string]string{}}
+	rowTime := map[string]time.Duration{}
+	for _, r := range rs {
+		if !slices.Contains(m.rows, r.Row) {
+			m.rows = append(m.rows, r.Row)
+		}
+		if !slices.Contains(m.cols, r.Column) {
+			m.cols = append(m.cols, r.Column)
+		}
+		m.cells[[2]string{r.Row, r.Column}] = r.cell()
+		m.rowExecs[r.Row] += r.Stats.Executions
+		rowTime[r.Row] += r.Stats.Elapsed
+	}
+	for row, d := range rowTime {
+		m.rowTime[row] = dur(d)
+	}
+	missing := m.missing()
+	parts := m.parts(width)
+	shown := 0
+	for pi, g := range parts {
+		n := len(g.head) - 1
+		if pi == 0 {
+			n -= 2 // executions, time
+		}
+		if len(parts) > 1 {
+			fmt.Fprintf(w, "-- columns %d–%d of %d%s\n", shown+1, shown+n, len(m.cols), map[bool]string{true: " (rows with none of them left out)"}[pi > 0])
+		}
+		shown += n
+		g.write(w)
+	}
+	return missing
+}
+
+// printTotals prints the legend, the verdict counts, the time and the
+// expectations.
+func printTotals(w io.Writer, results []*checkResult, sum summary, missing bool) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "legend:")
 	lg := grid{}
@@ -930,6 +975,11 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 	}
 	fmt.Fprintln(w)
 
+}
+
+// printCounterexamples lists every violation and stuck verdict with its
+// message's first line and its trace file.
+func printCounterexamples(w io.Writer, results []*checkResult, width int) {
 	var fails []*checkResult
 	for _, r := range results {
 		if r.Verdict == explore.Violation || r.Verdict == explore.Stuck {
@@ -948,6 +998,10 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 			fmt.Fprintln(w, "(run with --traces DIR to write replayable traces)")
 		}
 	}
+}
+
+// printIncomplete lists the searches a bound cut short.
+func printIncomplete(w io.Writer, results []*checkResult) {
 	var incomplete []*checkResult
 	for _, r := range results {
 		if r.Verdict == explore.Incomplete {
@@ -960,6 +1014,10 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 			fmt.Fprintf(w, "  %s: %s; would have covered %s\n", r.Scenario, r.Reason, r.Bounds)
 		}
 	}
+}
+
+// printInterrupted says what a signal cut short.
+func printInterrupted(w io.Writer, results []*checkResult, sum summary) {
 	if sum.Interrupted != "" {
 		cut := 0
 		for _, r := range results {
@@ -978,7 +1036,10 @@ func printTables(w io.Writer, results []*checkResult, sum summary, f checkFlags)
 		}
 	}
 
-	// The verdict a CI gates on, last.
+}
+
+// printGate prints the verdict a CI gates on, last.
+func printGate(w io.Writer, results []*checkResult, sum summary, f checkFlags) {
 	fmt.Fprintln(w)
 	switch {
 	case sum.Interrupted != "":
@@ -1016,15 +1077,6 @@ func matrix(rs []*checkResult) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func firstLine(s string) string {

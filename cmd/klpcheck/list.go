@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -77,7 +78,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 		pos = listSections[:len(listSections)-1]
 	}
 	for _, p := range pos {
-		if !contains(listSections, p) {
+		if !slices.Contains(listSections, p) {
 			return usageError(stderr, "list", "unknown section %q (want one of %s)", p, strings.Join(listSections, ", "))
 		}
 	}
@@ -90,13 +91,13 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	var tables []string
 	variants, fetch := map[string][]string{}, map[string][]string{}
 	for _, s := range builtin {
-		if !contains(tables, s.Table) {
+		if !slices.Contains(tables, s.Table) {
 			tables = append(tables, s.Table)
 		}
-		if s.Row != "" && !contains(variants[s.Table], s.Row) {
+		if s.Row != "" && !slices.Contains(variants[s.Table], s.Row) {
 			variants[s.Table] = append(variants[s.Table], s.Row)
 		}
-		if s.Column != "" && !contains(fetch[s.Table], s.Column) {
+		if s.Column != "" && !slices.Contains(fetch[s.Table], s.Column) {
 			fetch[s.Table] = append(fetch[s.Table], s.Column)
 		}
 	}
@@ -107,7 +108,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 			if i, ok := index[p.ID]; ok {
 				// A kind may list a property twice (fentry joins
 				// x86's and livepatch's lists).
-				if !contains(props[i].Kinds, k.Name()) {
+				if !slices.Contains(props[i].Kinds, k.Name()) {
 					props[i].Kinds = append(props[i].Kinds, k.Name())
 				}
 				continue
@@ -128,7 +129,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 			var fields map[string]json.RawMessage
 			if json.Unmarshal(s.Params, &fields) == nil {
 				for f := range fields {
-					if !contains(ki.Params, f) {
+					if !slices.Contains(ki.Params, f) {
 						ki.Params = append(ki.Params, f)
 					}
 				}

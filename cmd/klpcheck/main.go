@@ -1,7 +1,7 @@
 // Command klpcheck explores the interleavings of kernel code-patching
-// scenarios (x86 text patching, livepatch, and the engine's own examples),
-// prints verdict tables, and writes, replays, minimises and renders
-// counterexample traces.
+// scenarios (x86 text patching, livepatch, ftrace under livepatch, arm64
+// and RISC-V, and the engine's own examples), prints verdict tables, and
+// writes, replays, minimises and renders counterexample traces.
 //
 // It is the driver only: scenarios come from the catalog (built-in) or
 // scenario files (catalog.LoadFile), exploration from explore, traces from

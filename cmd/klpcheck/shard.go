@@ -71,17 +71,6 @@ func (s *shardFlag) Set(v string) error {
 	return nil
 }
 
-func kindModelVersion(kind string) int {
-	k, err := catalog.KindOf(kind)
-	if err != nil {
-		return 0
-	}
-	if v, ok := k.(traces.Versioned); ok {
-		return v.ModelVersion()
-	}
-	return 0
-}
-
 // checkShard explores one shard of the one selected scenario and writes
 // its file.
 func checkShard(scenarios []catalog.Scenario, f checkFlags, stdout, stderr io.Writer) int {
@@ -113,7 +102,7 @@ func checkShard(scenarios []catalog.Scenario, f checkFlags, stdout, stderr io.Wr
 		return inputError(stderr, fmt.Errorf("scenario %q: --shard: %v", s.Name, err))
 	}
 	sf := shardFile{Format: shardFormat, Version: shardVersion, ModelVersion: traces.ModelVersion,
-		KindVersion: kindModelVersion(s.Kind), Scenario: s, CPU: cpuTime() - cpu, Result: res}
+		KindVersion: traces.KindVersion(s.Kind), Scenario: s, CPU: cpuTime() - cpu, Result: res}
 	var buf bytes.Buffer
 	writeJSON(&buf, sf)
 	// Write and rename: a shard killed mid-write leaves no file that
@@ -240,8 +229,8 @@ func readShard(file string) (*shardFile, error) {
 		return nil, fmt.Errorf("%s: version: %d, this klpcheck reads version %d", file, sf.Version, shardVersion)
 	case sf.ModelVersion != traces.ModelVersion:
 		return nil, fmt.Errorf("%s: model_version: the shard was explored with model version %d, this klpcheck has version %d: re-run the shards with one klpcheck", file, sf.ModelVersion, traces.ModelVersion)
-	case sf.KindVersion != kindModelVersion(sf.Scenario.Kind):
-		return nil, fmt.Errorf("%s: kind_version: the shard was explored with %s model version %d, this klpcheck has version %d", file, sf.Scenario.Kind, sf.KindVersion, kindModelVersion(sf.Scenario.Kind))
+	case sf.KindVersion != traces.KindVersion(sf.Scenario.Kind):
+		return nil, fmt.Errorf("%s: kind_version: the shard was explored with %s model version %d, this klpcheck has version %d", file, sf.Scenario.Kind, sf.KindVersion, traces.KindVersion(sf.Scenario.Kind))
 	case sf.Result == nil:
 		return nil, fmt.Errorf("%s: result: missing", file)
 	}

@@ -171,6 +171,7 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 			"from":    map[string]int{"length": tr.Length, "preemptions": tr.Preemptions, "decisions": len(before)},
 			"to":      map[string]int{"length": m.Length, "preemptions": m.Preemptions, "decisions": len(after)},
 			"replays": m.Minimized.Replays - replaysBefore(tr),
+			"passes":  m.Minimized.Passes,
 		})
 		return exitOK
 	}
@@ -244,7 +245,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	tl := traces.NewTimeline(got.Record)
 	tl.Log = log
 	if *htmlPath != "" {
-		hist, herr := historyFor(tr, *history)
+		hist, herr := traces.HistoryOf(tr, *history)
 		if herr != nil {
 			fmt.Fprintf(stderr, "klpcheck: warning: no porcupine history: %v\n", herr)
 		}
