@@ -176,7 +176,8 @@ func TestX86BadInput(t *testing.T) {
 		{`{"old":"0f1f440000","new":"e8e7570700","ignore":["torn-decode","stray-int3","handler-memory","emulation","final-text","atomic-switch"]}`, "params.ignore: every x86 property is ignored"},
 		{`{"old":"0f1f440000","new":"e8e7570700","fetch":"block:12"}`, "params.fetch: fetch model \"block:12\""},
 		{`{"old":"0f1f440000","new":"e8e7570700","disable":["sync4"]}`, "params.disable: unknown step \"sync4\""},
-		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-copy","disable":["sync1"]}`, "params.disable: steps can be disabled only in text_poke_bp"},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-copy","disable":["sync1"]}`, "params.disable: naive-copy cannot disable sync1 (it has no step to disable; steps can be disabled only in text_poke_bp: refs-set"},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"text_poke_bp-v3.12","disable":["sync1"]}`, "params.disable: text_poke_bp-v3.12 cannot disable sync1 (it can disable sync3)"},
 		{`{"old":"0f1f440000","new":"e8e7570700","placement":"middle"}`, "params.placement: unknown placement"},
 		{`{"old":"0f1f440000","new":"e8e7570700","typo":1}`, "unknown field \"typo\""},
 		{`{"new":"e8e7570700"}`, "params.old: "},
@@ -463,12 +464,13 @@ func TestX86DPORCoversPlainOutcomes(t *testing.T) {
 // writer variant with what it takes.
 func TestX86FormatDocCoversVariants(t *testing.T) {
 	doc := FileFormat
-	for _, v := range append(append([]poke.VariantInfo(nil), poke.Variants...), poke.HistoryVariants...) {
-		if x86VariantParams[v.Name] == "" {
-			t.Errorf("variant %s has no parameter documentation in x86VariantParams", v.Name)
+	variants := X86FormatDoc() // also lists the variants registered after FileFormat was made
+	for _, v := range poke.Protocols() {
+		if v.Takes == "" {
+			t.Errorf("variant %s does not say what it takes (Protocol.Takes)", v.Name)
 		}
-		if !strings.Contains(doc, string(v.Name)) {
-			t.Errorf("FileFormat does not mention variant %s", v.Name)
+		if !strings.Contains(variants, string(v.Name)) {
+			t.Errorf("X86FormatDoc does not mention variant %s", v.Name)
 		}
 	}
 	for _, f := range []string{"prelude", "kprobe_hits", "ignore"} {
