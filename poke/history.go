@@ -23,8 +23,3 @@ func newGlobals(k *Poker) globals {
 	return globals{head: k.m.S.Object("history: " + v + " head"), body: k.m.S.Object("history: " + v + " body")}
 }
 
-// aliasedGlobals: the stop_machine and permanent-handler generations
-// leave their globals zero, as the code before the variant table did
-// (it returned before allocating them): their head and body are object 0,
-// text[0], so their footprints conflict with that text byte as well —
-// sound, but more dependent than they are.

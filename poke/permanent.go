@@ -31,7 +31,7 @@ type permanent struct {
 }
 
 func newPermanent(k *Poker, two bool) *permanent {
-	return &permanent{Poker: k, cur: -1, prev: -1, remembers2: two} // see aliasedGlobals
+	return &permanent{Poker: k, globals: newGlobals(k), cur: -1, prev: -1, remembers2: two}
 }
 
 func newPermanentCurrent(k *Poker, _ int) Instance { return newPermanent(k, false) }

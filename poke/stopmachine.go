@@ -29,7 +29,7 @@ type stopMachine struct {
 }
 
 func newStopMachine(k *Poker, _ int) Instance {
-	return &stopMachine{Poker: k} // globals left zero: see aliasedGlobals
+	return &stopMachine{Poker: k, globals: newGlobals(k)}
 }
 
 // TakeCPU is the body of a CPU parked by stop_machine (multi_cpu_stop): it
@@ -77,7 +77,7 @@ type ftraceNMI struct {
 }
 
 func newFtraceNMI(k *Poker, _ int) Instance {
-	return &ftraceNMI{stopMachine: stopMachine{Poker: k}} // see aliasedGlobals
+	return &ftraceNMI{stopMachine: stopMachine{Poker: k, globals: newGlobals(k)}}
 }
 
 // Writer mirrors __ftrace_modify_code under stop_machine with
