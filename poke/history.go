@@ -22,4 +22,3 @@ func newGlobals(k *Poker) globals {
 	v := string(k.patch.Variant)
 	return globals{head: k.m.S.Object("history: " + v + " head"), body: k.m.S.Object("history: " + v + " body")}
 }
-
