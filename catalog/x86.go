@@ -100,7 +100,7 @@ type X86Site struct {
 // 64-byte line.
 const X86Base = 0xffffffff81000000
 
-// Placements maps a placement to the offset of a site of length n from
+// placementOffset maps a placement to the offset of a site of length n from
 // X86Base.
 func placementOffset(p string, n int) (uint64, error) {
 	switch p {
@@ -530,7 +530,7 @@ func x86Scenario(name, table, row, col, desc string, p X86Params, b *Bounds, exp
 		Table: table, Row: row, Column: col, Expect: expect}
 }
 
-// X86Protocols are the rows of the protocol table: the current
+// x86Rows are the rows of the protocol table: the current
 // text_poke_bp, each named sync removed, and the naive writers.
 var x86Rows = []struct {
 	row     string
