@@ -52,9 +52,6 @@ func newTextPokeArray(k *Poker, capacity int) Instance {
 // Writer runs the queued batch.
 func (a *TextPokeArray) Writer(t *explore.Thread) { a.BatchFinish(t) }
 
-// Refs returns a CPU's refcount (for checks).
-func (a *TextPokeArray) Refs(cpu int) int32 { return a.refs[cpu] }
-
 // NrEntries returns text_poke_array.nr_entries (for checks).
 func (a *TextPokeArray) NrEntries() int { return a.nr }
 

@@ -68,31 +68,21 @@ type (
 
 // Step names of smp_text_poke_batch_finish a scenario can disable.
 const (
-	StepRefsSet   = "refs-set"   // atomic_set_release(refs, 1) on every CPU
-	StepSync1     = "sync1"      // after writing the int3s
-	StepSync2     = "sync2"      // after writing the tails
-	StepSync3     = "sync3"      // after writing the first bytes
-	StepRefsDrain = "refs-drain" // the spin until each CPU's refs is 0
+	StepRefsSet   = "refs-set"   // publish text_poke_array: atomic_set_release(refs, 1) on every CPU before the first int3
+	StepSync1     = "sync1"      // smp_text_poke_sync_each_cpu() after writing the int3s
+	StepSync2     = "sync2"      // the same after writing the tails ("very likely not necessary" per Intel)
+	StepSync3     = "sync3"      // the same after writing the first bytes
+	StepRefsDrain = "refs-drain" // atomic_cond_read_acquire(refs, !VAL): wait for running handlers before clearing the vector
 )
 
-// Steps lists the disableable steps with their meaning.
-var Steps = []struct {
-	Name, Meaning string
-}{
-	{StepRefsSet, "publish text_poke_array: set every CPU's refcount to 1 before the first int3"},
-	{StepSync1, "smp_text_poke_sync_each_cpu() after writing the int3s"},
-	{StepSync2, "smp_text_poke_sync_each_cpu() after writing the tails (\"very likely not necessary\" per Intel)"},
-	{StepSync3, "smp_text_poke_sync_each_cpu() after writing the first bytes"},
-	{StepRefsDrain, "atomic_cond_read_acquire(refs, !VAL): wait for running handlers before clearing the vector"},
-}
-
-var allSteps = []string{StepRefsSet, StepSync1, StepSync2, StepSync3, StepRefsDrain}
+// Steps are the named steps, in the order BatchFinish takes them.
+var Steps = []string{StepRefsSet, StepSync1, StepSync2, StepSync3, StepRefsDrain}
 
 // protocols is the table of writer variants, in the order `klpcheck list
 // format` shows them. A new variant is a file with its type and one line
 // here (or, out of tree and in tests, a call of Register).
 var protocols = []Protocol{
-	{Name: BP, Meaning: "smp_text_poke_batch_finish (int3, sync1, tail, sync2, first byte, sync3, refs drain)", Kernel: "6.16 (per-CPU refs: 2025)", Steps: allSteps, Validate: Int3Site, New: newTextPokeArray,
+	{Name: BP, Meaning: "smp_text_poke_batch_finish (int3, sync1, tail, sync2, first byte, sync3, refs drain)", Kernel: "6.16 (per-CPU refs: 2025)", Steps: Steps, Validate: Int3Site, New: newTextPokeArray,
 		Takes: "old/new or sites; disable any step; emulate; capacity"},
 	{Name: NaiveCopy, Meaning: "text_poke_early's memcpy on a live system: byte stores, no int3, no sync", Kernel: "text_poke_early (correct only at boot)", Validate: Int3Site, New: newNaiveCopy,
 		Takes: "old/new or sites; no disable"},
@@ -148,7 +138,7 @@ func Register(p Protocol) {
 		panic(fmt.Sprintf("poke.Register(%q): a variant of that name exists", p.Name))
 	}
 	for _, s := range p.Steps {
-		if !slices.Contains(allSteps, s) {
+		if !slices.Contains(Steps, s) {
 			panic(fmt.Sprintf("poke.Register(%q): unknown step %q", p.Name, s))
 		}
 	}
@@ -190,8 +180,8 @@ func ParseSteps(v Variant, names []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, n := range names {
 		switch {
-		case !slices.Contains(allSteps, n):
-			return nil, fmt.Errorf("unknown step %q (want one of %s)", n, strings.Join(allSteps, ", "))
+		case !slices.Contains(Steps, n):
+			return nil, fmt.Errorf("unknown step %q (want one of %s)", n, strings.Join(Steps, ", "))
 		case !slices.Contains(p.Steps, n):
 			return nil, fmt.Errorf("%s cannot disable %s (%s)", v, n, stepsOf(p))
 		}
