@@ -120,3 +120,22 @@ func TestRegisterRefusesBadEntries(t *testing.T) {
 		t.Error("a refused entry is in the table")
 	}
 }
+
+// TestPokerIsNoVariant: every variant embeds *Poker, so Poker's own
+// methods must not satisfy the optional Instance interfaces — else every
+// variant would seem to have that method (a TakeCPU that calls itself).
+func TestPokerIsNoVariant(t *testing.T) {
+	var k any = &Poker{}
+	if _, ok := k.(int3Handler); ok {
+		t.Error("*Poker has an Int3 handler")
+	}
+	if _, ok := k.(nmiHooks); ok {
+		t.Error("*Poker has NMI hooks")
+	}
+	if _, ok := k.(secondWriter); ok {
+		t.Error("*Poker is a second writer")
+	}
+	if _, ok := k.(cpuTaker); ok {
+		t.Error("*Poker takes CPUs")
+	}
+}
