@@ -184,6 +184,11 @@ func TestX86BadInput(t *testing.T) {
 		{`{"sites":[{"addr":"0xffffffff81000000","old":"0f1f440000","new":"e8e7570700"},{"addr":"0xffffffff81000002","old":"6690","new":"eb10"}]}`, "params.sites: sites at 0xffffffff81000000 and 0xffffffff81000002 overlap"},
 		{`{"sites":[{"addr":"xyz","old":"0f1f440000","new":"e8e7570700"}]}`, "params.sites[0].addr: "},
 		{`{"sites":[{"addr":"0xffffffff81000000","old":"0f1f440000","new":"c3"}]}`, "params.sites[0].new: "},
+		{`{"old":"90","new":"c3"}`, "params.new: c3 (retq): the model's executors run only NOP, CALL and JMP sites"},
+		{`{"sites":[{"addr":"0xffffffff81000000","old":"0f1f440000","new":"e8e7570700"},{"addr":"0xffffffff81000010","old":"90","new":"c3"}]}`, "params.sites[1].new: c3 (retq)"},
+		{`{"old":"6690","new":"eb10","emulate":"7410"}`, "params.emulate: 74 10 (je 0xffffffff81000032): a conditional jump; the int3 handler emulates it from the trapped CPU's EFLAGS"},
+		{`{"old":"0f1f440000","new":"0f1f440700","emulate":"e8e7570700"}`, "params.new: 0f 1f 44 07 00"},
+		{`{"old":"0f1f440000","new":"e8e7570700","emulate":"6690"}`, "params.emulate: emulate is 2 bytes, the site is 5"},
 	} {
 		_, err := Build(Scenario{Name: "bad", Kind: "x86", Params: json.RawMessage(c.params)})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
