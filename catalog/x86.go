@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -99,7 +100,7 @@ type X86Site struct {
 // 64-byte line.
 const X86Base = 0xffffffff81000000
 
-// Placements maps a placement to the offset of a site of length n from
+// placementOffset maps a placement to the offset of a site of length n from
 // X86Base.
 func placementOffset(p string, n int) (uint64, error) {
 	switch p {
@@ -203,18 +204,16 @@ func (c *x86Config) program(last **model.Machine) explore.Program {
 		props.InstallX86Quiescent(sys, m)
 		writer := sys.Go("writer", k.Writer())
 		var executors []*explore.Thread
-		if c.patch.Variant == poke.PermanentParallel {
-			sys.Go("writer2", k.SecondWriter())
+		if w := k.SecondWriter(); w != nil {
+			sys.Go("writer2", w)
 		}
 		for i := 1; i < n; i++ {
 			name := fmt.Sprintf("cpu%d", i)
-			switch {
-			case poke.IsStopMachine(c.patch.Variant):
-				// stop_machine parks every other CPU, the kprobe's too.
-				sys.Go(name, k.Parked(m.CPUs[i]))
-			case poke.IsStopped(c.patch.Variant):
-				// The crash or reboot path stops every other CPU first.
-				sys.Go(name, k.StoppedCPU(m.CPUs[i]))
+			switch body := k.CPU(m.CPUs[i]); {
+			case body != nil:
+				// The variant takes every other CPU, the kprobe's too
+				// (stop_machine parks them, the crash path stops them).
+				sys.Go(name, body)
 			case i > c.cpus:
 				sys.Go(name, m.UnrelatedInt3(m.CPUs[i], c.kprobeHits))
 			case c.nohz:
@@ -272,28 +271,28 @@ func parseAddr(s string) (uint64, error) {
 
 // parseInsn reads one site instruction: hex that decodes to exactly one
 // instruction of n bytes (n = 0: its own length).
-func parseInsn(field, s string, n int, addr uint64) ([]byte, error) {
+func parseInsn(s string, n int, addr uint64) ([]byte, error) {
 	b, err := parseHexBytes(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", field, err)
+		return nil, err
 	}
 	if n == 0 {
 		n = len(b)
 	}
 	if len(b) != n {
-		return nil, fmt.Errorf("%s: %s is %d bytes, the site is %d", field, model.Hex(b), len(b), n)
+		return nil, fmt.Errorf("%s is %d bytes, the site is %d", model.Hex(b), len(b), n)
 	}
 	d := model.Decode(b, addr)
 	switch {
 	case d.Status == model.NeedMore:
-		return nil, fmt.Errorf("%s: %s is a truncated instruction", field, model.Hex(b))
+		return nil, fmt.Errorf("%s is a truncated instruction", model.Hex(b))
 	case d.Status == model.Invalid:
-		return nil, fmt.Errorf("%s: %s does not decode as an x86-64 instruction: %s", field, model.Hex(b), d.Text)
+		return nil, fmt.Errorf("%s does not decode as an x86-64 instruction: %s", model.Hex(b), d.Text)
 	case d.Len != n:
-		return nil, fmt.Errorf("%s: %s is not one %d-byte instruction: it decodes as %s (%d bytes) followed by %s", field, model.Hex(b), n, d.Text, d.Len, model.Disasm(b[d.Len:], addr+uint64(d.Len)))
+		return nil, fmt.Errorf("%s is not one %d-byte instruction: it decodes as %s (%d bytes) followed by %s", model.Hex(b), n, d.Text, d.Len, model.Disasm(b[d.Len:], addr+uint64(d.Len)))
 	}
 	if _, err := model.EffectOf(d, addr); err != nil {
-		return nil, fmt.Errorf("%s: %v", field, err)
+		return nil, err
 	}
 	return b, nil
 }
@@ -382,12 +381,9 @@ func parseX86(s Scenario) (*x86Config, error) {
 	if err != nil {
 		return nil, bad("variant", "%v", err)
 	}
-	disabled, err := poke.ParseSteps(p.Disable)
+	disabled, err := poke.ParseSteps(variant, p.Disable)
 	if err != nil {
 		return nil, bad("disable", "%v", err)
-	}
-	if len(disabled) > 0 && variant != poke.BP && (variant != poke.Flag2013 || len(disabled) > 1 || !disabled[poke.StepSync3]) {
-		return nil, bad("disable", "steps can be disabled only in text_poke_bp (and sync3 in %s), not in %s", poke.Flag2013, variant)
 	}
 	// Sites.
 	var specs []model.SiteSpec
@@ -402,9 +398,9 @@ func parseX86(s Scenario) (*x86Config, error) {
 			if err != nil {
 				return nil, bad(f+".addr", "%v", err)
 			}
-			sp, perr := parseSite(st.Old, st.New, st.Len, addr)
-			if perr != nil {
-				return nil, bad(f+"."+perr.field, "%v", perr.err)
+			sp, ferr := parseSite(st.Old, st.New, st.Len, addr)
+			if ferr != nil {
+				return nil, bad(f+"."+ferr.Field, "%v", ferr.Err)
 			}
 			if st.Emulate != "" {
 				if sp.Emulate, err = parseHexBytes(st.Emulate); err != nil {
@@ -443,9 +439,9 @@ func parseX86(s Scenario) (*x86Config, error) {
 			}
 			addr = X86Base + off
 		}
-		sp, perr := parseSite(p.Old, p.New, p.Len, addr)
-		if perr != nil {
-			return nil, bad(perr.field, "%v", perr.err)
+		sp, ferr := parseSite(p.Old, p.New, p.Len, addr)
+		if ferr != nil {
+			return nil, bad(ferr.Field, "%v", ferr.Err)
 		}
 		if p.Emulate != "" {
 			var err error
@@ -455,30 +451,40 @@ func parseX86(s Scenario) (*x86Config, error) {
 		}
 		specs, fields = append(specs, sp), append(fields, "")
 	}
+	// The site's field an error of poke or model names, as this file's
+	// params path: sites[i].field for a batch, the field itself for a
+	// single site (addr, or placement when the file did not give one).
+	siteField := func(err error) (string, error) {
+		var fe *model.FieldError
+		single := len(p.Sites) == 0
+		switch {
+		case !errors.As(err, &fe) || fe.Site < 0:
+			if single {
+				return "addr", err
+			}
+			return "sites", err // about the sites together
+		case fe.Field == "" && single:
+			return "addr", fe.Err
+		case fe.Field == "":
+			return fmt.Sprintf("sites[%d]", fe.Site), fe.Err
+		case fe.Field == "addr" && single && p.Addr == "":
+			return "placement", fe.Err // the file placed the site, not addressed it
+		}
+		return fields[fe.Site] + fe.Field, fe.Err
+	}
 	patch, errs := poke.NewPatch(variant, specs, disabled)
-	for i, e := range errs {
-		if e != nil {
-			f := fields[i] + "new"
-			if specs[i].Emulate != nil {
-				f = fields[i] + "emulate"
+	if patch == nil {
+		for _, e := range errs {
+			if e != nil {
+				f, e := siteField(e)
+				return nil, bad(f, "%v", e)
 			}
-			if variant == poke.NaiveAtomic && strings.HasPrefix(e.Error(), "text_poke") {
-				f = fields[i] + "addr"
-				if len(p.Sites) == 0 && p.Addr == "" {
-					f = "placement" // the file placed the site, not addressed it
-				}
-			}
-			return nil, bad(f, "%v", e)
 		}
 	}
 	l, err := model.NewLayout(fetch, specs, c.kprobe)
 	if err != nil {
-		msg := err.Error()
-		if len(p.Sites) == 0 {
-			msg = strings.TrimPrefix(msg, "sites[0]: ")
-			return nil, bad("addr", "%s", msg)
-		}
-		return nil, bad("sites", "%s", msg)
+		f, err := siteField(err)
+		return nil, bad(f, "%v", err)
 	}
 	c.layout, c.patch = l, patch
 	c.prelude = c.nmis + len(l.SiteLines)
@@ -488,37 +494,26 @@ func parseX86(s Scenario) (*x86Config, error) {
 	return c, nil
 }
 
-type fieldErr struct {
-	field string
-	err   error
-}
-
-func parseSite(old, new string, n int, addr uint64) (model.SiteSpec, *fieldErr) {
+// parseSite reads a site's old and new instructions (n bytes each; 0:
+// the length of old); an error names the field.
+func parseSite(old, new string, n int, addr uint64) (model.SiteSpec, *model.FieldError) {
 	if old == "" {
-		return model.SiteSpec{}, &fieldErr{"old", fmt.Errorf("required")}
+		return model.SiteSpec{}, &model.FieldError{Field: "old", Err: fmt.Errorf("required")}
 	}
 	if n == 0 {
 		if b, err := parseHexBytes(old); err == nil {
 			n = len(b)
 		}
 	}
-	o, err := parseInsn("old", old, n, addr)
+	o, err := parseInsn(old, n, addr)
 	if err != nil {
-		return model.SiteSpec{}, &fieldErr{"old", trimField(err)}
+		return model.SiteSpec{}, &model.FieldError{Field: "old", Err: err}
 	}
-	nw, err := parseInsn("new", new, n, addr)
+	nw, err := parseInsn(new, n, addr)
 	if err != nil {
-		return model.SiteSpec{}, &fieldErr{"new", trimField(err)}
+		return model.SiteSpec{}, &model.FieldError{Field: "new", Err: err}
 	}
 	return model.SiteSpec{Addr: addr, Old: o, New: nw}, nil
-}
-
-func trimField(err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, ": "); i >= 0 && (strings.HasPrefix(msg, "old") || strings.HasPrefix(msg, "new")) {
-		msg = msg[i+2:]
-	}
-	return fmt.Errorf("%s", msg)
 }
 
 // Instruction encodings of the built-in catalog (at X86Base+offset the
@@ -537,7 +532,7 @@ func x86Scenario(name, table, row, col, desc string, p X86Params, b *Bounds, exp
 		Table: table, Row: row, Column: col, Expect: expect}
 }
 
-// X86Protocols are the rows of the protocol table: the current
+// x86Rows are the rows of the protocol table: the current
 // text_poke_bp, each named sync removed, and the naive writers.
 var x86Rows = []struct {
 	row     string

@@ -8,9 +8,9 @@ import (
 )
 
 // The x86 kind's parameters as `klpcheck list format` documents them:
-// the common parameters, then one row per writer variant saying which
-// site shapes and parameters it takes (its meaning comes from poke's
-// tables, so a variant is described in one place).
+// the common parameters, then one row per writer variant with its
+// meaning and the site shapes and parameters it takes (both from poke's
+// variant table, so a variant is described in one place).
 
 // x86ParamDoc is one parameter of an x86 scenario.
 type x86ParamDoc struct{ Field, Doc string }
@@ -36,31 +36,6 @@ var x86ParamDocs = []x86ParamDoc{
 	{"ignore", "properties not to judge: torn-decode, stray-int3, handler-memory, emulation, final-text, atomic-switch (not all)"},
 }
 
-// x86VariantParams says, per writer variant, what a scenario must give.
-var x86VariantParams = map[poke.Variant]string{
-	poke.BP:                "old/new or sites; disable any step; emulate; capacity",
-	poke.NaiveCopy:         "old/new or sites; no disable",
-	poke.NaiveAtomic:       "each site one text_poke: within an aligned quadword (placement inside-line, or such an addr); no disable",
-	poke.Flag2013:          "old/new (a jump label: nop5 ↔ jmp32); disable: only sync3",
-	poke.Batch53:           "old/new or sites; with unrelated_int3 for the teardown race",
-	poke.Batch55:           "old/new or sites; with unrelated_int3",
-	poke.Desc56:            "old/new or sites; with unrelated_int3",
-	poke.Desc60:            "old/new or sites; with unrelated_int3",
-	poke.KprobeRCU:         "old = new = one 1-byte instruction, not int3 (\"90\"): the probed byte",
-	poke.KprobeSync:        "old = new = one 1-byte instruction, not int3 (\"90\")",
-	poke.Single2025:        "sites, ≥2: the lowest is poked by smp_text_poke_single, the others queued first; capacity",
-	poke.SingleChecked:     "sites, ≥2, as above; capacity",
-	poke.StopMachine2008:   "old/new or sites; nmis on the parked CPUs",
-	poke.FtraceNMI2008:     "old/new or sites; nmis on the parked CPUs",
-	poke.PermanentCurrent:  "sites, poked in order, serialised",
-	poke.PermanentTwo:      "sites, poked in order, serialised",
-	poke.PermanentParallel: "sites, ≥3: even-indexed by one writer, odd by another",
-	poke.FtraceSkip:        "5-byte old/new (an fentry call site)",
-	poke.FtraceEmulate:     "5-byte old/new (an fentry call site)",
-	poke.CrashNMIStop:      "old/new or sites; every executor (and the kprobe CPU) is stopped first",
-	poke.StopOtherCPUs:     "old/new or sites; every executor (and the kprobe CPU) is stopped first",
-}
-
 // X86FormatDoc documents the x86 kind's parameters and, per writer
 // variant, its meaning and what it takes; the scenario-file format
 // (FileFormat) includes it.
@@ -71,8 +46,8 @@ func X86FormatDoc() string {
 		fmt.Fprintf(&b, "  %-18s %s\n", p.Field, p.Doc)
 	}
 	b.WriteString("x86 variants (params.variant) and what each takes:\n")
-	for _, v := range append(append([]poke.VariantInfo(nil), poke.Variants...), poke.HistoryVariants...) {
-		fmt.Fprintf(&b, "  %s\n      %s\n      takes: %s\n", v.Name, v.Meaning, x86VariantParams[v.Name])
+	for _, v := range poke.Protocols() {
+		fmt.Fprintf(&b, "  %s\n      %s\n      takes: %s\n", v.Name, v.Meaning, v.Takes)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -33,10 +33,11 @@ func (c *x86Config) statefulX86() error {
 // all in one symmetry class (they run the same code with the same
 // parameters, and the x86 properties never ask which CPU did what).
 func (c *x86Config) declareState(m *model.Machine, k *poke.Poker, writer *explore.Thread, executors []*explore.Thread) {
-	if c.statefulX86() != nil {
+	sd := k.StateDigester()
+	if c.statefulX86() != nil || sd == nil {
 		return
 	}
-	m.DeclareState(k.Digest, k.CPUDigest)
+	m.DeclareState(sd.Digest, sd.CPUDigest)
 	writer.StateFromPath()
 	for i, t := range executors {
 		m.DeclareCPU(t, m.CPUs[i+1], "executor CPUs")

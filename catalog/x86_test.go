@@ -176,13 +176,19 @@ func TestX86BadInput(t *testing.T) {
 		{`{"old":"0f1f440000","new":"e8e7570700","ignore":["torn-decode","stray-int3","handler-memory","emulation","final-text","atomic-switch"]}`, "params.ignore: every x86 property is ignored"},
 		{`{"old":"0f1f440000","new":"e8e7570700","fetch":"block:12"}`, "params.fetch: fetch model \"block:12\""},
 		{`{"old":"0f1f440000","new":"e8e7570700","disable":["sync4"]}`, "params.disable: unknown step \"sync4\""},
-		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-copy","disable":["sync1"]}`, "params.disable: steps can be disabled only in text_poke_bp"},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"naive-copy","disable":["sync1"]}`, "params.disable: naive-copy cannot disable sync1 (it has no step to disable; steps can be disabled only in text_poke_bp: refs-set"},
+		{`{"old":"0f1f440000","new":"e8e7570700","variant":"text_poke_bp-v3.12","disable":["sync1"]}`, "params.disable: text_poke_bp-v3.12 cannot disable sync1 (it can disable sync3)"},
 		{`{"old":"0f1f440000","new":"e8e7570700","placement":"middle"}`, "params.placement: unknown placement"},
 		{`{"old":"0f1f440000","new":"e8e7570700","typo":1}`, "unknown field \"typo\""},
 		{`{"new":"e8e7570700"}`, "params.old: "},
 		{`{"sites":[{"addr":"0xffffffff81000000","old":"0f1f440000","new":"e8e7570700"},{"addr":"0xffffffff81000002","old":"6690","new":"eb10"}]}`, "params.sites: sites at 0xffffffff81000000 and 0xffffffff81000002 overlap"},
 		{`{"sites":[{"addr":"xyz","old":"0f1f440000","new":"e8e7570700"}]}`, "params.sites[0].addr: "},
 		{`{"sites":[{"addr":"0xffffffff81000000","old":"0f1f440000","new":"c3"}]}`, "params.sites[0].new: "},
+		{`{"old":"90","new":"c3"}`, "params.new: c3 (retq): the model's executors run only NOP, CALL and JMP sites"},
+		{`{"sites":[{"addr":"0xffffffff81000000","old":"0f1f440000","new":"e8e7570700"},{"addr":"0xffffffff81000010","old":"90","new":"c3"}]}`, "params.sites[1].new: c3 (retq)"},
+		{`{"old":"6690","new":"eb10","emulate":"7410"}`, "params.emulate: 74 10 (je 0xffffffff81000032): a conditional jump; the int3 handler emulates it from the trapped CPU's EFLAGS"},
+		{`{"old":"0f1f440000","new":"0f1f440700","emulate":"e8e7570700"}`, "params.new: 0f 1f 44 07 00"},
+		{`{"old":"0f1f440000","new":"e8e7570700","emulate":"6690"}`, "params.emulate: emulate is 2 bytes, the site is 5"},
 	} {
 		_, err := Build(Scenario{Name: "bad", Kind: "x86", Params: json.RawMessage(c.params)})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -463,12 +469,13 @@ func TestX86DPORCoversPlainOutcomes(t *testing.T) {
 // writer variant with what it takes.
 func TestX86FormatDocCoversVariants(t *testing.T) {
 	doc := FileFormat
-	for _, v := range append(append([]poke.VariantInfo(nil), poke.Variants...), poke.HistoryVariants...) {
-		if x86VariantParams[v.Name] == "" {
-			t.Errorf("variant %s has no parameter documentation in x86VariantParams", v.Name)
+	variants := X86FormatDoc() // also lists the variants registered after FileFormat was made
+	for _, v := range poke.Protocols() {
+		if v.Takes == "" {
+			t.Errorf("variant %s does not say what it takes (Protocol.Takes)", v.Name)
 		}
-		if !strings.Contains(doc, string(v.Name)) {
-			t.Errorf("FileFormat does not mention variant %s", v.Name)
+		if !strings.Contains(variants, string(v.Name)) {
+			t.Errorf("X86FormatDoc does not mention variant %s", v.Name)
 		}
 	}
 	for _, f := range []string{"prelude", "kprobe_hits", "ignore"} {

@@ -13,6 +13,6 @@
 // traps, handler verdicts, site executions, the writer's named steps) for
 // the property catalog to judge; it never decides a property itself. It
 // must not know the patching protocol: the int3 handler is installed by
-// poke, and the properties live in props. (model/task, the livepatch task
-// model, is a separate package.)
+// poke, and the properties live in props. Livepatch tasks are klp's
+// (klp/task.go), not the machine's.
 package model

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"golang.org/x/arch/x86/x86asm"
@@ -183,35 +184,36 @@ func (l *Layout) In(addr uint64) bool { return addr >= l.Base && addr < l.Base+u
 func alignDown(a uint64, n int) uint64 { return a &^ uint64(n-1) }
 func alignUp(a uint64, n int) uint64   { return (a + uint64(n) - 1) &^ uint64(n-1) }
 
-// NewLayout checks the sites and lays out the region. Errors name the
-// site by index ("sites[1]: …") so callers can map them to their fields.
+// NewLayout checks the sites and lays out the region. Its errors are
+// *FieldError: the site's index and field, for callers to map to their
+// own input.
 func NewLayout(fetch FetchModel, specs []SiteSpec, kprobe bool) (*Layout, error) {
 	if len(specs) == 0 {
-		return nil, fmt.Errorf("no patch site")
+		return nil, fieldErr(-1, "", "no patch site")
 	}
 	dec := &DecodeCache{}
 	sites := make([]Site, len(specs))
 	for i, sp := range specs {
 		s := Site{Addr: sp.Addr, Old: sp.Old, New: sp.New}
 		if len(sp.Old) == 0 || len(sp.New) == 0 {
-			return nil, fmt.Errorf("sites[%d]: old and new bytes are required", i)
+			return nil, fieldErr(i, "", "old and new bytes are required")
 		}
 		if len(sp.Old) != len(sp.New) {
-			return nil, fmt.Errorf("sites[%d]: old is %d bytes, new is %d: a site keeps its length", i, len(sp.Old), len(sp.New))
+			return nil, fieldErr(i, "new", "old is %d bytes, new is %d: a site keeps its length", len(sp.Old), len(sp.New))
 		}
 		var err error
 		if s.OldInsn, s.OldEffect, err = decodeOne(sp.Old, sp.Addr); err != nil {
-			return nil, fmt.Errorf("sites[%d].old: %v", i, err)
+			return nil, &FieldError{Site: i, Field: "old", Err: err}
 		}
 		if s.NewInsn, s.NewEffect, err = decodeOne(sp.New, sp.Addr); err != nil {
-			return nil, fmt.Errorf("sites[%d].new: %v", i, err)
+			return nil, &FieldError{Site: i, Field: "new", Err: err}
 		}
 		sites[i] = s
 	}
 	sort.SliceStable(sites, func(a, b int) bool { return sites[a].Addr < sites[b].Addr })
 	for i := 1; i < len(sites); i++ {
 		if sites[i].Addr < sites[i-1].End() {
-			return nil, fmt.Errorf("sites at %#x and %#x overlap", sites[i-1].Addr, sites[i].Addr)
+			return nil, fieldErr(-1, "", "sites at %#x and %#x overlap", sites[i-1].Addr, sites[i].Addr)
 		}
 	}
 	lo, hi := sites[0].Addr, sites[len(sites)-1].End()
@@ -261,7 +263,7 @@ func NewLayout(fetch FetchModel, specs []SiteSpec, kprobe bool) (*Layout, error)
 			continue
 		}
 		if i := l.SiteCovering(p); i >= 0 {
-			return nil, fmt.Errorf("sites[%d]: control reaches %#x, inside the site at %#x", i, p, sites[i].Addr)
+			return nil, fieldErr(specIndex(specs, sites[i].Addr), "", "control reaches %#x, inside the site at %#x", p, sites[i].Addr)
 		}
 		img[p-base] = RET
 	}
@@ -298,6 +300,12 @@ func NewLayout(fetch FetchModel, specs []SiteSpec, kprobe bool) (*Layout, error)
 	u := fetch.Unit()
 	l.WinLo, l.WinHi = alignDown(sites[0].Addr, u), alignUp(sites[len(sites)-1].End(), u)
 	return l, nil
+}
+
+// specIndex is the index in specs of the site at addr (sites are sorted,
+// errors name the site as the caller gave it).
+func specIndex(specs []SiteSpec, addr uint64) int {
+	return slices.IndexFunc(specs, func(sp SiteSpec) bool { return sp.Addr == addr })
 }
 
 func decodeOne(b []byte, addr uint64) (Insn, Effect, error) {

@@ -28,11 +28,14 @@ func TestBatchAddKeepsTheVectorSorted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	patch := &Patch{Variant: BP}
+	patch, errs := NewPatch(BP, nil, nil)
+	if patch == nil {
+		t.Fatal(errs)
+	}
 	var batches int
 	prog := func(s *explore.System) {
 		m := model.NewMachine(s, l, model.Config{CPUs: 2})
-		k := Install(m, patch, 2)
+		k := Install(m, patch, 2).inst.(*TextPokeArray)
 		props.InstallX86(s, m)
 		s.Go("writer", func(t *explore.Thread) {
 			k.BatchAdd(t, eHi)

@@ -3,6 +3,7 @@ package poke
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/klpcheck/klpcheck/model"
 	"golang.org/x/arch/x86/x86asm"
@@ -37,6 +38,12 @@ type Entry struct {
 	Old    byte // the first byte before the int3 went in
 }
 
+// isJcc reports whether b starts with a conditional jump: Jcc.d8 (70..7f)
+// or Jcc.d32 (0f 80..8f), which __smp_text_poke_batch_add maps to Jcc.d8.
+func isJcc(b []byte) bool {
+	return b[0] >= 0x70 && b[0] <= 0x7f || len(b) > 1 && b[0] == 0x0f && b[1] >= 0x80 && b[1] <= 0x8f
+}
+
 // NewEntry mirrors __smp_text_poke_batch_add's checks and decoding: it
 // decodes the instruction to emulate (the new bytes) and maps it to what
 // the int3 handler will do. Where the kernel would BUG() it returns an
@@ -66,7 +73,12 @@ func NewEntry(addr uint64, opcode []byte) (Entry, error) {
 	}
 	switch {
 	case e.Opcode == INT3Opcode, e.Opcode == RETOpcode:
-	case e.Opcode == CALLOpcode, e.Opcode == JMP32Opcode, e.Opcode == JMP8Opcode, e.Opcode >= 0x70 && e.Opcode <= 0x7f:
+	case isJcc(opcode):
+		// The kernel emulates a Jcc (int3_emulate_jcc) by testing the
+		// condition on the trapped context's EFLAGS; the model has no
+		// flags to test, so it refuses the site rather than pick a branch.
+		return e, fmt.Errorf("%s (%s): a conditional jump; the int3 handler emulates it from the trapped CPU's EFLAGS (int3_emulate_jcc), which the model does not have", model.Hex(opcode), d.Text)
+	case e.Opcode == CALLOpcode, e.Opcode == JMP32Opcode, e.Opcode == JMP8Opcode:
 		rel, ok := d.Inst.Args[0].(x86asm.Rel)
 		if !ok {
 			return e, fmt.Errorf("%s: %s has no relative displacement", model.Hex(opcode), d.Text)
@@ -85,7 +97,7 @@ func NewEntry(addr uint64, opcode []byte) (Entry, error) {
 			}
 			e.Opcode, e.Disp = JMP32Opcode, 0
 		default:
-			return e, fmt.Errorf("%s (%s): the int3 handler cannot emulate this instruction (only RET, CALL, JMP, Jcc, INT3, NOP2, NOP5); __smp_text_poke_batch_add BUGs", model.Hex(opcode), d.Text)
+			return e, fmt.Errorf("%s (%s): the int3 handler cannot emulate this instruction (only RET, CALL, JMP, INT3, NOP2, NOP5; Jcc needs EFLAGS the model lacks); __smp_text_poke_batch_add BUGs", model.Hex(opcode), d.Text)
 		}
 	}
 	return e, nil
@@ -108,4 +120,74 @@ func CheckTextPoke(addr uint64, n int) error {
 		return fmt.Errorf("text_poke of %d bytes at %#x crosses an aligned 8-byte boundary (%#x): it cannot be one atomic store", n, addr, end&^7)
 	}
 	return nil
+}
+
+// The validators of the variant table (Protocol.Validate): each checks one
+// site for what its writer and handler can do, and returns its entry or a
+// *model.FieldError naming the site's field.
+
+func fieldError(field string, err error) error { return &model.FieldError{Field: field, Err: err} }
+
+// Int3Site is a site the int3 protocol can patch: NewEntry accepts the
+// new bytes, or, with Emulate (smp_text_poke_batch_add's emulate
+// argument, as static_call uses it), the handler emulates those while the
+// text gets the new bytes.
+func Int3Site(s model.SiteSpec) (Entry, error) {
+	e, err := NewEntry(s.Addr, s.New)
+	if err != nil || s.Emulate == nil {
+		return e, fieldIf("new", err)
+	}
+	if len(s.Emulate) != len(s.New) {
+		return e, fieldError("emulate", fmt.Errorf("emulate is %d bytes, the site is %d", len(s.Emulate), len(s.New)))
+	}
+	if e, err = NewEntry(s.Addr, s.Emulate); err != nil {
+		return e, fieldError("emulate", err)
+	}
+	e.Text = slices.Clone(s.New)
+	return e, nil
+}
+
+// fieldIf is fieldError, or nil for no error.
+func fieldIf(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fieldError(field, err)
+}
+
+// atomicSite is an Int3Site that text_poke can also write as one store.
+func atomicSite(s model.SiteSpec) (Entry, error) {
+	e, err := Int3Site(s)
+	if err == nil {
+		err = fieldIf("addr", CheckTextPoke(s.Addr, len(s.New)))
+	}
+	return e, err
+}
+
+// rawEntry is the site's new bytes as they are, for the writers that
+// only copy them and have no emulating handler.
+func rawEntry(s model.SiteSpec) Entry {
+	return Entry{Addr: s.Addr, Len: len(s.New), Text: slices.Clone(s.New)}
+}
+
+// anySite is any site: stop_machine's writers copy any bytes, and no
+// handler emulates anything.
+func anySite(s model.SiteSpec) (Entry, error) {
+	if s.Emulate != nil {
+		return rawEntry(s), fieldError("emulate", fmt.Errorf("stop_machine copies the new bytes and no int3 handler emulates anything"))
+	}
+	return rawEntry(s), nil
+}
+
+// kprobeSite is a kprobe's probed byte: the int3 goes over one byte and
+// comes off, the same 1-byte instruction before and after.
+func kprobeSite(s model.SiteSpec) (Entry, error) {
+	e := rawEntry(s)
+	switch {
+	case s.Emulate != nil:
+		return e, fieldError("emulate", fmt.Errorf("a kprobe single-steps the probed byte; nothing is emulated"))
+	case len(s.New) != 1 || len(s.Old) != 1 || s.Old[0] != s.New[0] || s.New[0] == INT3Opcode:
+		return e, fieldError("new", fmt.Errorf("a kprobe arms and disarms one probed byte: old and new must be the same 1-byte instruction, not int3"))
+	}
+	return e, fieldIf("addr", CheckTextPoke(s.Addr, 1))
 }

@@ -32,39 +32,51 @@ const FtraceRegsCaller uint64 = 0xffffffff81e00000
 // (or the 5-byte nop).
 const McountInsnSize = 5
 
-// IsFtrace reports whether v is ftrace's own breakpoint method.
+// IsFtrace reports whether v is ftrace's own breakpoint method (the
+// variants that rewrite fentry sites besides text_poke_bp).
 func IsFtrace(v Variant) bool { return v == FtraceSkip || v == FtraceEmulate }
 
-// ArchFtraceUpdateCode mirrors arch_ftrace_update_code of 2012–2019:
+// ftrace holds modifying_ftrace_code (the head).
+type ftrace struct {
+	*Poker
+	globals
+	modifying int
+	emulate   bool // 9e298e860408: emulate the call instead of skipping
+}
+
+func newFtraceSkip(k *Poker, _ int) Instance { return &ftrace{Poker: k, globals: newGlobals(k)} }
+func newFtraceEmulate(k *Poker, _ int) Instance {
+	return &ftrace{Poker: k, globals: newGlobals(k), emulate: true}
+}
+
+// Writer mirrors arch_ftrace_update_code of 2012–2019:
 // atomic_inc(&modifying_ftrace_code); ftrace_modify_all_code →
 // ftrace_replace_code: add_breakpoints on every record, run_sync,
 // add_update (the tails), run_sync, finish_update (the first bytes),
 // run_sync; atomic_dec(&modifying_ftrace_code). run_sync is
 // on_each_cpu(do_sync_core) as in text_poke_bp (sync1..sync3).
-func (k *Poker) ArchFtraceUpdateCode(t *explore.Thread) {
-	h := k.h
-	k.hop(t, "atomic_inc(&modifying_ftrace_code)", explore.W(h.headObj), func() { h.modifying++ })
-	k.threePhases(t, append([]Entry(nil), k.patch.Entries...))
-	k.hop(t, "atomic_dec(&modifying_ftrace_code)", explore.W(h.headObj), func() { h.modifying-- })
+func (f *ftrace) Writer(t *explore.Thread) {
+	f.Step(t, "atomic_inc(&modifying_ftrace_code)", explore.W(f.head), func() { f.modifying++ })
+	f.int3Steps(t, append([]Entry(nil), f.Entries()...))
+	f.Step(t, "atomic_dec(&modifying_ftrace_code)", explore.W(f.head), func() { f.modifying-- })
 }
 
-// FtraceInt3Handler mirrors do_int3's call of ftrace_int3_handler (only
-// while modifying_ftrace_code is set) in the 2012–2019 kernels: ip =
+// Int3 mirrors do_int3's call of ftrace_int3_handler (only while
+// modifying_ftrace_code is set) in the 2012–2019 kernels: ip =
 // regs->ip - INT3_INSN_SIZE; if ip is an ftrace record (ftrace_location),
 // FtraceSkip sets regs->ip += MCOUNT_INSN_SIZE - 1 and FtraceEmulate does
 // int3_emulate_call(regs, ftrace_regs_caller). Anything else is not
 // ftrace's (the kprobe's int3 falls through to its own handler).
-func (k *Poker) FtraceInt3Handler(t *explore.Thread, c *model.CPU, regs *model.Regs) bool {
-	h := k.h
-	t.Op("int3: do_int3 reads modifying_ftrace_code", explore.R(h.headObj))
+func (f *ftrace) Int3(t *explore.Thread, c *model.CPU, regs *model.Regs) bool {
+	t.Op("int3: do_int3 reads modifying_ftrace_code", explore.R(f.head))
 	ip := regs.IP - 1
-	if h.modifying == 0 || !k.isSite(ip) {
+	if f.modifying == 0 || !isSite(f.Entries(), ip) {
 		if t.Tracing() {
-			t.Notef("cpu%d: ftrace_int3_handler: not ftrace's (modifying_ftrace_code=%d)", c.ID, h.modifying)
+			t.Notef("cpu%d: ftrace_int3_handler: not ftrace's (modifying_ftrace_code=%d)", c.ID, f.modifying)
 		}
 		return false
 	}
-	if k.patch.Variant == FtraceSkip {
+	if !f.emulate {
 		regs.IP += McountInsnSize - 1
 		if t.Tracing() {
 			t.Notef("cpu%d: ftrace_int3_handler: skip the fentry site, continue at %#x", c.ID, regs.IP)
@@ -79,11 +91,12 @@ func (k *Poker) FtraceInt3Handler(t *explore.Thread, c *model.CPU, regs *model.R
 	return true
 }
 
-// checkFtraceSite is what ftrace_replace_code's records are: 5-byte call
-// sites.
-func checkFtraceSite(s model.SiteSpec) error {
-	if len(s.New) != McountInsnSize || len(s.Old) != McountInsnSize {
-		return fmt.Errorf("ftrace rewrites its 5-byte fentry call sites (MCOUNT_INSN_SIZE), not %d bytes", len(s.New))
+// ftraceSite is what ftrace_replace_code's records are: 5-byte call
+// sites, which the int3 protocol could patch.
+func ftraceSite(s model.SiteSpec) (Entry, error) {
+	e, err := Int3Site(s)
+	if err == nil && (len(s.New) != McountInsnSize || len(s.Old) != McountInsnSize) {
+		err = fieldError("new", fmt.Errorf("ftrace rewrites its 5-byte fentry call sites (MCOUNT_INSN_SIZE), not %d bytes", len(s.New)))
 	}
-	return nil
+	return e, err
 }
