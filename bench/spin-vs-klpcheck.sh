@@ -5,7 +5,10 @@
 # site R times, bytewise fetch, no NMI, no kprobe, current protocol.
 #
 #   bash bench/spin-vs-klpcheck.sh            # the default grid
-#   CONFIGS="2x2 3x2" TLIM=120 bash bench/spin-vs-klpcheck.sh
+#   CONFIGS="2x2 3x2" TLIM=120 STRATEGY=stateful bash bench/spin-vs-klpcheck.sh
+#
+# STRATEGY is klpcheck's strategy: stateful (default: state caching with the
+# executors as one symmetry class, the closest to what SPIN does) or dpor.
 #
 # Needs spin and gcc (apt-get install -y spin gcc) and the shared directory
 # beside the repository. Prints one line per configuration:
@@ -16,11 +19,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 pml=${PML:-$top/../shared/anchors/spin/tpbp.pml}
 CONFIGS=${CONFIGS:-"2x2 3x2 2x3 3x3"}
 TLIM=${TLIM:-300}
+STRATEGY=${STRATEGY:-stateful}
 command -v spin >/dev/null || { echo "spin not found (apt-get install -y spin gcc)" >&2; exit 2; }
 [ -f "$pml" ] || { echo "no Promela model at $pml" >&2; exit 2; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 (cd "$top" && go build -o "$work/klpcheck" ./cmd/klpcheck) || exit 2
-printf '%-4s %-4s | %-10s %12s %9s | %-6s %10s %9s | %s\n' K R klpcheck executions seconds spin states seconds "klpcheck/spin"
+printf '%-4s %-4s | %-10s %12s %9s | %-6s %10s %9s | %s\n' K R "$STRATEGY" "states|execs" seconds spin states seconds "klpcheck/spin"
 for cfg in $CONFIGS; do
 	k=${cfg%x*} r=${cfg#*x}
 	cat > "$work/s.json" <<JSON
@@ -28,14 +32,14 @@ for cfg in $CONFIGS; do
   "description": "text_poke_bp, bytewise, $k executors x $r executions, no NMI, no kprobe",
   "params": {"cpus": $k, "executions": $r, "nmis": 0, "fetch": "bytewise", "placement": "inside-line",
              "old": "0f 1f 44 00 00", "new": "e8 e7 57 07 00"},
-  "explore": {"strategy": "dpor", "max_steps": 10000}, "expect": "safe"}]
+  "explore": {"strategy": "$STRATEGY", "max_steps": 10000}, "expect": "safe"}]
 JSON
 	t0=$(date +%s.%N)
 	kout=$(timeout "$TLIM" "$work/klpcheck" check --json --workers 1 "$work/s.json" 2>/dev/null)
 	t1=$(date +%s.%N)
 	kv=$(echo "$kout" | python3 -c 'import json,sys
 try:
-  d=json.load(sys.stdin)["results"][0]; print(d["verdict"], d["stats"]["executions"])
+  d=json.load(sys.stdin)["results"][0]; st=d["stats"]; print(d["verdict"], st.get("states") or st["executions"])
 except Exception: print("timeout -")')
 	ks=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
 	(cd "$work" && cp "$pml" tpbp.pml && spin -DK="$k" -DR="$r" -a tpbp.pml >/dev/null 2>&1 &&

@@ -19,6 +19,10 @@ const modeDPOR = modeSource
 // reduces reports whether the mode is a DPOR (races, sleep sets).
 func (m dfsMode) reduces() bool { return m == modeOptimal || m == modeSource }
 
+// sleeps reports whether the mode keeps sleep sets: the DPORs, and the
+// stateful search (sleep sets with state caching, state.go).
+func (m dfsMode) sleeps() bool { return m.reduces() || m == modeStateful }
+
 // dfs is the stateless depth-first driver: it re-runs the program for each
 // execution, replaying the decision path up to the node being backtracked
 // and extending it with fresh decisions.
@@ -74,9 +78,17 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 				i, kindName(n.kind), n.enabled, enabled))
 		}
 	} else {
-		if d.states != nil && !d.states.visit(ex.stateKey(), int32(len(ex.events))) {
-			ex.cursor--
-			return revisited
+		todo := enabled
+		if d.states != nil {
+			key := ex.stateKey()
+			slots := d.states.visit(key, int32(len(ex.events)), ex.toSlots(d.nextSleep))
+			if slots == 0 {
+				ex.cursor--
+				return revisited
+			}
+			if slots != everything {
+				todo = ex.fromSlots(slots) & enabled
+			}
 		}
 		ex.nodes = append(ex.nodes, node{
 			kind:        nodeSched,
@@ -85,10 +97,10 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 			preemptions: d.curPre,
 		})
 		n = &ex.nodes[i]
-		if d.mode.reduces() {
+		if d.mode.sleeps() {
 			n.sleep = d.nextSleep
 		}
-		cands := enabled &^ n.sleep
+		cands := todo &^ n.sleep
 		if d.mode == modeBounded && n.preemptions >= d.bound && n.prev >= 0 && enabled&(1<<uint(n.prev)) != 0 {
 			if cands != 1<<uint(n.prev) {
 				d.boundCut = true
@@ -135,7 +147,7 @@ func (d *dfs) pickThread(ex *execution, enabled uint64) int {
 	} else {
 		d.curPre = n.preemptions
 	}
-	if d.mode.reduces() {
+	if d.mode.sleeps() {
 		d.nextSleep = childSleep(ex, n, chosen)
 	}
 	d.guide = n.next

@@ -87,14 +87,29 @@ func (g genProg) interleavings() float64 {
 	return r
 }
 
-func drawProgram(t *rapid.T) genProg {
-	g := genProg{vars: rapid.IntRange(1, 3).Draw(t, "vars")}
+// shape bounds a random program: threads, operations per thread and
+// variables.
+type shape struct{ minThreads, maxThreads, maxOps, minVars, maxVars int }
+
+// deep programs have few threads with long operation lists (DPOR's
+// races); wide ones many threads with short lists over more variables,
+// whose independent operations commute into the same states by many
+// paths (what sleep sets with state caching must get right).
+var (
+	deep = shape{2, 4, 6, 1, 3}
+	wide = shape{3, 5, 3, 2, 4}
+)
+
+func drawProgram(t *rapid.T) genProg { return drawShaped(t, deep) }
+
+func drawShaped(t *rapid.T, sh shape) genProg {
+	g := genProg{vars: rapid.IntRange(sh.minVars, sh.maxVars).Draw(t, "vars")}
 	g.sum = rapid.IntRange(-3, 4).Draw(t, "invariant sum")
 	g.overVars = rapid.Bool().Draw(t, "invariant over vars")
 	g.sticky = rapid.Bool().Draw(t, "sticky asserts")
-	n := rapid.IntRange(2, 4).Draw(t, "threads")
+	n := rapid.IntRange(sh.minThreads, sh.maxThreads).Draw(t, "threads")
 	for i := 0; i < n; i++ {
-		m := rapid.IntRange(1, 6).Draw(t, fmt.Sprintf("ops%d", i))
+		m := rapid.IntRange(1, sh.maxOps).Draw(t, fmt.Sprintf("ops%d", i))
 		var ops []genOp
 		held := false
 		for j := 0; j < m; j++ {
@@ -369,10 +384,19 @@ func TestDifferentialDPOR(t *testing.T) {
 // reaches the same final states and failures as plain enumeration, up to
 // swapping identical threads when it was told they are symmetric.
 func TestDifferentialStateful(t *testing.T) {
-	setRapidChecks(t, 2000)
+	for _, c := range []struct {
+		name  string
+		shape shape
+	}{{"deep", deep}, {"wide", wide}} {
+		t.Run(c.name, func(t *testing.T) { differentialStateful(t, c.shape) })
+	}
+}
+
+func differentialStateful(t *testing.T, sh shape) {
+	setRapidChecks(t, 1500)
 	var programs, symmetric, byPath, plainExecs, statefulExecs, states int
 	rapid.Check(t, func(rt *rapid.T) {
-		g := drawProgram(rt)
+		g := drawShaped(rt, sh)
 		prog, summary := g.program()
 		want, plain, _ := outcomes(prog, modePlain, summary)
 		got, execs, _ := outcomes(prog, modeStateful, summary)

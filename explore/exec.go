@@ -110,8 +110,10 @@ type execution struct {
 
 	// pool holds the coroutines of finished executions (coro.go).
 	pool []*coro
-	// symScratch holds a symmetry class's thread digests while sorting.
-	symScratch []stateKey
+	// symScratch holds a symmetry class's thread digests while sorting;
+	// slot is each thread's position in the last state key (stateKey).
+	symScratch []symKey
+	slot       [MaxThreads]int8
 
 	failure *Failure
 	end     outcome

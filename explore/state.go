@@ -159,7 +159,11 @@ func (s *System) Symmetric(class string, threads ...*Thread) {
 }
 
 // stateKey hashes the current state: the shared digest, then every
-// thread's (in id order, or sorted within its symmetry class).
+// thread's (in id order, or sorted within its symmetry class). It also
+// fills ex.slot: the position each thread's digest took, a thread id of
+// its class (its own id outside any class), so that sleep sets can be
+// stored in terms that do not depend on which permutation reached the
+// state.
 func (ex *execution) stateKey() stateKey {
 	s := ex.sys
 	d := newDigest()
@@ -168,6 +172,7 @@ func (ex *execution) stateKey() stateKey {
 	}
 	d.Int(len(s.threads))
 	for _, t := range s.threads {
+		ex.slot[t.id] = int8(t.id)
 		if t.symClass == 0 {
 			k := t.digest(true)
 			d.Word(k.a)
@@ -177,24 +182,53 @@ func (ex *execution) stateKey() stateKey {
 	for _, class := range s.symClasses {
 		keys := ex.symScratch[:0]
 		for _, id := range class {
-			keys = append(keys, s.threads[id].digest(false))
+			keys = append(keys, symKey{s.threads[id].digest(false), id})
 		}
-		slices.SortFunc(keys, func(x, y stateKey) int {
+		slices.SortFunc(keys, func(x, y symKey) int {
 			switch {
-			case x.less(y):
+			case x.k.less(y.k):
 				return -1
-			case y.less(x):
+			case y.k.less(x.k):
 				return 1
 			}
 			return 0
 		})
-		for _, k := range keys {
-			d.Word(k.a)
-			d.Word(k.b)
+		// class lists its members in ascending id order (they join when
+		// spawned), so the i-th digest takes the i-th smallest id's slot.
+		for i, k := range keys {
+			d.Word(k.k.a)
+			d.Word(k.k.b)
+			ex.slot[k.id] = int8(class[i])
 		}
 		ex.symScratch = keys
 	}
 	return d.sum()
+}
+
+// symKey is a symmetric thread's digest and id, sorted by digest.
+type symKey struct {
+	k  stateKey
+	id int32
+}
+
+// toSlots maps a set of thread ids to their slots (ex.slot).
+func (ex *execution) toSlots(m uint64) uint64 {
+	var out uint64
+	for ; m != 0; m &= m - 1 {
+		out |= 1 << uint(ex.slot[lowestBit(m)])
+	}
+	return out
+}
+
+// fromSlots maps a set of slots back to the threads that hold them now.
+func (ex *execution) fromSlots(m uint64) uint64 {
+	var out uint64
+	for id := range ex.sys.threads {
+		if m&(1<<uint(ex.slot[id])) != 0 {
+			out |= 1 << uint(id)
+		}
+	}
+	return out
 }
 
 // digest is one thread's share of the state: whether it finished, its
@@ -225,24 +259,39 @@ func (t *Thread) digest(withObjects bool) stateKey {
 }
 
 // stateTable is the set of expanded states: open addressing over 128-bit
-// keys with the depth each was expanded at (a state met again at a
-// smaller depth has more of the step bound left, so it is expanded
-// again). No map: the hot path stays free of allocation but for growth.
+// keys, with the depth each was expanded at (a state met again at a
+// smaller depth has more of the step bound left, so it is expanded again)
+// and its sleep set (in slots, see stateKey). No map: the hot path stays
+// free of allocation but for growth.
+//
+// Sleep sets with state caching (Godefroid, "Partial-Order Methods for
+// the Verification of Concurrent Systems", LNCS 1032, §5.3): a state
+// reached again with sleep set Z needs only the transitions asleep at
+// every earlier visit but awake now — stored \ Z — and its stored set
+// shrinks to stored ∩ Z; if stored ⊆ Z there is nothing left to do.
 type stateTable struct {
 	keys  []stateKey
 	depth []int32
+	sleep []uint64
 	n     int
 	mask  uint64
 }
 
 func newStateTable() *stateTable {
 	const initial = 1 << 16
-	return &stateTable{keys: make([]stateKey, initial), depth: make([]int32, initial), mask: initial - 1}
+	return &stateTable{keys: make([]stateKey, initial), depth: make([]int32, initial),
+		sleep: make([]uint64, initial), mask: initial - 1}
 }
 
-// visit records the state at depth and reports whether it is new (or now
-// reached with more of the step bound left).
-func (t *stateTable) visit(k stateKey, depth int32) bool {
+// everything is visit's answer for a state to expand in full.
+const everything = ^uint64(0)
+
+// visit records the state at depth with sleep set z (slots) and returns
+// the slots whose transitions must be explored from it now: everything
+// (but z) for a new state or one reached with more of the step bound
+// left, the slots asleep before but awake now for one seen before, 0
+// for nothing.
+func (t *stateTable) visit(k stateKey, depth int32, z uint64) uint64 {
 	if k == (stateKey{}) {
 		k.a = 1 // {0,0} marks an empty slot
 	}
@@ -250,25 +299,27 @@ func (t *stateTable) visit(k stateKey, depth int32) bool {
 		switch t.keys[i] {
 		case k:
 			if depth < t.depth[i] {
-				t.depth[i] = depth
-				return true
+				t.depth[i], t.sleep[i] = depth, z
+				return everything
 			}
-			return false
+			todo := t.sleep[i] &^ z
+			t.sleep[i] &= z
+			return todo
 		case stateKey{}:
-			t.keys[i], t.depth[i] = k, depth
+			t.keys[i], t.depth[i], t.sleep[i] = k, depth, z
 			t.n++
 			if 2*t.n > len(t.keys) {
 				t.grow()
 			}
-			return true
+			return everything
 		}
 	}
 }
 
 func (t *stateTable) grow() {
-	keys, depth := t.keys, t.depth
+	keys, depth, sleep := t.keys, t.depth, t.sleep
 	size := 2 * len(keys)
-	t.keys, t.depth, t.mask = make([]stateKey, size), make([]int32, size), uint64(size-1)
+	t.keys, t.depth, t.sleep, t.mask = make([]stateKey, size), make([]int32, size), make([]uint64, size), uint64(size-1)
 	for j, k := range keys {
 		if k == (stateKey{}) {
 			continue
@@ -277,7 +328,7 @@ func (t *stateTable) grow() {
 		for t.keys[i] != (stateKey{}) {
 			i = (i + 1) & t.mask
 		}
-		t.keys[i], t.depth[i] = k, depth[j]
+		t.keys[i], t.depth[i], t.sleep[i] = k, depth[j], sleep[j]
 	}
 }
 
@@ -287,5 +338,5 @@ func (t *stateTable) bytesPerState() float64 {
 	if t.n == 0 {
 		return 0
 	}
-	return float64(len(t.keys)*(16+4)) / float64(t.n)
+	return float64(len(t.keys)*(16+4+8)) / float64(t.n)
 }
