@@ -2,10 +2,12 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/klpcheck/klpcheck/explore"
 	"github.com/klpcheck/klpcheck/model"
 	"github.com/klpcheck/klpcheck/poke"
+	"github.com/klpcheck/klpcheck/props"
 )
 
 // statefulX86 says whether an x86 configuration declares its state for
@@ -37,7 +39,7 @@ func (c *x86Config) declareState(m *model.Machine, k *poke.Poker, writer *explor
 	if c.statefulX86() != nil || sd == nil {
 		return
 	}
-	m.DeclareState(sd.Digest, sd.CPUDigest)
+	m.DeclareState(sd.Digest, sd.CPUDigest, !slices.Contains(c.ignore, props.AtomicSwitch))
 	writer.StateFromPath()
 	for i, t := range executors {
 		m.DeclareCPU(t, m.CPUs[i+1], "executor CPUs")

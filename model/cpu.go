@@ -55,6 +55,8 @@ type CPU struct {
 	nmiEntry                  int
 	nmiSavedIF                bool
 	trapRegs                  *Regs
+	trapSavedIF               bool
+	preludeLine               uint64 // the line the pending prelude fill reads
 
 	// The stateful search's declarations (DeclareCPU): the symmetry
 	// class of the CPU's threads, declared if its state is.
@@ -76,6 +78,10 @@ type Regs struct {
 	pushed bool
 	pushV  uint64
 	popped bool
+	// Emulated says a handler emulated an instruction into these regs
+	// (Emulate sets it): what the handler returns, kept here so the
+	// state digest sees it while the handler is still running.
+	Emulated bool
 }
 
 // CPU is the CPU that trapped.
@@ -175,12 +181,14 @@ func (c *CPU) Prelude(t *explore.Thread, n int) {
 		if m.L.Fetch.Kind != Stale || len(m.L.SiteLines) == 0 {
 			continue
 		}
-		la := m.L.SiteLines[0]
+		c.preludeLine = m.L.SiteLines[0]
 		if k := len(m.L.SiteLines); k > 1 {
-			la = m.L.SiteLines[t.Choose("prelude: line to fill", k)]
+			c.preludeLine = m.L.SiteLines[t.Choose("prelude: line to fill", k)]
 		}
+		la := c.preludeLine
 		t.Op("prelude: fill a line", m.ReadFP(la, m.L.Fetch.N))
 		c.fillLine(la, m.step())
+		c.preludeLine = 0
 		if t.Tracing() {
 			t.Notef("cpu%d: other code fills line %#x", c.ID, la)
 		}
@@ -361,6 +369,10 @@ func (c *CPU) step(t *explore.Thread, ip uint64) (eff Effect, cls Class, ok bool
 	if !c.host {
 		c.boundary(t)
 	}
+	// The fetched bytes are dead once the instruction is done: drop them
+	// so the state digest does not tell apart states that differ only in
+	// the last instruction's bytes.
+	defer func() { c.fn = 0 }()
 	site := m.L.SiteAt(ip)
 	cls, d := c.fetch(t, ip, site)
 	if cls == ClassTorn {
@@ -480,6 +492,7 @@ func (c *CPU) trap(t *explore.Thread, addr uint64, site int) (Effect, bool) {
 	m := c.m
 	saved := c.IF
 	c.IF = false
+	c.trapSavedIF = saved
 	if t.Tracing() {
 		t.Notef("cpu%d: int3 at %#x", c.ID, addr)
 	}

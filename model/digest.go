@@ -26,9 +26,13 @@ import (
 
 // DeclareState declares the machine's shared state to the engine (Digest
 // plus extra, the installed protocol's) and keeps perCPU, the protocol's
-// per-CPU state, for CPUDigest.
-func (m *Machine) DeclareState(extra func(d *explore.Digest), perCPU func(cpu int, d *explore.Digest)) {
+// per-CPU state, for CPUDigest. switchJudged says whether atomic-switch
+// is judged: if a scenario ignores it, the digest leaves out what only
+// that property needs (the per-site summary and the fills' relations to
+// it), which merges many states.
+func (m *Machine) DeclareState(extra func(d *explore.Digest), perCPU func(cpu int, d *explore.Digest), switchJudged bool) {
 	m.perCPU = perCPU
+	m.switchJudged = switchJudged
 	m.S.State(func(d *explore.Digest) {
 		m.Digest(d)
 		if extra != nil {
@@ -80,7 +84,7 @@ func (m *Machine) Digest(d *explore.Digest) {
 	d.Bool(m.BadEmu != nil)
 	d.Bool(m.Fault != nil)
 	d.Bool(m.Int3 != nil)
-	for _, s := range m.siteStates() {
+	for _, s := range m.switchStates() {
 		d.Bool(s.hiKnown)
 		d.Bool(s.violated)
 	}
@@ -107,6 +111,7 @@ func (m *Machine) CPUDigest(c *CPU, d *explore.Digest) {
 	d.Int(c.round)
 	d.Int(c.entry)
 	d.Int(c.preludeLeft)
+	d.Word(c.preludeLine)
 	d.Int(c.nmiEntry)
 	d.Bool(c.nmiSavedIF)
 	d.Int(len(c.frames))
@@ -137,7 +142,7 @@ func (m *Machine) CPUDigest(c *CPU, d *explore.Digest) {
 		// length the bytes decide). Per site, the prefixes whose least
 		// fill lies after hi are the first j: j says it all.
 		d.Bool(m.Writer.Done && c.fb[0].Step > m.Writer.DoneAt)
-		for _, s := range m.siteStates() {
+		for _, s := range m.switchStates() {
 			j, least := 0, c.fb[0].Fill
 			for i := 0; s.hiKnown && i < c.fn; i++ {
 				least = min(least, c.fb[i].Fill)
@@ -158,6 +163,8 @@ func (m *Machine) CPUDigest(c *CPU, d *explore.Digest) {
 		d.Bool(r.pushed)
 		d.Word(r.pushV)
 		d.Bool(r.popped)
+		d.Bool(r.Emulated)
+		d.Bool(c.trapSavedIF)
 	} else {
 		d.Word(0)
 	}
@@ -200,10 +207,18 @@ func (m *Machine) siteSummary(i int) siteState {
 	return s
 }
 
+// switchStates is siteStates when atomic-switch is judged, else nothing.
+func (m *Machine) switchStates() []siteState {
+	if !m.switchJudged {
+		return nil
+	}
+	return m.siteStates()
+}
+
 // addFill adds a held fill step reduced to what atomic-switch can ask of
 // it: for each site whose hi is known, whether the fill lies after it.
 func (m *Machine) addFill(d *explore.Digest, fill int32) {
-	for _, s := range m.siteStates() {
+	for _, s := range m.switchStates() {
 		d.Bool(s.hiKnown && fill > s.hi)
 	}
 }

@@ -166,8 +166,9 @@ type Machine struct {
 	sites    []siteState
 	sitesKey int
 	// perCPU adds the installed protocol's per-CPU state to a CPU's
-	// digest (DeclareState).
-	perCPU func(cpu int, d *explore.Digest)
+	// digest, switchJudged says atomic-switch is judged (DeclareState).
+	perCPU       func(cpu int, d *explore.Digest)
+	switchJudged bool
 }
 
 // Config sizes a machine.

@@ -186,6 +186,7 @@ func Emulate(m *model.Machine, c *model.CPU, tpl *Entry, regs *model.Regs) bool 
 		m.ReportHandlerFault(c, fmt.Sprintf("BUG(): the vector entry at %#x has opcode %#02x, which the handler cannot emulate", tpl.Addr, tpl.Opcode))
 		return false
 	}
+	regs.Emulated = true
 	return true
 }
 
