@@ -21,8 +21,6 @@ func (c *x86Config) statefulX86() error {
 		return err
 	}
 	switch {
-	case c.kprobe:
-		return fmt.Errorf("the unrelated-int3 CPU (kprobe) declares no state digest for the stateful strategy")
 	case c.nohz:
 		return fmt.Errorf("NOHZ_FULL executors declare no state digest for the stateful strategy")
 	}
@@ -31,10 +29,11 @@ func (c *x86Config) statefulX86() error {
 
 // declareState declares the execution's state to the engine when the
 // configuration supports it: the machine and the batch (shared), CPU 0
-// with the writer, whose own state is its path, and each executor CPU,
-// all in one symmetry class (they run the same code with the same
-// parameters, and the x86 properties never ask which CPU did what).
-func (c *x86Config) declareState(m *model.Machine, k *poke.Poker, writer *explore.Thread, executors []*explore.Thread) {
+// with the writer, whose own state is its path, each executor CPU, all in
+// one symmetry class (they run the same code with the same parameters,
+// and the x86 properties never ask which CPU did what), and the kprobe's
+// CPU on its own.
+func (c *x86Config) declareState(m *model.Machine, k *poke.Poker, writer *explore.Thread, executors []*explore.Thread, kprobe *explore.Thread) {
 	sd := k.StateDigester()
 	if c.statefulX86() != nil || sd == nil {
 		return
@@ -43,5 +42,8 @@ func (c *x86Config) declareState(m *model.Machine, k *poke.Poker, writer *explor
 	writer.StateFromPath()
 	for i, t := range executors {
 		m.DeclareCPU(t, m.CPUs[i+1], "executor CPUs")
+	}
+	if kprobe != nil {
+		m.DeclareCPU(kprobe, m.CPUs[len(m.CPUs)-1], "") // not an executor: a class of its own
 	}
 }

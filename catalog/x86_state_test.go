@@ -66,6 +66,12 @@ func TestX86StatefulAgreesWithDPOR(t *testing.T) {
 			Placement:  rapid.SampledFrom([]string{"inside-line", "cross-16"}).Draw(rt, "placement"),
 			Variant:    rapid.SampledFrom([]string{"", "", "", "naive-copy", "naive-atomic"}).Draw(rt, "variant"),
 		}
+		if rapid.IntRange(0, 3).Draw(rt, "kprobe CPU") == 0 {
+			p.UnrelatedInt3 = true
+			hits := rapid.IntRange(1, 2).Draw(rt, "kprobe hits")
+			p.KprobeHits = &hits
+			p.CPUs, p.Executions, p.WriterNMIs = 1, 1, 0
+		}
 		if pre := rapid.IntRange(-1, 2).Draw(rt, "prelude"); pre >= 0 {
 			p.Prelude = &pre // -1: the default
 		}

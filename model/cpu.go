@@ -156,7 +156,7 @@ func (m *Machine) UnrelatedInt3(c *CPU, hits int) func(t *explore.Thread) {
 		panic("model: UnrelatedInt3 on a layout without a kprobe")
 	}
 	return func(t *explore.Thread) {
-		for i := 0; i < hits; i++ {
+		for c.round = 0; c.round < hits; c.round++ {
 			if !c.call(t, m.L.Kprobe) {
 				return
 			}

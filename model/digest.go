@@ -21,8 +21,9 @@ import (
 //     after hi, which every future fill is once hi is known and which a
 //     fill held now (a cached line, the fetch buffer) is or is not.
 //
-// The write-only counters (Syncs, IPIsTook) and the records' contents,
-// which only messages read, are left out; whether each record exists is in.
+// The write-only counters (Syncs, IPIsTook) and the failure records are
+// left out: a judged record fails the execution in the step that makes it,
+// so no stored state has one, and an ignored one changes nothing after.
 
 // DeclareState declares the machine's shared state to the engine (Digest
 // plus extra, the installed protocol's) and keeps perCPU, the protocol's
@@ -70,7 +71,7 @@ func (m *Machine) spawnIdle(c *CPU) {
 }
 
 // Digest adds the machine's shared state to d: patchable text, the
-// writer's progress, which records exist, the per-site atomic-switch
+// writer's progress, the per-site atomic-switch
 // summary, and CPU 0's state (the writer's CPU, which no executor shares).
 // Per-CPU state of the other CPUs is in CPUDigest, so that identical
 // executors can be declared symmetric.
@@ -79,10 +80,6 @@ func (m *Machine) Digest(d *explore.Digest) {
 	d.Bool(m.Writer.Started)
 	d.Bool(m.Writer.Done)
 	d.String(m.Writer.Step)
-	d.Bool(m.Torn != nil)
-	d.Bool(m.Stray != nil)
-	d.Bool(m.BadEmu != nil)
-	d.Bool(m.Fault != nil)
 	d.Bool(m.Int3 != nil)
 	for _, s := range m.switchStates() {
 		d.Bool(s.hiKnown)
@@ -122,9 +119,19 @@ func (m *Machine) CPUDigest(c *CPU, d *explore.Digest) {
 	for _, v := range c.stack {
 		d.Word(v)
 	}
+	// Lines in address order: the order they were first cached in does
+	// not matter (cached looks them up by address).
 	d.Int(len(c.lines))
-	for i := range c.lines {
-		l := &c.lines[i]
+	prev, first := uint64(0), true
+	for range c.lines {
+		var l *line
+		for i := range c.lines {
+			x := &c.lines[i]
+			if (first || x.addr > prev) && (l == nil || x.addr < l.addr) {
+				l = x
+			}
+		}
+		prev, first = l.addr, false
 		d.Word(l.addr)
 		d.Bytes(l.data[:m.L.Fetch.N])
 		m.addFill(d, l.fill)

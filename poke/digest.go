@@ -1,6 +1,7 @@
 package poke
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -12,8 +13,9 @@ import (
 // text_poke_array (nr_entries and the vector, each entry's saved first
 // byte included) and each CPU's reference count; the writer's own state
 // is its path (explore.Thread.StateFromPath): it keeps nothing it read in
-// a local but the refcount it tested, which only decides whether it
-// waits. The naive writers keep no state beyond their path.
+// a local that its path does not determine (the refcount it tests only
+// decides whether it waits, which its next label says). The naive
+// writers keep no state beyond their path.
 
 // StateDigester is what a Stateful variant's instance implements: its
 // shared state, and one CPU's share of it (kept apart so identical
@@ -64,5 +66,10 @@ func (a *TextPokeArray) Digest(d *explore.Digest) {
 	}
 }
 
-// CPUDigest adds CPU cpu's reference count.
-func (a *TextPokeArray) CPUDigest(cpu int, d *explore.Digest) { d.Word(uint64(uint32(a.refs[cpu]))) }
+// CPUDigest adds CPU cpu's reference count and where the writer's drain
+// loop stands relative to it (before, at or past it): the loop visits
+// CPUs in id order, which symmetric executors must not lose.
+func (a *TextPokeArray) CPUDigest(cpu int, d *explore.Digest) {
+	d.Word(uint64(uint32(a.refs[cpu])))
+	d.Int(cmp.Compare(cpu, a.drainAt))
+}

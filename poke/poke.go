@@ -26,13 +26,17 @@ type TextPokeArray struct {
 	descObj explore.Obj // nr_entries, vec[0..capacity)
 	nr      int
 	vec     []Entry // vec[:nr] is the queue; len(vec) is TEXT_POKE_ARRAY_MAX
+	// drainAt is the CPU whose reference the writer's drain loop is
+	// dropping (-1 before the loop, len(refs) after): kept for the state
+	// digest, which must tie each CPU to where the loop stands.
+	drainAt int
 }
 
 // NewTextPokeArray allocates text_poke_array with room for capacity
 // entries (at least one) and its refcounts, all zero, on k's machine.
 func NewTextPokeArray(k *Poker, capacity int) *TextPokeArray {
 	m := k.Machine()
-	a := &TextPokeArray{Poker: k}
+	a := &TextPokeArray{Poker: k, drainAt: -1}
 	a.refsObj = m.S.Objects("text_poke_array_refs", len(m.CPUs))
 	a.refs = make([]int32, len(m.CPUs))
 	capacity = max(capacity, 1)
@@ -122,6 +126,7 @@ func (a *TextPokeArray) BatchFinish(t *explore.Thread) {
 	// this case goes unused".)
 	m := a.Machine()
 	for cpu := range a.refs {
+		a.drainAt = cpu
 		ref := a.refsObj + explore.Obj(cpu)
 		t.Op("refs-drain: atomic_dec_and_test", explore.W(ref))
 		m.SetWriterStep(t, StepRefsDrain)
@@ -132,6 +137,8 @@ func (a *TextPokeArray) BatchFinish(t *explore.Thread) {
 			a.NMI(t)
 		}
 	}
+
+	a.drainAt = len(a.refs)
 
 	// They are all completed.
 	a.Step(t, "nr_entries = 0", explore.W(a.descObj), func() { a.nr = 0 })
