@@ -92,3 +92,35 @@ func TestSplitBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestThreadExit: Exit ends the thread where it stands (deferred calls
+// run, nothing after it does), the thread counts as finished, and the
+// other threads go on.
+func TestThreadExit(t *testing.T) {
+	var after, deferred, other bool
+	prog := func(s *System) {
+		after, deferred, other = false, false, false
+		x := NewVar(s, "x", 0)
+		s.Go("exits", func(t *Thread) {
+			defer func() { deferred = true }()
+			x.Store(t, 1)
+			t.Exit()
+			after = true
+		})
+		s.Go("other", func(t *Thread) {
+			x.Store(t, 2)
+			other = true
+		})
+		s.AtEnd("exited", func() error {
+			if after || !deferred || !other || !s.Threads()[0].Done() {
+				return fmt.Errorf("after=%v deferred=%v other=%v done=%v", after, deferred, other, s.Threads()[0].Done())
+			}
+			return nil
+		})
+	}
+	for _, st := range []Strategy{DPOR, Exhaustive} {
+		if r := Explore(prog, Options{Strategy: st}); r.Verdict != Safe {
+			t.Fatalf("%s: %s %v", st, r.Verdict, r.Failure)
+		}
+	}
+}

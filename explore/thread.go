@@ -210,6 +210,9 @@ type abortSignal struct{}
 // failSignal unwinds a thread's stack after it reported a failure.
 type failSignal struct{}
 
+// exitSignal unwinds a thread's stack when it calls Exit.
+type exitSignal struct{}
+
 // Object allocates one shared object; the name appears in messages.
 func (s *System) Object(name string) Obj {
 	return s.Objects(name, 1)
@@ -384,7 +387,7 @@ func (t *Thread) start() {
 func (t *Thread) finish() {
 	if r := recover(); r != nil {
 		switch r.(type) {
-		case abortSignal, failSignal:
+		case abortSignal, failSignal, exitSignal:
 		default:
 			if t.sys.failure == nil {
 				stack := string(debug.Stack())
@@ -504,6 +507,12 @@ func (t *Thread) Assert(cond bool, property, message string) {
 		t.Fail(property, message)
 	}
 }
+
+// Exit ends the thread where it stands, as if its body had returned: for
+// code nested deep in calls that finds the thread can go no further (a
+// CPU that died inside an interrupt). Deferred functions run. It must be
+// called from inside an operation, and it does not return.
+func (t *Thread) Exit() { panic(exitSignal{}) }
 
 // Tracing reports whether the engine records notes in this execution (it
 // does when replaying a counterexample for rendering). Models guard the

@@ -292,7 +292,13 @@ func (c *CPU) NMIPoint(t *explore.Thread) bool {
 			break
 		}
 	}
-	if h := c.m.NMIExit; ok && h != nil {
+	if !ok {
+		// The CPU died in the NMI (a torn decode or an unclaimed int3
+		// that a scenario chose not to judge): it never returns to the
+		// code it interrupted.
+		t.Exit()
+	}
+	if h := c.m.NMIExit; h != nil {
 		h(t, c)
 	}
 	c.Serialize() // IRET from the NMI
@@ -327,6 +333,7 @@ func (c *CPU) call(t *explore.Thread, entry uint64) bool {
 		}
 		eff, cls, ok := c.step(t, ip)
 		if !ok {
+			c.stack = c.stack[:base]
 			return false
 		}
 		if cls == ClassOther && eff.Kind == Trap {
