@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"unsafe"
 )
 
 // State caching (the Stateful strategy). A stateless search re-runs every
@@ -270,17 +271,21 @@ func (t *Thread) digest(withObjects bool) stateKey {
 // every earlier visit but awake now — stored \ Z — and its stored set
 // shrinks to stored ∩ Z; if stored ⊆ Z there is nothing left to do.
 type stateTable struct {
-	keys  []stateKey
-	depth []int32
-	sleep []uint64
+	slots []stateSlot
 	n     int
 	mask  uint64
 }
 
+// stateSlot is one entry: 32 bytes, so a probe touches one cache line.
+type stateSlot struct {
+	key   stateKey
+	sleep uint64
+	depth int32
+}
+
 func newStateTable() *stateTable {
 	const initial = 1 << 16
-	return &stateTable{keys: make([]stateKey, initial), depth: make([]int32, initial),
-		sleep: make([]uint64, initial), mask: initial - 1}
+	return &stateTable{slots: make([]stateSlot, initial), mask: initial - 1}
 }
 
 // everything is visit's answer for a state to expand in full.
@@ -296,19 +301,20 @@ func (t *stateTable) visit(k stateKey, depth int32, z uint64) uint64 {
 		k.a = 1 // {0,0} marks an empty slot
 	}
 	for i := k.a & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
+		e := &t.slots[i]
+		switch e.key {
 		case k:
-			if depth < t.depth[i] {
-				t.depth[i], t.sleep[i] = depth, z
+			if depth < e.depth {
+				e.depth, e.sleep = depth, z
 				return everything
 			}
-			todo := t.sleep[i] &^ z
-			t.sleep[i] &= z
+			todo := e.sleep &^ z
+			e.sleep &= z
 			return todo
 		case stateKey{}:
-			t.keys[i], t.depth[i], t.sleep[i] = k, depth, z
+			*e = stateSlot{key: k, sleep: z, depth: depth}
 			t.n++
-			if 2*t.n > len(t.keys) {
+			if 2*t.n > len(t.slots) {
 				t.grow()
 			}
 			return everything
@@ -317,18 +323,18 @@ func (t *stateTable) visit(k stateKey, depth int32, z uint64) uint64 {
 }
 
 func (t *stateTable) grow() {
-	keys, depth, sleep := t.keys, t.depth, t.sleep
-	size := 2 * len(keys)
-	t.keys, t.depth, t.sleep, t.mask = make([]stateKey, size), make([]int32, size), make([]uint64, size), uint64(size-1)
-	for j, k := range keys {
-		if k == (stateKey{}) {
+	old := t.slots
+	size := 2 * len(old)
+	t.slots, t.mask = make([]stateSlot, size), uint64(size-1)
+	for _, e := range old {
+		if e.key == (stateKey{}) {
 			continue
 		}
-		i := k.a & t.mask
-		for t.keys[i] != (stateKey{}) {
+		i := e.key.a & t.mask
+		for t.slots[i].key != (stateKey{}) {
 			i = (i + 1) & t.mask
 		}
-		t.keys[i], t.depth[i], t.sleep[i] = k, depth[j], sleep[j]
+		t.slots[i] = e
 	}
 }
 
@@ -338,5 +344,5 @@ func (t *stateTable) bytesPerState() float64 {
 	if t.n == 0 {
 		return 0
 	}
-	return float64(len(t.keys)*(16+4+8)) / float64(t.n)
+	return float64(len(t.slots)*int(unsafe.Sizeof(stateSlot{}))) / float64(t.n)
 }
