@@ -50,14 +50,25 @@ func LastZero(n int) Program {
 		for i := range a {
 			a[i] = NewVar(s, fmt.Sprintf("a[%d]", i), 0)
 		}
+		// The state, for the stateful strategy: the array, and what each
+		// writer read (held across its store); the scanner's position is
+		// its pending label.
+		got := make([]int, n+1)
+		s.State(func(d *Digest) {
+			for _, v := range a {
+				d.Int(v.Peek())
+			}
+		})
 		s.Go("scan", func(t *Thread) {
 			for i := n; i >= 0 && a[i].Load(t) != 0; i-- {
 			}
 		})
 		for j := 1; j <= n; j++ {
-			s.Go(fmt.Sprintf("t%d", j), func(t *Thread) {
-				a[j].Store(t, a[j-1].Load(t)+1)
+			w := s.Go(fmt.Sprintf("t%d", j), func(t *Thread) {
+				got[j] = a[j-1].Load(t)
+				a[j].Store(t, got[j]+1)
 			})
+			w.State(func(d *Digest) { d.Int(got[j]) })
 		}
 	}
 }
