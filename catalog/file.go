@@ -24,7 +24,11 @@ import (
 
 // FileFormat documents the scenario-file format; `klpcheck list` and
 // docs/cli.md show it.
-var FileFormat = `A scenario file is JSON: one scenario object, or a list of them.
+// It is a function, so a variant registered after start-up (poke.Register)
+// is listed too.
+func FileFormat() string { return fileFormatHead + "\n\n" + X86FormatDoc() }
+
+const fileFormatHead = `A scenario file is JSON: one scenario object, or a list of them.
 Every field is checked; unknown fields are rejected at every level.
 
   {
@@ -47,7 +51,7 @@ Every field is checked; unknown fields are rejected at every level.
 A bound given is honoured or rejected: 0 is refused where it cannot mean
 what it says (max_steps, max_executions, max_preemptions); leave a field out
 for its default. 'klpcheck check' exits 1 when a verdict differs from its
-scenario's expectation.` + "\n\n" + X86FormatDoc()
+scenario's expectation.`
 
 // FileError is a problem in a scenario file, located by line, column and
 // the JSON path of the offending field.

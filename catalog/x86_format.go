@@ -38,7 +38,7 @@ var x86ParamDocs = []x86ParamDoc{
 
 // X86FormatDoc documents the x86 kind's parameters and, per writer
 // variant, its meaning and what it takes; the scenario-file format
-// (FileFormat) includes it.
+// (FileFormat) includes it, registered variants too.
 func X86FormatDoc() string {
 	var b strings.Builder
 	b.WriteString("x86 params (kind \"x86\"):\n")

@@ -169,3 +169,11 @@ func exploreScenario(t *testing.T, s Scenario) *explore.Result {
 	}
 	return explore.Explore(prog, opts)
 }
+
+// TestYourChangeListed: a registered variant appears in the scenario-file
+// format that `klpcheck list format` prints.
+func TestYourChangeListed(t *testing.T) {
+	if doc := FileFormat(); !strings.Contains(doc, "example-no-second-sync") {
+		t.Fatal("klpcheck list format does not list the registered variant example-no-second-sync")
+	}
+}

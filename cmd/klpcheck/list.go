@@ -164,7 +164,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 			case "strategies":
 				out[p] = strategies
 			case "format":
-				out[p] = catalog.FileFormat
+				out[p] = catalog.FileFormat()
 			}
 		}
 		writeJSON(stdout, out)
@@ -208,7 +208,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Meaning)
 			}
 		case "format":
-			fmt.Fprintln(tw, catalog.FileFormat)
+			fmt.Fprintln(tw, catalog.FileFormat())
 		}
 		tw.Flush()
 	}
