@@ -106,21 +106,18 @@ func lookupStrategy(name Strategy) (*strategy, bool) {
 	return nil, false
 }
 
-// Strategies lists every strategy offered to users, with its meaning.
-var Strategies = func() []struct {
+// StrategyInfo names a strategy offered to users and says what it does.
+type StrategyInfo struct {
 	Name    Strategy
 	Meaning string
-} {
-	var out []struct {
-		Name    Strategy
-		Meaning string
-	}
+}
+
+// Strategies lists every strategy offered to users, in table order.
+var Strategies = func() []StrategyInfo {
+	var out []StrategyInfo
 	for _, st := range strategyTable {
 		if !st.internal {
-			out = append(out, struct {
-				Name    Strategy
-				Meaning string
-			}{st.name, st.meaning})
+			out = append(out, StrategyInfo{st.name, st.meaning})
 		}
 	}
 	return out
